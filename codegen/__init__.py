@@ -1,0 +1,1 @@
+"""Code generator for kms-mrk: reads the vendored KMS model, writes the GENERATED modules."""

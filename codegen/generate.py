@@ -1,0 +1,638 @@
+"""Write the GENERATED modules of kms_mrk from the vendored KMS model.
+
+Layout of the output (all files start with a GENERATED header naming this generator and the
+model's hash; never edit them by hand):
+
+- ``kms_mrk/models/_enums.py``      every enum, as a :class:`~kms_mrk.schema.StrEnum`
+- ``kms_mrk/models/_scalars.py``    schemas of strings, numbers, blobs, timestamps
+- ``kms_mrk/models/_shared.py``     structures (and lists/maps of them) used by several operations
+- ``kms_mrk/models/_op_<name>.py``  one per operation: its request, response and command, and
+                                    the structures only it uses
+- ``kms_mrk/models/__init__.py``    lazy exports (a model module is imported on first use)
+- ``kms_mrk/commands/__init__.py``  lazy exports of the commands, and the operation index
+- ``kms_mrk/errors/_generated.py``  the modeled exceptions and the code -> class registry
+- ``kms_mrk/_operations.py``        the snake_case method per operation used by KMSClient
+- ``kms_mrk/_exports.py``           the name -> module map behind ``import kms_mrk``
+
+Models are split per operation because creating an attrs class costs about half a
+millisecond: an application that sends DescribeKey imports the handful of classes it needs,
+not all 160.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from codegen.descriptions import ERRORS, OPERATIONS
+from codegen.model import enum_members, load_json, py_member_name, snake_case
+from codegen.vendor import PAGINATORS_FILE, SERVICE_FILE
+
+API = "https://docs.aws.amazon.com/kms/latest/APIReference"
+SCALAR_TYPES = {
+    "string",
+    "blob",
+    "boolean",
+    "integer",
+    "long",
+    "float",
+    "double",
+    "timestamp",
+    "byte",
+    "short",
+    "bigInteger",
+    "bigDecimal",
+}
+RETRYABLE_ERRORS = {"KMSInternalException", "DependencyTimeoutException", "KeyUnavailableException"}
+ATTRS_DECORATOR = (
+    "@attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)"
+)
+
+
+class Model:
+    """The vendored model plus the derived facts the emitters need."""
+
+    def __init__(self, service: dict[str, Any], paginators: dict[str, Any], digest: str) -> None:
+        self.service = service
+        self.shapes: dict[str, dict[str, Any]] = service["shapes"]
+        self.operations: dict[str, dict[str, Any]] = service["operations"]
+        self.paginators: dict[str, dict[str, Any]] = paginators.get("pagination", {})
+        self.digest = digest
+        self.target_prefix: str = service["metadata"]["targetPrefix"]
+        self.errors = sorted(n for n, s in self.shapes.items() if s.get("exception"))
+        # Operations with no output get a synthesized, empty <Op>Response.
+        self.output_of: dict[str, str] = {}
+        self.synthesized: set[str] = set()
+        for op, spec in self.operations.items():
+            if "output" in spec:
+                self.output_of[op] = spec["output"]["shape"]
+            else:
+                name = f"{op}Response"
+                assert name not in self.shapes, name
+                self.output_of[op] = name
+                self.synthesized.add(name)
+        self.responses = set(self.output_of.values())
+        self.requests = {spec["input"]["shape"]: op for op, spec in self.operations.items()}
+        self.module_of: dict[str, str] = {}
+        self._place()
+
+    # -- placement -----------------------------------------------------------------------
+    def kind(self, name: str) -> str:
+        if name in self.synthesized:
+            return "structure"
+        return str(self.shapes[name]["type"])
+
+    def is_enum(self, name: str) -> bool:
+        return name in self.shapes and bool(self.shapes[name].get("enum"))
+
+    def children(self, name: str) -> list[str]:
+        if name in self.synthesized:
+            return []
+        shape = self.shapes[name]
+        kind = shape["type"]
+        if kind == "structure":
+            return [m["shape"] for m in shape.get("members", {}).values()]
+        if kind == "list":
+            return [shape["member"]["shape"]]
+        if kind == "map":
+            return [shape["key"]["shape"], shape["value"]["shape"]]
+        return []
+
+    def _reach(self, root: str) -> set[str]:
+        seen: set[str] = set()
+        stack = [root]
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            stack.extend(self.children(name))
+        return seen
+
+    def _place(self) -> None:
+        users: dict[str, set[str]] = {}
+        for op, spec in self.operations.items():
+            for root in (spec["input"]["shape"], self.output_of[op]):
+                for name in self._reach(root):
+                    users.setdefault(name, set()).add(op)
+        for name in list(self.shapes) + sorted(self.synthesized):
+            if name in self.synthesized:
+                kind = "structure"
+            else:
+                if self.shapes[name].get("exception"):
+                    continue
+                kind = self.shapes[name]["type"]
+            if kind in SCALAR_TYPES:
+                self.module_of[name] = "_scalars"
+                continue
+            ops = users.get(name, set())
+            if len(ops) == 1:
+                self.module_of[name] = op_module(next(iter(ops)))
+            else:
+                self.module_of[name] = "_shared"
+
+    # -- python types --------------------------------------------------------------------
+    def annotation(self, name: str) -> str:
+        if name in self.synthesized:
+            return name
+        shape = self.shapes[name]
+        kind = shape["type"]
+        if kind == "string":
+            return f"{name} | str" if shape.get("enum") else "str"
+        if kind == "blob":
+            return "bytes"
+        if kind == "boolean":
+            return "bool"
+        if kind in ("integer", "long", "byte", "short", "bigInteger"):
+            return "int"
+        if kind in ("float", "double", "bigDecimal"):
+            return "float"
+        if kind == "timestamp":
+            return "_dt.datetime"
+        if kind == "list":
+            return f"list[{self.annotation(shape['member']['shape'])}]"
+        if kind == "map":
+            key = self.annotation(shape["key"]["shape"])
+            return f"dict[{key}, {self.annotation(shape['value']['shape'])}]"
+        if kind == "structure":
+            return "Any" if shape.get("document") else name
+        raise ValueError(f"unsupported type {kind} for {name}")
+
+    def uses(self, name: str) -> Iterable[str]:
+        """Every shape named (transitively through lists/maps) by ``name``'s members."""
+        for child in self.children(name):
+            yield child
+            if self.kind(child) in ("list", "map"):
+                yield from self.uses(child)
+
+
+def op_module(op: str) -> str:
+    return f"_op_{snake_case(op)}"
+
+
+def load_model() -> Model:
+    service_text = SERVICE_FILE.read_bytes()
+    digest = hashlib.sha256(service_text).hexdigest()
+    return Model(load_json(SERVICE_FILE), load_json(PAGINATORS_FILE), digest)
+
+
+def header(model: Model, what: str) -> str:
+    return (
+        f'"""GENERATED by codegen/generate.py from the vendored KMS model '
+        f"(sha256 {model.digest[:16]}). DO NOT EDIT.\n\n{what}\n"
+        '"""\n\n'
+        "from __future__ import annotations\n\n"
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# enums and scalars
+
+
+def emit_enums(model: Model) -> str:
+    out = [header(model, "Every enum of the KMS model. Unknown values stay plain strings.")]
+    out.append("from kms_mrk.schema import StrEnum\n\n")
+    names = sorted(n for n in model.shapes if model.is_enum(n))
+    out.append("__all__ = [\n" + "".join(f'    "{n}",\n' for n in names) + "]\n")
+    for name in names:
+        out.append(f"\n\nclass {name}(StrEnum):\n")
+        out.append(
+            f'    """Values of ``{name}`` (`KMS data types <{API}/API_Types.html>`__)."""\n\n'
+        )
+        for member, value in enum_members(model.shapes[name]["enum"]):
+            out.append(f"    {member} = {value!r}\n")
+    return "".join(out)
+
+
+def scalar_args(shape: dict[str, Any]) -> str:
+    args = []
+    for key in ("min", "max"):
+        if key in shape:
+            args.append(f"{key}={shape[key]!r}")
+    if shape.get("sensitive"):
+        args.append("sensitive=True")
+    if shape.get("timestampFormat"):
+        args.append(f"timestamp_format={shape['timestampFormat']!r}")
+    return "".join(f", {a}" for a in args)
+
+
+def emit_scalars(model: Model) -> str:
+    out = [header(model, "Schemas of the scalar shapes (strings, numbers, blobs, timestamps).")]
+    out.append("from kms_mrk.models import _enums as _en\nfrom kms_mrk.schema import Schema\n\n")
+    for name in sorted(n for n, m in model.module_of.items() if m == "_scalars"):
+        shape = model.shapes[name]
+        extra = scalar_args(shape)
+        if shape.get("enum"):
+            extra += f", enum_type=_en.{name}"
+        out.append(f"S_{name} = Schema({name!r}, {shape['type']!r}{extra})\n")
+    return "".join(out)
+
+
+# ----------------------------------------------------------------------------------------
+# structures
+
+
+def schema_ref(model: Model, name: str, here: str) -> str:
+    module = model.module_of[name]
+    if module == here:
+        return f"S_{name}"
+    alias = {"_scalars": "_sc", "_shared": "_sh"}[module]
+    return f"{alias}.S_{name}"
+
+
+def struct_doc(model: Model, name: str) -> str:
+    if name in model.requests:
+        op = model.requests[name]
+        return f"Input of {op}: see :class:`{op}Command`.", f"{API}/API_{op}.html"
+    ops = [op for op, out in model.output_of.items() if out == name]
+    if ops:
+        return f"Output of {' and '.join(ops)}.", f"{API}/API_{ops[0]}.html"
+    return f"The ``{name}`` data type of the KMS API.", f"{API}/API_{name}.html"
+
+
+def emit_struct_class(model: Model, name: str, base: str) -> str:
+    shape = model.shapes.get(name, {"members": {}})
+    members = shape.get("members", {})
+    required = set(shape.get("required", ()))
+    summary, url = struct_doc(model, name)
+    out = [f"\n\n{ATTRS_DECORATOR}\nclass {name}({base}):\n"]
+    out.append(f'    """{summary}\n\n    `API reference <{url}>`__\n    """\n')
+    ordered = [m for m in members if m in required] + [m for m in members if m not in required]
+    params = []
+    if ordered:
+        out.append("\n")
+    for member in ordered:
+        py = py_member_name(member)
+        ann = model.annotation(members[member]["shape"])
+        if member in required:
+            out.append(f"    {py}: {ann}\n")
+            params.append(f"{py}: {ann}")
+        else:
+            out.append(f"    {py}: {ann} | None = None\n")
+            params.append(f"{py}: {ann} | None = None")
+    if ordered:
+        out.append("\n    def __init__(\n        self,\n        *,\n")
+        out.extend(f"        {p},\n" for p in params)
+        out.append("    ) -> None:\n")
+        for member in ordered:
+            py = py_member_name(member)
+            out.append(f"        _set(self, {py!r}, {py})\n")
+    return "".join(out)
+
+
+def emit_container_schema(model: Model, name: str, here: str) -> str:
+    shape = model.shapes[name]
+    if shape["type"] == "list":
+        ref = schema_ref(model, shape["member"]["shape"], here)
+        extra = scalar_args(shape)
+        return f"S_{name} = Schema({name!r}, 'list', member={ref}{extra})\n"
+    key = schema_ref(model, shape["key"]["shape"], here)
+    value = schema_ref(model, shape["value"]["shape"], here)
+    extra = scalar_args(shape)
+    return f"S_{name} = Schema({name!r}, 'map', key={key}, value={value}{extra})\n"
+
+
+def member_line(model: Model, struct: str, member: str, spec: dict[str, Any], here: str) -> str:
+    required = member in set(model.shapes.get(struct, {}).get("required", ()))
+    args = [repr(member), repr(py_member_name(member)), schema_ref(model, spec["shape"], here)]
+    if required:
+        args.append("required=True")
+    if spec.get("sensitive"):
+        args.append("sensitive=True")
+    if spec.get("timestampFormat"):
+        args.append(f"timestamp_format={spec['timestampFormat']!r}")
+    return f"        Member({', '.join(args)}),\n"
+
+
+def ordered_containers(model: Model, names: list[str]) -> list[str]:
+    """Lists/maps ordered so that a container is defined after the containers it names."""
+    pending = [n for n in names if model.kind(n) in ("list", "map")]
+    done: list[str] = []
+    placed: set[str] = set()
+    while pending:
+        progressed = False
+        for name in list(pending):
+            deps = [c for c in model.children(name) if model.kind(c) in ("list", "map")]
+            if all(d in placed or model.module_of.get(d) != model.module_of[name] for d in deps):
+                done.append(name)
+                placed.add(name)
+                pending.remove(name)
+                progressed = True
+        if not progressed:
+            raise ValueError(f"recursive containers: {pending}")
+    return done
+
+
+def emit_module(model: Model, module: str, ops: list[str]) -> str:
+    names = [n for n, m in model.module_of.items() if m == module]
+    structs = [n for n in names if model.kind(n) == "structure"]
+    what = (
+        "Structures shared by several operations."
+        if module == "_shared"
+        else f"Request, response and command of {ops[0]}."
+    )
+    out = [header(model, what)]
+    needs_dt = any(
+        model.kind(u) == "timestamp" for s in structs for u in model.uses(s) if u in model.shapes
+    )
+    needs_any = any(model.shapes.get(u, {}).get("document") for s in structs for u in model.uses(s))
+    typing_names = ["TYPE_CHECKING", "ClassVar"] if ops and module != "_shared" else []
+    if needs_any:
+        typing_names.append("Any")
+    if needs_dt:
+        out.append("import datetime as _dt\n")
+    if typing_names:
+        out.append(f"from typing import {', '.join(sorted(typing_names))}\n")
+    out.append("\nimport attrs\n\n")
+    imports = ["_scalars as _sc"]
+    referenced = {u for s in structs for u in model.uses(s)} | set(names)
+    for op in ops:
+        referenced |= {model.operations[op]["input"]["shape"], model.output_of[op]}
+    shared_structs = sorted(
+        n
+        for n in referenced
+        if model.module_of.get(n) == "_shared" and model.kind(n) == "structure"
+    )
+    schema_children = {c for n in names for c in model.children(n)}
+    if module != "_shared" and any(model.module_of.get(n) == "_shared" for n in schema_children):
+        imports.append("_shared as _sh")
+    enums = sorted(n for n in referenced if model.is_enum(n))
+    out.append(f"from kms_mrk.models import {', '.join(sorted(imports))}\n")
+    if enums:
+        out.append(f"from kms_mrk.models._enums import {', '.join(enums)}\n")
+    if module != "_shared" and shared_structs:
+        out.append(f"from kms_mrk.models._shared import {', '.join(shared_structs)}\n")
+    schema_names = ["Schema", "Shape"]
+    if any(model.shapes.get(n, {}).get("members") for n in structs):
+        schema_names.append("Member")
+    if any(n in model.responses for n in structs) or (ops and module != "_shared"):
+        schema_names.append("Response")
+    if ops and module != "_shared":
+        schema_names.append("Command")
+        if any(op in model.paginators for op in ops):
+            schema_names.append("PaginatorInfo")
+    out.append(f"from kms_mrk.schema import {', '.join(sorted(schema_names))}\n")
+    if ops and module != "_shared":
+        out.append("from kms_mrk.errors import _generated as _er\n")
+        out.append("\nif TYPE_CHECKING:\n    from kms_mrk.errors._base import ServiceException\n")
+    public = sorted(structs) + [f"{op}Command" for op in ops if module != "_shared"]
+    out.append("\n__all__ = [\n" + "".join(f'    "{n}",\n' for n in sorted(public)) + "]\n")
+    out.append("\n_set = object.__setattr__\n")
+    for name in sorted(structs, key=lambda n: (n in model.responses, n)):
+        base = "Response" if name in model.responses else "Shape"
+        out.append(emit_struct_class(model, name, base))
+    # schemas
+    out.append("\n\n# Schemas\n")
+    for name in sorted(structs):
+        out.append(f"S_{name} = Schema({name!r}, 'structure', py_type={name})\n")
+    for name in ordered_containers(model, sorted(names)):
+        out.append(emit_container_schema(model, name, module))
+    for name in sorted(structs):
+        members = model.shapes.get(name, {}).get("members", {})
+        if members:
+            out.append(f"S_{name}.set_members(\n    (\n")
+            for member, spec in members.items():
+                out.append(member_line(model, name, member, spec, module))
+            out.append("    )\n)\n")
+    for name in sorted(structs):
+        out.append(f"{name}.__schema__ = S_{name}\n")
+    if module != "_shared":
+        for op in ops:
+            out.append(emit_command(model, op))
+    return "".join(out)
+
+
+def emit_command(model: Model, op: str) -> str:
+    spec = model.operations[op]
+    request = spec["input"]["shape"]
+    response = model.output_of[op]
+    errors = [e["shape"] for e in spec.get("errors", [])]
+    url = f"{API}/API_{op}.html"
+    summary = OPERATIONS[op]
+    out = [f"\n\nclass {op}Command({request}, Command[{response}]):\n"]
+    out.append(
+        f'    """{summary}\n\n'
+        f"    Sends ``{op}``; returns :class:`{response}`. `API reference <{url}>`__\n"
+        '    """\n\n'
+    )
+    out.append("    __slots__ = ()\n")
+    out.append(f"    operation_name: ClassVar[str] = {op!r}\n")
+    out.append(f"    input_type: ClassVar[type[Shape]] = {request}\n")
+    out.append(f"    output_type: ClassVar[type[Response]] = {response}\n")
+    out.append(f"    documentation_url: ClassVar[str] = {url!r}\n")
+    pager = model.paginators.get(op)
+    if pager:
+        args = [
+            f"input_token={pager['input_token']!r}",
+            f"output_token={pager['output_token']!r}",
+            f"result_key={pager['result_key']!r}",
+        ]
+        if pager.get("limit_key"):
+            args.append(f"limit_key={pager['limit_key']!r}")
+        if pager.get("more_results"):
+            args.append(f"more_results={pager['more_results']!r}")
+        out.append(
+            "    paginator: ClassVar[PaginatorInfo | None] = PaginatorInfo(\n"
+            + "".join(f"        {a},\n" for a in args)
+            + "    )\n"
+        )
+    refs = "".join(f"        _er.{e},\n" for e in errors)
+    out.append(f"    errors: ClassVar[tuple[type[ServiceException], ...]] = (\n{refs}    )\n")
+    return "".join(out)
+
+
+# ----------------------------------------------------------------------------------------
+# errors
+
+
+def emit_errors(model: Model) -> str:
+    out = [header(model, "The modeled KMS exceptions and the error code -> class registry.")]
+    out.append("from typing import ClassVar\n\n")
+    out.append("from kms_mrk.errors._base import Fault, KMSServiceException\n\n")
+    out.append('__all__ = [\n    "MODELED_ERRORS",\n')
+    out.extend(f'    "{n}",\n' for n in model.errors)
+    out.append("]\n")
+    first_op: dict[str, str] = {}
+    for op, spec in sorted(model.operations.items()):
+        for err in spec.get("errors", []):
+            first_op.setdefault(err["shape"], op)
+    for name in model.errors:
+        shape = model.shapes[name]
+        fault = "server" if shape.get("fault") else "client"
+        retryable = name in RETRYABLE_ERRORS
+        op = first_op.get(name, "DescribeKey")
+        url = f"{API}/API_{op}.html#API_{op}_Errors"
+        extra = [m for m in shape.get("members", {}) if m not in ("message", "Message")]
+        assert not extra, f"{name} has members beyond message: {extra}"
+        out.append(f"\n\nclass {name}(KMSServiceException):\n")
+        out.append(f'    """{ERRORS[name]}\n\n    `Listed under <{url}>`__\n    """\n\n')
+        out.append(f"    code: ClassVar[str] = {name!r}  # type: ignore[misc]\n")
+        out.append(f"    fault: ClassVar[Fault] = {fault!r}  # type: ignore[misc]\n")
+        out.append(f"    retryable: ClassVar[bool] = {retryable!r}  # type: ignore[misc]\n")
+    out.append("\n\nMODELED_ERRORS: dict[str, type[KMSServiceException]] = {\n")
+    out.extend(f"    {n!r}: {n},\n" for n in model.errors)
+    out.append("}\n")
+    return "".join(out)
+
+
+# ----------------------------------------------------------------------------------------
+# indexes
+
+
+def public_model_names(model: Model) -> dict[str, str]:
+    """Public name -> module (relative to kms_mrk.models)."""
+    names: dict[str, str] = {}
+    for name in model.shapes:
+        if model.is_enum(name):
+            names[name] = "_enums"
+    for name, module in model.module_of.items():
+        if module != "_scalars" and model.kind(name) == "structure":
+            names[name] = module
+    for op in model.operations:
+        names[f"{op}Command"] = op_module(op)
+    return dict(sorted(names.items()))
+
+
+def lazy_module_source(package: str, names: dict[str, str], doc: str, extra: str = "") -> str:
+    """A lazily importing ``__init__``; ``names`` maps each name to its full module path."""
+    out = [f"    from {mod} import {n} as {n}\n" for n, mod in names.items()]
+    return (
+        "import importlib\n"
+        "from typing import TYPE_CHECKING, Any\n\n"
+        "if TYPE_CHECKING:\n"
+        + "".join(out)
+        + "\n__all__ = [\n"
+        + "".join(f'    "{n}",\n' for n in names)
+        + "]\n\n"
+        + f"# {doc}\n"
+        + "_MODULES: dict[str, str] = {\n"
+        + "".join(f"    {n!r}: {mod!r},\n" for n, mod in names.items())
+        + "}\n"
+        + extra
+        + "\n\ndef __getattr__(name: str) -> Any:\n"
+        "    module = _MODULES.get(name)\n"
+        "    if module is None:\n"
+        f"        raise AttributeError(f\"module '{package}' has no attribute {{name!r}}\")\n"
+        "    value = getattr(importlib.import_module(module), name)\n"
+        "    globals()[name] = value\n"
+        "    return value\n\n\n"
+        "def __dir__() -> list[str]:\n"
+        "    return sorted(set(globals()) | set(__all__))\n"
+    )
+
+
+def emit_models_init(model: Model) -> str:
+    names = {n: f"kms_mrk.models.{m}" for n, m in public_model_names(model).items()}
+    return header(model, "Every model class, enum and command; each module loads on first use.") + (
+        lazy_module_source("kms_mrk.models", names, "name -> the module that defines it")
+    )
+
+
+def emit_commands_init(model: Model) -> str:
+    names = {f"{op}Command": f"kms_mrk.models.{op_module(op)}" for op in sorted(model.operations)}
+    extra = (
+        "\n# operation name -> command class name\n"
+        "OPERATIONS: dict[str, str] = {\n"
+        + "".join(f"    {op!r}: {op + 'Command'!r},\n" for op in sorted(model.operations))
+        + "}\n"
+    )
+    return header(model, "Every command, one per KMS operation; loaded on first use.") + (
+        lazy_module_source("kms_mrk.commands", names, "name -> the module that defines it", extra)
+    )
+
+
+def emit_exports(model: Model) -> str:
+    models = {n: f"kms_mrk.models.{m}" for n, m in public_model_names(model).items()}
+    errors = {n: "kms_mrk.errors" for n in model.errors}
+    merged = {**models, **errors}
+    return header(model, "Name -> module map behind the lazy exports of ``kms_mrk``.") + (
+        "GENERATED_EXPORTS: dict[str, str] = {\n"
+        + "".join(f"    {n!r}: {m!r},\n" for n, m in sorted(merged.items()))
+        + "}\n"
+    )
+
+
+def emit_operations(model: Model) -> str:
+    """The mixin giving KMSClient one typed snake_case method per operation."""
+    out = [header(model, "One method per KMS operation, mixed into KMSClient.")]
+    dt_needed = False
+    any_needed = False
+    body = []
+    imports: set[str] = set()
+    for op in sorted(model.operations):
+        spec = model.operations[op]
+        request = spec["input"]["shape"]
+        response = model.output_of[op]
+        members = model.shapes[request].get("members", {})
+        required = set(model.shapes[request].get("required", ()))
+        ordered = [m for m in members if m in required] + [m for m in members if m not in required]
+        params = []
+        for member in ordered:
+            py = py_member_name(member)
+            ann = model.annotation(members[member]["shape"])
+            target = members[member]["shape"]
+            nested = model.uses(target) if model.kind(target) in ("list", "map") else []
+            for used in [target, *nested]:
+                if used in model.shapes:
+                    if model.is_enum(used) or (
+                        model.kind(used) == "structure" and not model.shapes[used].get("document")
+                    ):
+                        imports.add(used)
+                    if model.kind(used) == "timestamp":
+                        dt_needed = True
+                    if model.shapes[used].get("document"):
+                        any_needed = True
+            params.append(f"{py}: {ann}" if member in required else f"{py}: {ann} | None = None")
+        imports.add(response)
+        method = snake_case(op)
+        args = ", ".join(f"{py_member_name(m)}={py_member_name(m)}" for m in ordered)
+        sig = "".join(f"        {p},\n" for p in params)
+        star = "        *,\n" if params else ""
+        body.append(
+            f"\n    def {method}(\n        self,\n{star}{sig}    ) -> {response}:\n"
+            f'        """{OPERATIONS[op]} (`{op} <{API}/API_{op}.html>`__)."""\n'
+            f"        from kms_mrk.models.{op_module(op)} import {op}Command\n\n"
+            f"        return self.send({op}Command({args}))\n"
+        )
+    if dt_needed:
+        out.append("import datetime as _dt\n")
+    typing_names = ["TYPE_CHECKING"] + (["Any"] if any_needed else [])
+    out.append(f"from typing import {', '.join(typing_names)}\n\n")
+    out.append("if TYPE_CHECKING:\n")
+    out.append("    from kms_mrk.models import (\n")
+    out.extend(f"        {n},\n" for n in sorted(imports))
+    out.append("    )\n")
+    out.append("    from kms_mrk.schema import Command, OutputT\n\n")
+    out.append('__all__ = ["OperationsMixin"]\n\n\n')
+    out.append("class OperationsMixin:\n")
+    out.append(
+        '    """Typed convenience methods; each builds the command and calls ``send``."""\n\n'
+    )
+    out.append("    __slots__ = ()\n\n")
+    out.append("    def send(self, command: Command[OutputT]) -> OutputT:\n")
+    out.append("        raise NotImplementedError\n")
+    out.extend(body)
+    return "".join(out)
+
+
+def generate(root: Path) -> dict[Path, str]:
+    """Return every generated file (path relative to ``root``) and its text."""
+    model = load_model()
+    files: dict[Path, str] = {}
+    pkg = root / "kms_mrk"
+    files[pkg / "models" / "_enums.py"] = emit_enums(model)
+    files[pkg / "models" / "_scalars.py"] = emit_scalars(model)
+    files[pkg / "models" / "_shared.py"] = emit_module(model, "_shared", [])
+    for op in sorted(model.operations):
+        files[pkg / "models" / f"{op_module(op)}.py"] = emit_module(model, op_module(op), [op])
+    files[pkg / "models" / "__init__.py"] = emit_models_init(model)
+    files[pkg / "commands" / "__init__.py"] = emit_commands_init(model)
+    files[pkg / "errors" / "_generated.py"] = emit_errors(model)
+    files[pkg / "_exports.py"] = emit_exports(model)
+    files[pkg / "_operations.py"] = emit_operations(model)
+    return files
+
+
+GENERATED_MARK = "GENERATED by codegen/generate.py"

@@ -1,0 +1,91 @@
+"""kms-mrk: a typed, fast AWS KMS client built around multi-Region keys.
+
+Every command, model, enum and exception is importable from here, as the JavaScript SDK
+exports them from its package root::
+
+    from kms_mrk import KMSClient, UpdatePrimaryRegionCommand, NotFoundException
+
+Names are loaded on first use (PEP 562), so ``import kms_mrk`` stays cheap and an
+application pays only for the operations it calls.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from kms_mrk._exports import GENERATED_EXPORTS
+from kms_mrk._version import __version__ as __version__
+
+if TYPE_CHECKING:
+    from kms_mrk.errors import *  # noqa: F403
+    from kms_mrk.models import *  # noqa: F403
+    from kms_mrk.schema import Command as Command
+    from kms_mrk.schema import PaginatorInfo as PaginatorInfo
+    from kms_mrk.schema import Response as Response
+    from kms_mrk.schema import Shape as Shape
+    from kms_mrk.schema import StrEnum as StrEnum
+    from kms_mrk.transport import HttpRequest as HttpRequest
+    from kms_mrk.transport import HttpResponse as HttpResponse
+    from kms_mrk.transport import Transport as Transport
+
+_HAND_WRITTEN: dict[str, str] = {
+    # errors
+    "KmsMrkError": "kms_mrk.errors",
+    "ServiceException": "kms_mrk.errors",
+    "KMSServiceException": "kms_mrk.errors",
+    "ParamValidationError": "kms_mrk.errors",
+    "ValidationProblem": "kms_mrk.errors",
+    "ConfigurationError": "kms_mrk.errors",
+    "NoRegionError": "kms_mrk.errors",
+    "CredentialsError": "kms_mrk.errors",
+    "NoCredentialsError": "kms_mrk.errors",
+    "TransportError": "kms_mrk.errors",
+    "ConnectError": "kms_mrk.errors",
+    "ConnectTimeoutError": "kms_mrk.errors",
+    "ReadTimeoutError": "kms_mrk.errors",
+    "ConnectionClosedError": "kms_mrk.errors",
+    "ResponseParseError": "kms_mrk.errors",
+    "ResponseMetadata": "kms_mrk.errors",
+    "AccessDeniedException": "kms_mrk.errors",
+    "ThrottlingException": "kms_mrk.errors",
+    "ValidationException": "kms_mrk.errors",
+    "SerializationException": "kms_mrk.errors",
+    "UnknownOperationException": "kms_mrk.errors",
+    "UnrecognizedClientException": "kms_mrk.errors",
+    "InvalidClientTokenId": "kms_mrk.errors",
+    "InvalidSignatureException": "kms_mrk.errors",
+    "IncompleteSignatureException": "kms_mrk.errors",
+    "MissingAuthenticationTokenException": "kms_mrk.errors",
+    "ExpiredTokenException": "kms_mrk.errors",
+    "RequestExpired": "kms_mrk.errors",
+    "InternalFailure": "kms_mrk.errors",
+    "ServiceUnavailableException": "kms_mrk.errors",
+    # schema bases
+    "Command": "kms_mrk.schema",
+    "PaginatorInfo": "kms_mrk.schema",
+    "Response": "kms_mrk.schema",
+    "Shape": "kms_mrk.schema",
+    "StrEnum": "kms_mrk.schema",
+    # transport
+    "HttpRequest": "kms_mrk.transport",
+    "HttpResponse": "kms_mrk.transport",
+    "Transport": "kms_mrk.transport",
+}
+
+_LAZY: dict[str, str] = {**GENERATED_EXPORTS, **_HAND_WRITTEN}
+
+__all__ = sorted([*_LAZY, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kms_mrk' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,59 @@
+"""Every exception kms-mrk raises; see :mod:`kms_mrk.errors._base` for the tree."""
+
+from __future__ import annotations
+
+from kms_mrk.errors import _generated
+from kms_mrk.errors._base import (
+    ConfigurationError,
+    ConnectError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    CredentialsError,
+    KmsMrkError,
+    KMSServiceException,
+    NoCredentialsError,
+    NoRegionError,
+    ParamValidationError,
+    ReadTimeoutError,
+    ResponseMetadata,
+    ResponseParseError,
+    ServiceException,
+    TransportError,
+    ValidationProblem,
+)
+from kms_mrk.errors._common import *  # noqa: F403
+from kms_mrk.errors._common import COMMON_ERRORS
+from kms_mrk.errors._common import __all__ as _common_all
+from kms_mrk.errors._generated import *  # noqa: F403
+from kms_mrk.errors._generated import MODELED_ERRORS
+
+__all__ = [
+    "ERRORS_BY_CODE",
+    "ConfigurationError",
+    "ConnectError",
+    "ConnectTimeoutError",
+    "ConnectionClosedError",
+    "CredentialsError",
+    "KMSServiceException",
+    "KmsMrkError",
+    "NoCredentialsError",
+    "NoRegionError",
+    "ParamValidationError",
+    "ReadTimeoutError",
+    "ResponseMetadata",
+    "ResponseParseError",
+    "ServiceException",
+    "TransportError",
+    "ValidationProblem",
+    "error_class_for_code",
+]
+__all__ += _common_all
+__all__ += _generated.__all__
+
+#: Error code -> exception class, for every code KMS is known to answer.
+ERRORS_BY_CODE: dict[str, type[KMSServiceException]] = {**COMMON_ERRORS, **MODELED_ERRORS}
+
+
+def error_class_for_code(code: str) -> type[KMSServiceException]:
+    """The exception class for an error code; :class:`KMSServiceException` when unknown."""
+    return ERRORS_BY_CODE.get(code, KMSServiceException)

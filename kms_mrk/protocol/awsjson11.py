@@ -1,0 +1,687 @@
+"""AWS JSON 1.1, the wire protocol of KMS: schema-driven, no I/O.
+
+Requests are ``POST /`` with ``X-Amz-Target: <prefix>.<Operation>`` and a JSON body: blobs are
+base64, timestamps epoch seconds (unless a member says otherwise), unset members omitted,
+and NaN/Infinity written as the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``.
+
+Encoders and decoders are compiled once per schema into small closures (cached on the
+schema), so the per-call cost is a walk over the members actually present. Decoders check
+every type they read: a response that breaks the protocol raises
+:class:`~kms_mrk.errors.ResponseParseError` naming the member path, never a bare
+``KeyError``/``ValueError``/``JSONDecodeError``.
+
+The same codec serves the server side (the embedded local KMS decodes requests and encodes
+responses with it).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as _dt
+import json
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from kms_mrk.errors._base import ResponseParseError, ServiceException
+from kms_mrk.schema import (
+    BLOB,
+    BOOLEAN,
+    DOCUMENT,
+    FLOAT_TYPES,
+    INTEGER_TYPES,
+    LIST,
+    MAP,
+    STRING,
+    STRUCTURED_TYPES,
+    TIMESTAMP,
+    UNION,
+    Member,
+    Schema,
+    Shape,
+)
+from kms_mrk.transport._types import HttpRequest, HttpResponse
+
+__all__ = [
+    "CONTENT_TYPE",
+    "ParsedError",
+    "decode_body",
+    "deserialize_error",
+    "deserialize_response",
+    "encode_body",
+    "error_code_from",
+    "request_id_from",
+    "serialize_request",
+]
+
+CONTENT_TYPE = "application/x-amz-json-1.1"
+_UTC = _dt.timezone.utc
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_UTC)
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+_json_loads = json.loads
+
+
+class _Bad(Exception):
+    """Internal: a decoding problem; ``path`` is built while the error unwinds."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.path: list[str] = []
+
+    def where(self) -> str:
+        out = ""
+        for part in reversed(self.path):
+            out = f"{out}{part}" if part.startswith("[") else (f"{out}.{part}" if out else part)
+        return out
+
+
+def _jtype(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+# --------------------------------------------------------------------------------------
+# timestamps
+
+
+def _to_datetime(value: Any) -> _dt.datetime:
+    if isinstance(value, _dt.datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=_UTC)
+    return _dt.datetime.fromtimestamp(value, _UTC)
+
+
+def _epoch_seconds(value: Any) -> int | float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    moment = _to_datetime(value)
+    delta = moment - _EPOCH
+    seconds = delta.days * 86400 + delta.seconds
+    if delta.microseconds:
+        return (seconds * 10**6 + delta.microseconds) / 10**6
+    return seconds
+
+
+def _iso8601(value: Any) -> str:
+    moment = _to_datetime(value).astimezone(_UTC)
+    if moment.microsecond:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace("000Z", "Z")
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _httpdate(value: Any) -> str:
+    from email.utils import format_datetime
+
+    return format_datetime(_to_datetime(value).astimezone(_UTC), usegmt=True)
+
+
+_TS_WRITERS: dict[str, Callable[[Any], Any]] = {
+    "unixtimestamp": _epoch_seconds,
+    "iso8601": _iso8601,
+    "rfc822": _httpdate,
+}
+
+
+def _parse_timestamp(value: Any) -> _dt.datetime:
+    if isinstance(value, bool):
+        raise _Bad("expected a timestamp, got boolean")
+    if isinstance(value, (int, float)):
+        try:
+            return _dt.datetime.fromtimestamp(value, _UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise _Bad(f"timestamp {value!r} is out of range") from exc
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return _dt.datetime.fromtimestamp(float(text), _UTC)
+        except ValueError:
+            pass
+        except (OverflowError, OSError) as exc:
+            raise _Bad(f"timestamp {value!r} is out of range") from exc
+        try:
+            moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            moment = None
+        if moment is None:
+            from email.utils import parsedate_to_datetime
+
+            try:
+                moment = parsedate_to_datetime(text)
+            except (TypeError, ValueError, IndexError) as exc:
+                raise _Bad(f"{value[:40]!r} is not a timestamp") from exc
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=_UTC)
+        return moment.astimezone(_UTC)
+    raise _Bad(f"expected a timestamp, got {_jtype(value)}")
+
+
+# --------------------------------------------------------------------------------------
+# encoders: Python values -> JSON-ready values
+
+
+def _encode_blob(value: Any) -> str:
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    return base64.b64encode(value).decode("ascii")
+
+
+def _encode_float(value: Any) -> Any:
+    if value != value:
+        return "NaN"
+    if value == math.inf:
+        return "Infinity"
+    if value == -math.inf:
+        return "-Infinity"
+    return value
+
+
+def _encoder(schema: Schema, ts_format: str | None = None) -> Callable[[Any], Any] | None:
+    """Return the encoder for ``schema`` (``None`` means the value is written as it is)."""
+    key = f"enc:{ts_format}" if ts_format else "enc"
+    cache = schema.cache
+    if key in cache:
+        enc: Callable[[Any], Any] | None = cache[key]
+        return enc
+    kind = schema.type
+    if kind in STRUCTURED_TYPES:
+        fields: list[tuple[str, str, Callable[[Any], Any] | None]] = []
+
+        def encode_struct(value: Any) -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for py_name, wire, fn in fields:
+                item = getattr(value, py_name)
+                if item is not None:
+                    out[wire] = item if fn is None else fn(item)
+            return out
+
+        cache[key] = encode_struct  # set before members: recursive shapes
+        fields.extend((m.py_name, m.name, _member_encoder(m)) for m in schema.members)
+        return encode_struct
+    result: Callable[[Any], Any] | None
+    if kind == LIST:
+        assert schema.member is not None
+        item_enc = _encoder(schema.member)
+        if item_enc is None:
+            result = list
+        else:
+            fn = item_enc
+
+            def encode_list(value: Any) -> list[Any]:
+                return [None if v is None else fn(v) for v in value]
+
+            result = encode_list
+    elif kind == MAP:
+        assert schema.value is not None
+        value_enc = _encoder(schema.value)
+        if value_enc is None:
+            result = dict
+        else:
+            vfn = value_enc
+
+            def encode_map(value: Any) -> dict[str, Any]:
+                return {k: None if v is None else vfn(v) for k, v in value.items()}
+
+            result = encode_map
+    elif kind == BLOB:
+        result = _encode_blob
+    elif kind in FLOAT_TYPES:
+        result = _encode_float
+    elif kind == TIMESTAMP:
+        fmt = (ts_format or schema.timestamp_format or "unixtimestamp").lower()
+        result = _TS_WRITERS.get(fmt, _epoch_seconds)
+    else:  # strings, enums, integers, booleans, documents
+        result = None
+    cache[key] = result
+    return result
+
+
+def _member_encoder(member: Member) -> Callable[[Any], Any] | None:
+    if member.timestamp_format and member.target.type == TIMESTAMP:
+        return _encoder(member.target, member.timestamp_format)
+    return _encoder(member.target)
+
+
+def encode_body(schema: Schema | None, value: Shape | None) -> bytes:
+    """Serialize a structure as its JSON body; ``{}`` for no input."""
+    if schema is None or value is None:
+        return b"{}"
+    enc = _encoder(schema)
+    assert enc is not None
+    return _ENCODER.encode(enc(value)).encode("utf-8")
+
+
+def serialize_request(
+    target_prefix: str,
+    operation: str,
+    schema: Schema | None,
+    value: Shape | None,
+    endpoint_url: str,
+    *,
+    host_prefix: str | None = None,
+) -> HttpRequest:
+    """Build the unsigned request for ``operation`` against ``endpoint_url``."""
+    body = encode_body(schema, value)
+    url = endpoint_url if endpoint_url.endswith("/") else endpoint_url + "/"
+    if host_prefix:
+        url = _apply_host_prefix(url, host_prefix, schema, value)
+    headers = {
+        "X-Amz-Target": f"{target_prefix}.{operation}",
+        "Content-Type": CONTENT_TYPE,
+    }
+    return HttpRequest("POST", url, headers, body)
+
+
+def _apply_host_prefix(url: str, prefix: str, schema: Schema | None, value: Shape | None) -> str:
+    if schema is not None and value is not None:
+        for m in schema.members:
+            label = "{" + m.name + "}"
+            if label in prefix:
+                prefix = prefix.replace(label, str(getattr(value, m.py_name) or ""))
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{prefix}{rest}"
+
+
+# --------------------------------------------------------------------------------------
+# decoders: parsed JSON -> Python values, type-checked
+
+
+def _decode_string(value: Any) -> Any:
+    if type(value) is str:
+        return value
+    raise _Bad(f"expected a string, got {_jtype(value)}")
+
+
+def _decode_bool(value: Any) -> Any:
+    if type(value) is bool:
+        return value
+    raise _Bad(f"expected a boolean, got {_jtype(value)}")
+
+
+def _decode_int(value: Any) -> Any:
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    raise _Bad(f"expected an integer, got {_jtype(value)}")
+
+
+_SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _decode_float(value: Any) -> Any:
+    kind = type(value)
+    if kind is float:
+        return value
+    if kind is int:
+        return float(value)
+    if kind is str and value in _SPECIAL_FLOATS:
+        return _SPECIAL_FLOATS[value]
+    raise _Bad(f"expected a number, got {_jtype(value)}")
+
+
+def _decode_blob(value: Any) -> bytes:
+    if type(value) is not str:
+        raise _Bad(f"expected a base64 string, got {_jtype(value)}")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise _Bad("is not valid base64") from exc
+
+
+def _decode_document(value: Any) -> Any:
+    return value
+
+
+def _decoder(schema: Schema) -> Callable[[Any], Any]:
+    cache = schema.cache
+    dec: Callable[[Any], Any] | None = cache.get("dec")
+    if dec is not None:
+        return dec
+    kind = schema.type
+    if kind in STRUCTURED_TYPES:
+        fields: dict[str, tuple[str, Callable[[Any], Any]]] = {}
+        required = tuple((m.name, m.py_name) for m in schema.members if m.required)
+        cls = schema.py_type
+        name = schema.name
+
+        def decode_kwargs(value: Any) -> dict[str, Any]:
+            if type(value) is not dict:
+                raise _Bad(f"expected an object, got {_jtype(value)}")
+            kwargs: dict[str, Any] = {}
+            for wire, item in value.items():
+                field = fields.get(wire)
+                if field is None or item is None:
+                    continue
+                try:
+                    kwargs[field[0]] = field[1](item)
+                except _Bad as bad:
+                    bad.path.append(wire)
+                    raise
+            for wire, py_name in required:
+                if py_name not in kwargs:
+                    missing = _Bad(f"required member of {name} is missing")
+                    missing.path.append(wire)
+                    raise missing
+            return kwargs
+
+        if cls is None:
+            decode = decode_kwargs
+        else:
+            factory = cls
+
+            def decode_struct(value: Any) -> Any:
+                return factory(**decode_kwargs(value))
+
+            decode = decode_struct
+        cache["dec"] = decode
+        cache["dec_kwargs"] = decode_kwargs
+        for m in schema.members:
+            fields[m.name] = (m.py_name, _member_decoder(m))
+        return decode
+    if kind == LIST:
+        assert schema.member is not None
+        item_dec = _decoder(schema.member)
+        sparse = schema.sparse
+
+        def decode_list(value: Any) -> list[Any]:
+            if type(value) is not list:
+                raise _Bad(f"expected an array, got {_jtype(value)}")
+            out: list[Any] = []
+            for i, item in enumerate(value):
+                if item is None:
+                    if sparse:
+                        out.append(None)
+                    continue
+                try:
+                    out.append(item_dec(item))
+                except _Bad as bad:
+                    bad.path.append(f"[{i}]")
+                    raise
+            return out
+
+        dec = decode_list
+    elif kind == MAP:
+        assert schema.value is not None
+        value_dec = _decoder(schema.value)
+        sparse_map = schema.sparse
+
+        def decode_map(value: Any) -> dict[str, Any]:
+            if type(value) is not dict:
+                raise _Bad(f"expected an object, got {_jtype(value)}")
+            out: dict[str, Any] = {}
+            for k, item in value.items():
+                if item is None:
+                    if sparse_map:
+                        out[k] = None
+                    continue
+                try:
+                    out[k] = value_dec(item)
+                except _Bad as bad:
+                    bad.path.append(f"[{k!r}]")
+                    raise
+            return out
+
+        dec = decode_map
+    elif kind == STRING:
+        if schema.enum_type is not None:
+            lookup = schema.enum_type._value2member_map_
+
+            def decode_enum(value: Any) -> Any:
+                if type(value) is str:
+                    return lookup.get(value, value)
+                raise _Bad(f"expected a string, got {_jtype(value)}")
+
+            dec = decode_enum
+        else:
+            dec = _decode_string
+    elif kind == BOOLEAN:
+        dec = _decode_bool
+    elif kind in INTEGER_TYPES:
+        dec = _decode_int
+    elif kind in FLOAT_TYPES:
+        dec = _decode_float
+    elif kind == BLOB:
+        dec = _decode_blob
+    elif kind == TIMESTAMP:
+        dec = _parse_timestamp
+    elif kind == DOCUMENT:
+        dec = _decode_document
+    else:
+        raise TypeError(f"unsupported shape type {kind!r} in {schema.name}")
+    cache["dec"] = dec
+    return dec
+
+
+def _member_decoder(member: Member) -> Callable[[Any], Any]:
+    if member.target.type == UNION:
+        inner = _decoder(member.target)
+
+        def decode_union(value: Any) -> Any:
+            if type(value) is dict and "__type" in value:
+                value = {k: v for k, v in value.items() if k != "__type"}
+            return inner(value)
+
+        return decode_union
+    return _decoder(member.target)
+
+
+def _loads(body: bytes) -> Any:
+    try:
+        return _json_loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise _Bad(f"the body is not valid JSON ({type(exc).__name__})") from exc
+
+
+def decode_body(schema: Schema | None, body: bytes) -> Any:
+    """Parse a JSON body into ``schema``'s Python type (server side and tests).
+
+    Raises :class:`ResponseParseError` (with no HTTP details) when the body is malformed.
+    """
+    try:
+        return _decode_body(schema, body)
+    except _Bad as bad:
+        raise ResponseParseError(_reason(bad), body=body) from None
+
+
+def _decode_body(schema: Schema | None, body: bytes) -> Any:
+    if schema is None:
+        if body.strip():
+            _loads(body)
+        return None
+    data = _loads(body) if body.strip() else {}
+    if type(data) is not dict:
+        raise _Bad(f"expected a JSON object at the top level, got {_jtype(data)}")
+    return _decoder(schema)(data)
+
+
+def _reason(bad: _Bad) -> str:
+    where = bad.where()
+    return f"{where}: {bad.reason}" if where else bad.reason
+
+
+def request_id_from(headers: Mapping[str, str]) -> str | None:
+    """The request id of a response (lower-cased header names), with the usual fallbacks."""
+    return (
+        headers.get("x-amzn-requestid")
+        or headers.get("x-amz-request-id")
+        or headers.get("x-amz-requestid")
+        or headers.get("x-amzn-request-id")
+    )
+
+
+def has_sensitive_members(schema: Schema) -> bool:
+    """Whether any member reachable from ``schema`` is sensitive (cached)."""
+    cached: bool | None = schema.cache.get("sensitive_any")
+    if cached is not None:
+        return cached
+    schema.cache["sensitive_any"] = False  # recursion guard
+    result = schema.sensitive or any(
+        m.sensitive or has_sensitive_members(m.target) for m in schema.members
+    )
+    for child in (schema.member, schema.key, schema.value):
+        if child is not None and has_sensitive_members(child):
+            result = True
+    schema.cache["sensitive_any"] = result
+    return result
+
+
+def deserialize_response(
+    schema: Schema | None, response: HttpResponse, *, operation: str | None = None
+) -> Any:
+    """Parse a 2xx response into ``schema``'s Python type.
+
+    When the output may carry sensitive members (plaintext, private keys) the error message
+    never quotes the body.
+    """
+    try:
+        return _decode_body(schema, response.body)
+    except _Bad as bad:
+        withhold = schema is not None and has_sensitive_members(schema)
+        raise ResponseParseError(
+            _reason(bad),
+            http_status=response.status,
+            request_id=request_id_from(response.headers),
+            body=response.body,
+            operation=operation,
+            withhold_body=withhold,
+        ) from None
+
+
+# --------------------------------------------------------------------------------------
+# errors
+
+
+def _clean_code(code: str) -> str:
+    code = code.split(":", 1)[0]
+    return code.rsplit("#", 1)[-1].strip()
+
+
+def error_code_from(headers: Mapping[str, str], data: Any) -> str | None:
+    """The error code: ``X-Amzn-Errortype``, else the body's ``code``, else ``__type``."""
+    raw = headers.get("x-amzn-errortype")
+    if not raw and isinstance(data, dict):
+        for key in ("code", "__type"):
+            candidate = data.get(key)
+            if isinstance(candidate, str) and candidate:
+                raw = candidate
+                break
+    if not raw:
+        return None
+    return _clean_code(raw) or None
+
+
+class ParsedError:
+    """What an error response says, before it becomes an exception."""
+
+    __slots__ = ("code", "data", "message", "request_id")
+
+    def __init__(self, code: str, message: str | None, request_id: str | None, data: Any) -> None:
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.data = data
+
+
+def _error_message(data: Any) -> str | None:
+    if isinstance(data, dict):
+        for key in ("message", "Message", "errorMessage"):
+            value = data.get(key)
+            if isinstance(value, str):
+                return value
+    return None
+
+
+def deserialize_error(
+    response: HttpResponse,
+    registry: Mapping[str, type[ServiceException]],
+    default: type[ServiceException],
+    *,
+    operation: str | None = None,
+) -> ServiceException:
+    """Turn an error response into its modeled exception (or ``default`` for unknown codes).
+
+    Raises :class:`ResponseParseError` when no error code can be found or the body is not
+    JSON and no code is given in the headers (an HTML page from a proxy, a bare 5xx).
+    """
+    headers = response.headers
+    request_id = request_id_from(headers)
+    body = response.body
+    data: Any = None
+    body_problem: str | None = None
+    if body.strip():
+        try:
+            data = _loads(body)
+        except _Bad as bad:
+            body_problem = bad.reason
+    code = error_code_from(headers, data)
+    if code is None:
+        if body_problem is not None:
+            reason = f"error response: {body_problem}"
+        elif not body.strip():
+            reason = "error response with an empty body and no error code"
+        else:
+            reason = "error response carries no error code (no X-Amzn-Errortype, code or __type)"
+        raise ResponseParseError(
+            reason,
+            http_status=response.status,
+            request_id=request_id,
+            body=body,
+            operation=operation,
+        )
+    cls = registry.get(code, default)
+    message = _error_message(data)
+    members: dict[str, Any] = {}
+    schema: Schema | None = getattr(cls, "__schema__", None)
+    if schema is not None and isinstance(data, dict):
+        decode_kwargs = _struct_kwargs_decoder(schema)
+        trimmed = {k: v for k, v in data.items() if k not in ("message", "Message", "__type")}
+        try:
+            decoded = decode_kwargs(trimmed)
+        except _Bad as bad:
+            raise ResponseParseError(
+                f"{code} error: {_reason(bad)}",
+                http_status=response.status,
+                request_id=request_id,
+                body=body,
+                operation=operation,
+            ) from None
+        allowed = {attr for _wire, attr in cls._members}
+        members = {k: v for k, v in decoded.items() if k in allowed}
+    from kms_mrk.errors._base import ResponseMetadata
+
+    return cls(
+        message,
+        code=code,
+        http_status=response.status,
+        request_id=request_id,
+        headers=headers,
+        metadata=ResponseMetadata(request_id=request_id, http_status=response.status),
+        **members,
+    )
+
+
+def _struct_kwargs_decoder(schema: Schema) -> Callable[[Any], dict[str, Any]]:
+    _decoder(schema)
+    fn: Callable[[Any], dict[str, Any]] = schema.cache["dec_kwargs"]
+    return fn
+
+
+def encode_error(code: str, message: str | None, **members: Any) -> bytes:
+    """Serialize an error body as AWS JSON services send it (server side)."""
+    payload: dict[str, Any] = {"__type": code}
+    if message is not None:
+        payload["message"] = message
+    payload.update(members)
+    return _ENCODER.encode(payload).encode("utf-8")

@@ -1,0 +1,420 @@
+"""The small runtime description of a model shape that generated code carries.
+
+A :class:`Schema` says what a shape is (type, members, constraints, sensitivity); codecs
+(``kms_mrk.protocol``), validation and the ``to_dict``/``from_dict`` views are written once
+against schemas, so they work for the KMS model and for any other botocore-format model alike
+(the protocol compliance tests build schemas from other models at run time).
+
+Generated classes derive from :class:`Shape` (structures), :class:`Response` (operation
+outputs, which also carry :class:`~kms_mrk.errors.ResponseMetadata`) and :class:`Command`
+(operation inputs that know their operation). They are frozen, slotted attrs classes whose
+``__init__`` is written out by the generator; equality, hashing and the redacting ``repr``
+come from :class:`Shape`, driven by the schema, so that no per-class code has to be compiled
+when a model module is imported.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+import attrs
+
+from kms_mrk.errors._base import ParamValidationError, ResponseMetadata, ValidationProblem
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from kms_mrk.errors._base import ServiceException
+
+__all__ = [
+    "Command",
+    "Member",
+    "PaginatorInfo",
+    "Response",
+    "Schema",
+    "Shape",
+    "StrEnum",
+    "shape_from_dict",
+    "shape_to_dict",
+]
+
+# Shape types, as botocore-format models name them.
+STRING = "string"
+BLOB = "blob"
+BOOLEAN = "boolean"
+BYTE = "byte"
+SHORT = "short"
+INTEGER = "integer"
+LONG = "long"
+FLOAT = "float"
+DOUBLE = "double"
+BIG_INTEGER = "bigInteger"
+BIG_DECIMAL = "bigDecimal"
+TIMESTAMP = "timestamp"
+DOCUMENT = "document"
+LIST = "list"
+MAP = "map"
+STRUCTURE = "structure"
+UNION = "union"
+
+INTEGER_TYPES = frozenset({BYTE, SHORT, INTEGER, LONG, BIG_INTEGER})
+FLOAT_TYPES = frozenset({FLOAT, DOUBLE, BIG_DECIMAL})
+STRUCTURED_TYPES = frozenset({STRUCTURE, UNION})
+
+REDACTED = "***"
+
+
+class Member:
+    """A member of a structure: its wire name, Python name, target schema and traits."""
+
+    __slots__ = ("name", "py_name", "required", "sensitive", "target", "timestamp_format")
+
+    def __init__(
+        self,
+        name: str,
+        py_name: str,
+        target: Schema,
+        *,
+        required: bool = False,
+        sensitive: bool = False,
+        timestamp_format: str | None = None,
+    ) -> None:
+        self.name = name
+        self.py_name = py_name
+        self.target = target
+        self.required = required
+        self.sensitive = sensitive or target.sensitive
+        self.timestamp_format = timestamp_format
+
+    def __repr__(self) -> str:
+        return f"Member({self.name!r} -> {self.target.name})"
+
+
+class Schema:
+    """What a shape is. Structures list their :class:`Member` objects in model order.
+
+    Schemas are built once (by generated code, or by a model loader for other models) and
+    then treated as immutable; codecs cache compiled helpers in :attr:`cache`.
+    """
+
+    __slots__ = (
+        "cache",
+        "document",
+        "enum",
+        "enum_type",
+        "error_code",
+        "exception",
+        "fault",
+        "key",
+        "max",
+        "member",
+        "members",
+        "members_by_name",
+        "min",
+        "name",
+        "py_type",
+        "required_names",
+        "sensitive",
+        "sparse",
+        "timestamp_format",
+        "type",
+        "value",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        type: str,
+        *,
+        members: Iterable[Member] = (),
+        member: Schema | None = None,
+        key: Schema | None = None,
+        value: Schema | None = None,
+        min: float | None = None,
+        max: float | None = None,
+        enum: Iterable[str] | None = None,
+        enum_type: type[enum.Enum] | None = None,
+        sensitive: bool = False,
+        sparse: bool = False,
+        timestamp_format: str | None = None,
+        py_type: type[Any] | None = None,
+        exception: bool = False,
+        fault: bool = False,
+        error_code: str | None = None,
+    ) -> None:
+        self.name = name
+        self.type = type
+        self.member = member
+        self.key = key
+        self.value = value
+        self.min = min
+        self.max = max
+        self.enum: tuple[str, ...] | None = tuple(enum) if enum is not None else None
+        self.enum_type = enum_type
+        self.sensitive = sensitive
+        self.sparse = sparse
+        self.timestamp_format = timestamp_format
+        self.py_type = py_type
+        self.exception = exception
+        self.fault = fault
+        self.error_code = error_code
+        self.document = type == DOCUMENT
+        self.cache: dict[str, Any] = {}
+        self.members: tuple[Member, ...] = ()
+        self.members_by_name: dict[str, Member] = {}
+        self.required_names: tuple[str, ...] = ()
+        self.set_members(members)
+
+    def set_members(self, members: Iterable[Member]) -> None:
+        """Set the members (used once, after creation, for recursive shapes)."""
+        self.members = tuple(members)
+        self.members_by_name = {m.name: m for m in self.members}
+        self.required_names = tuple(m.name for m in self.members if m.required)
+        self.cache.clear()
+
+    @property
+    def py_names(self) -> tuple[str, ...]:
+        names: tuple[str, ...] | None = self.cache.get("py_names")
+        if names is None:
+            names = tuple(m.py_name for m in self.members)
+            self.cache["py_names"] = names
+        return names
+
+    def __repr__(self) -> str:
+        return f"Schema({self.name!r}, {self.type!r})"
+
+
+class StrEnum(str, enum.Enum):
+    """Base of generated enums: members are strings and print as their value.
+
+    Fields typed with an enum also accept plain strings: a value the service adds after
+    this library was generated arrives as a ``str`` and is kept, never rejected.
+    """
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    def __format__(self, format_spec: str) -> str:
+        return str.__format__(self, format_spec)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}.{self.name}"
+
+
+@attrs.frozen(slots=True)
+class PaginatorInfo:
+    """How an operation pages, with wire names of its members."""
+
+    input_token: str
+    output_token: str
+    result_key: str
+    limit_key: str | None = None
+    more_results: str | None = None
+
+
+class Shape:
+    """Base of every generated structure (frozen attrs classes with slots)."""
+
+    __slots__ = ()
+    __schema__: ClassVar[Schema]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return this value as a dict keyed by wire names (``{"KeyId": ...}``)."""
+        result: dict[str, Any] = shape_to_dict(self)
+        return result
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Build an instance from a dict keyed by wire names, nested dicts included.
+
+        Unknown or missing required members raise :class:`ParamValidationError` listing
+        every problem at once.
+        """
+        return shape_from_dict(cls, data)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.__schema__.py_names)
+
+    def __ne__(self, other: object) -> bool:
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    def __hash__(self) -> int:
+        return hash((type(self), *(_hashable(getattr(self, n)) for n in self.__schema__.py_names)))
+
+    def __repr__(self) -> str:
+        parts = []
+        for m in self.__schema__.members:
+            value = getattr(self, m.py_name)
+            if value is None:
+                continue
+            parts.append(f"{m.py_name}={REDACTED if m.sensitive else repr(value)}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    __str__ = __repr__
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    return value
+
+
+class Response(Shape):
+    """Base of operation outputs; :attr:`metadata` describes the HTTP exchange."""
+
+    __slots__ = ("_metadata",)
+
+    @property
+    def metadata(self) -> ResponseMetadata:
+        """Request id, HTTP status, attempts and retry delay of the call that returned this."""
+        metadata: ResponseMetadata | None = getattr(self, "_metadata", None)
+        return metadata if metadata is not None else ResponseMetadata()
+
+    def _set_metadata(self, metadata: ResponseMetadata) -> None:
+        object.__setattr__(self, "_metadata", metadata)
+
+
+OutputT = TypeVar("OutputT", bound=Response)
+
+
+class Command(Shape, Generic[OutputT]):
+    """An operation's input that knows its operation.
+
+    ``client.send(DescribeKeyCommand(key_id=...))`` returns a ``DescribeKeyResponse``.
+    """
+
+    __slots__ = ()
+    operation_name: ClassVar[str]
+    input_type: ClassVar[type[Shape]]
+    output_type: ClassVar[type[Response]]
+    errors: ClassVar[tuple[type[ServiceException], ...]]
+    paginator: ClassVar[PaginatorInfo | None] = None
+    documentation_url: ClassVar[str] = ""
+
+
+# --------------------------------------------------------------------------------------
+# to_dict / from_dict: wire names with Python values (bytes, datetime, enums)
+
+
+def shape_to_dict(value: Shape) -> dict[str, Any]:
+    """Return ``value`` as a dict keyed by wire names, omitting unset members."""
+    converted: dict[str, Any] = _to_document(value.__schema__, value)
+    return converted
+
+
+def _to_document(schema: Schema, value: Any) -> Any:
+    kind = schema.type
+    if kind in STRUCTURED_TYPES and isinstance(value, Shape):
+        out: dict[str, Any] = {}
+        for m in schema.members:
+            v = getattr(value, m.py_name)
+            if v is not None:
+                out[m.name] = _to_document(m.target, v)
+        return out
+    if kind == LIST and isinstance(value, list):
+        assert schema.member is not None
+        return [_to_document(schema.member, v) for v in value]
+    if kind == MAP and isinstance(value, dict):
+        assert schema.value is not None
+        return {k: _to_document(schema.value, v) for k, v in value.items()}
+    return value
+
+
+T = TypeVar("T", bound=Shape)
+
+
+def shape_from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
+    """Build ``cls`` from a dict keyed by wire names; see :meth:`Shape.from_dict`."""
+    problems: list[ValidationProblem] = []
+    result = _from_document(cls.__schema__, data, "", problems, cls)
+    if problems:
+        raise ParamValidationError(cls.__schema__.name, problems)
+    return result  # type: ignore[no-any-return]
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _from_document(
+    schema: Schema,
+    data: Any,
+    path: str,
+    problems: list[ValidationProblem],
+    cls: type[Any] | None = None,
+) -> Any:
+    kind = schema.type
+    if kind in STRUCTURED_TYPES:
+        target = cls or schema.py_type
+        if target is not None and isinstance(data, target):
+            return data
+        if not isinstance(data, Mapping):
+            problems.append(
+                ValidationProblem(path, f"expected {schema.name} or a dict, got {_tname(data)}")
+            )
+            return None
+        kwargs: dict[str, Any] = {}
+        for key, item in data.items():
+            member = schema.members_by_name.get(key)
+            if member is None:
+                hint = difflib.get_close_matches(str(key), list(schema.members_by_name), n=1)
+                rule = f"unknown member of {schema.name}"
+                if hint:
+                    rule += f" (did you mean {hint[0]!r}?)"
+                problems.append(ValidationProblem(_join(path, str(key)), rule))
+                continue
+            if item is None:
+                continue
+            kwargs[member.py_name] = _from_document(member.target, item, _join(path, key), problems)
+        for m in schema.members:
+            if m.required and m.py_name not in kwargs:
+                problems.append(
+                    ValidationProblem(_join(path, m.name), "required member is missing")
+                )
+        if problems or target is None:
+            return None
+        return target(**kwargs)
+    if kind == LIST:
+        if isinstance(data, (list, tuple)):
+            assert schema.member is not None
+            return [
+                _from_document(schema.member, v, f"{path}[{i}]", problems)
+                for i, v in enumerate(data)
+            ]
+        return data
+    if kind == MAP:
+        if isinstance(data, Mapping):
+            assert schema.value is not None
+            return {
+                k: _from_document(schema.value, v, f"{path}[{k!r}]", problems)
+                for k, v in data.items()
+            }
+        return data
+    if schema.enum_type is not None and isinstance(data, str):
+        return _enum_value(schema.enum_type, data)
+    if kind == TIMESTAMP and isinstance(data, (int, float)) and not isinstance(data, bool):
+        return _dt.datetime.fromtimestamp(data, _dt.timezone.utc)
+    return data
+
+
+def _enum_value(enum_type: type[enum.Enum], value: str) -> Any:
+    return enum_type._value2member_map_.get(value, value)
+
+
+def _tname(value: Any) -> str:
+    return type(value).__name__
+
+
+def enum_converter(enum_type: type[enum.Enum]) -> Callable[[str], Any]:
+    """Return a function mapping a known value to its enum member, others unchanged."""
+    lookup = enum_type._value2member_map_
+    return lambda value: lookup.get(value, value)
