@@ -38,7 +38,9 @@ def _bounded(schema: Schema, default_max: int) -> tuple[int, int]:
     return lo, min(hi, max(lo, default_max))
 
 
-def values(schema: Schema, depth: int = 0, *, floats_special: bool = True) -> st.SearchStrategy[Any]:
+def values(
+    schema: Schema, depth: int = 0, *, floats_special: bool = True
+) -> st.SearchStrategy[Any]:
     """A strategy for valid values of ``schema`` (structures as their Python classes)."""
     kind = schema.type
     if kind in STRUCTURED_TYPES:
@@ -76,7 +78,11 @@ def values(schema: Schema, depth: int = 0, *, floats_special: bool = True) -> st
         return st.integers(min_value=lo, max_value=hi)
     if kind in FLOAT_TYPES:
         finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
-        return finite | st.sampled_from([float("nan"), float("inf"), float("-inf")]) if floats_special else finite
+        return (
+            finite | st.sampled_from([float("nan"), float("inf"), float("-inf")])
+            if floats_special
+            else finite
+        )
     if kind == TIMESTAMP:
         return _MOMENTS
     if kind == LIST:

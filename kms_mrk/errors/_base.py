@@ -64,7 +64,13 @@ class ResponseMetadata:
 
 
 class KmsMrkError(Exception):
-    """Root of every exception raised by kms-mrk."""
+    """Root of every exception raised by kms-mrk.
+
+    Errors raised by a client call carry :attr:`metadata` (attempts made, time slept in
+    retries, and the request id and HTTP status when a response was received).
+    """
+
+    metadata: ResponseMetadata | None = None
 
 
 @attrs.frozen(slots=True)

@@ -27,7 +27,6 @@ from kms_mrk.errors import ResponseParseError, ServiceException
 from kms_mrk.protocol import awsjson11
 from kms_mrk.schema import Schema, Shape, shape_from_dict, shape_to_dict
 from kms_mrk.transport import HttpResponse
-
 from tests.conftest import VECTORS
 
 SUITES = VECTORS / "botocore-protocols"
@@ -52,7 +51,9 @@ def _cases(kind: str) -> list[Any]:
             marks = []
             if suite["description"] in SKIPPED_SUITES:
                 marks.append(pytest.mark.skip(reason=SKIPPED_SUITES[suite["description"]]))
-            out.append(pytest.param(suite, case, id=case.get("id") or case["description"], marks=marks))
+            out.append(
+                pytest.param(suite, case, id=case.get("id") or case["description"], marks=marks)
+            )
     return out
 
 
@@ -62,7 +63,9 @@ def _special_floats(schema: Schema, value: Any) -> Any:
         return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[value]
     if schema.type in ("structure", "union") and isinstance(value, dict):
         return {
-            k: _special_floats(schema.members_by_name[k].target, v) if k in schema.members_by_name else v
+            k: _special_floats(schema.members_by_name[k].target, v)
+            if k in schema.members_by_name
+            else v
             for k, v in value.items()
         }
     if schema.type == "list" and isinstance(value, list):
@@ -169,7 +172,7 @@ def test_output_case(suite: dict[str, Any], case: dict[str, Any]) -> None:
             if wire in ("message", "Message"):
                 assert error.message == expected
                 continue
-            schema = schemas[type(error).__name__] if type(error).__name__ in schemas else None
+            schema = schemas.get(type(error).__name__)
             assert schema is not None
             member = schema.members_by_name[wire]
             assert _plain(getattr(error, member.py_name)) == expected

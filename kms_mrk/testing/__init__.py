@@ -1,0 +1,1 @@
+"""Testing toolkit for applications that use kms-mrk."""
