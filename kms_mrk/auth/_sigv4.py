@@ -1,0 +1,648 @@
+"""AWS Signature Version 4 for header-signed requests, and its server-side counterpart.
+
+Client side: :class:`SigV4Signer` adds ``X-Amz-Date``, ``X-Amz-Security-Token`` (temporary
+credentials) and ``Authorization`` to an :class:`HttpRequest`. It signs what botocore's
+``SigV4Auth`` signs: every header present except a short list that proxies and tracers may
+change (``user-agent``, ``expect``, ``x-amzn-trace-id``, hop-by-hop headers...), plus ``host``
+taken from the URL (default ports dropped) when the request carries no Host header. The path is
+normalized (dot segments and repeated slashes removed) and each segment URI-encoded, query
+parameters are decoded, re-encoded and sorted, and the payload is hashed (or the caller's
+``X-Amz-Content-SHA256`` value is used). No presigned URLs, query auth or chunked payloads:
+KMS needs none of them.
+
+Decision: our own signer, not botocore's. Measured with ``python bench/bench_sigv4.py``
+(process CPU time per signature of a DescribeKey request, median of 7 runs of 20,000, on the
+shared 2-core dev box, Python 3.11): 8-12 us per signature (about 8 us with the default
+clock, which reuses the formatted time within a second) against 90-100 us for
+``botocore.auth.SigV4Auth.add_auth`` plus the ``AWSRequest`` it needs, i.e. 7.5-10x less CPU
+on the per-call hot path, well under the 20 us budget, and no ``botocore`` import on the
+client's import path. The savings come from caching the derived key with its HMAC pad
+states, caching the parsed URL, and building each string once. Correctness is pinned by both
+public SigV4 suites and a property test that compares our headers with botocore's on random
+KMS-shaped requests. Where we differ from botocore on purpose: a stale
+``X-Amz-Security-Token`` header is always removed before signing (botocore keeps and signs
+it when the new credentials have no token); a ``Date`` header is signed like any other header
+and ``X-Amz-Date`` is always set (botocore rewrites ``Date`` and then omits ``X-Amz-Date``);
+empty ``&&`` pieces of a query string are ignored; query keys and values are re-encoded
+rather than trusted as already encoded.
+
+Server side (used by the local KMS): :func:`parse_authorization`,
+:func:`region_from_authorization` and :func:`verify`. ``verify`` returns the parsed
+:class:`SigV4Authorization` when the signature checks out and raises
+:class:`SignatureVerificationError` otherwise; its ``failure`` (a :class:`VerificationFailure`)
+says which AWS error code to answer with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from functools import lru_cache
+from time import gmtime as _gmtime
+from time import strftime as _strftime
+from time import time as _time
+from typing import NamedTuple
+
+from kms_mrk.errors._base import ConfigurationError, KmsMrkError
+from kms_mrk.transport._types import HttpRequest
+
+from ._credentials import Credentials
+
+__all__ = [
+    "SigV4Authorization",
+    "SigV4Signer",
+    "SignatureVerificationError",
+    "VerificationFailure",
+    "parse_authorization",
+    "region_from_authorization",
+    "verify",
+]
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+# Never signed: proxies, tracers and HTTP clients may add or change them (botocore's list).
+UNSIGNED_HEADERS = frozenset(
+    {
+        "authorization",
+        "baggage",
+        "connection",
+        "expect",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "traceparent",
+        "tracestate",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "user-agent",
+        "x-amzn-trace-id",
+    }
+)
+# Set by the signer itself: any copy already on the request (a retry) is replaced.
+_SIGNER_HEADERS = frozenset({"authorization", "x-amz-date", "x-amz-security-token"})
+_KEY_CACHE_SIZE = 16
+_HEX = frozenset("0123456789abcdef")
+
+
+def amz_date(timestamp: datetime) -> str:
+    """Format an aware datetime as SigV4's ``YYYYMMDD'T'HHMMSS'Z'`` (in UTC)."""
+    t = timestamp
+    if t.tzinfo is not timezone.utc:
+        if t.tzinfo is None or t.utcoffset() is None:
+            raise ConfigurationError("SigV4 timestamp must be a timezone-aware datetime")
+        t = t.astimezone(timezone.utc)
+    return f"{t.year:04d}{t.month:02d}{t.day:02d}T{t.hour:02d}{t.minute:02d}{t.second:02d}Z"
+
+
+def derive_signing_key(secret_access_key: str, date: str, region: str, service: str) -> bytes:
+    """The SigV4 signing key for one day, Region and service (``date`` is ``YYYYMMDD``)."""
+    digest = hmac.digest
+    key = digest(("AWS4" + secret_access_key).encode("utf-8"), date.encode("utf-8"), "sha256")
+    key = digest(key, region.encode("utf-8"), "sha256")
+    key = digest(key, service.encode("utf-8"), "sha256")
+    return digest(key, b"aws4_request", "sha256")
+
+
+@lru_cache(maxsize=256)
+def _url_parts(url: str, normalize_path: bool) -> tuple[str, str, str]:
+    """(host header value, canonical URI, canonical query string) of an absolute URL."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigurationError(f"Request URL has an invalid port: {url!r}") from None
+    if port is not None and port != {"https": 443, "http": 80}.get(parts.scheme.lower()):
+        host = f"{host}:{port}"
+    return host, canonical_uri(parts.path, normalize_path), canonical_query(parts.query)
+
+
+def canonical_uri(path: str, normalize: bool = True) -> str:
+    """Canonical URI of a request path as it appears in the URL.
+
+    With ``normalize`` (every service but S3) dot segments and repeated slashes go first.
+    The result URI-encodes every byte but unreserved characters and ``/``; a path that is
+    already percent-encoded is therefore encoded a second time, as SigV4 requires.
+    """
+    from urllib.parse import quote
+
+    if not path:
+        return "/"
+    if normalize:
+        segments: list[str] = []
+        for segment in path.split("/"):
+            if not segment or segment == ".":
+                continue
+            if segment == "..":
+                if segments:
+                    segments.pop()
+            else:
+                segments.append(segment)
+        lead = "/" if path.startswith("/") else ""
+        trail = "/" if path.endswith("/") and segments else ""
+        path = lead + "/".join(segments) + trail
+    return quote(path, safe="/~")
+
+
+def canonical_query(query: str) -> str:
+    """Canonical query string: each name and value decoded, re-encoded, pairs sorted."""
+    if not query:
+        return ""
+    from urllib.parse import quote, unquote
+
+    pairs: list[tuple[str, str]] = []
+    for piece in query.split("&"):
+        if not piece:
+            continue
+        name, _, value = piece.partition("=")
+        pairs.append((quote(unquote(name), safe="-_.~"), quote(unquote(value), safe="-_.~")))
+    pairs.sort()
+    return "&".join(f"{name}={value}" for name, value in pairs)
+
+
+def _collect(
+    headers: Mapping[str, str], only: frozenset[str] | None
+) -> tuple[dict[str, str], str | None]:
+    """Canonical values by lower-case name, and the raw ``x-amz-content-sha256`` if any."""
+    values: dict[str, str] = {}
+    declared = None
+    for name, value in headers.items():
+        lname = name.lower()
+        if only is None:
+            if lname in UNSIGNED_HEADERS:
+                continue
+        elif lname not in only:
+            continue
+        if lname == "x-amz-content-sha256":
+            declared = value
+        value = " ".join(value.split())
+        previous = values.get(lname)
+        values[lname] = value if previous is None else f"{previous},{value}"
+    return values, declared
+
+
+def _assemble(
+    method: str,
+    uri: str,
+    query: str,
+    values: dict[str, str],
+    names: Sequence[str],
+    payload: str,
+) -> tuple[str, str]:
+    signed = ";".join(names)
+    lines = "".join([f"{name}:{values.get(name, '')}\n" for name in names])
+    return f"{method.upper()}\n{uri}\n{query}\n{lines}\n{signed}\n{payload}", signed
+
+
+def _hash_body(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
+
+
+def build_canonical_request(
+    request: HttpRequest,
+    *,
+    normalize_path: bool = True,
+    signed_headers: Sequence[str] | None = None,
+) -> tuple[str, str]:
+    """Return (canonical request, signed header names) for ``request`` exactly as it is.
+
+    The request must already carry the headers to sign (``X-Amz-Date``, token). Without
+    ``signed_headers`` every header but :data:`UNSIGNED_HEADERS` is signed, plus ``host`` from
+    the URL when there is no Host header, in sorted order. With it (a verifier replaying the
+    client's ``SignedHeaders``) exactly those names are used, in that order. Header values are
+    trimmed with inner runs of whitespace collapsed; repeated names are joined with ``,``.
+    """
+    host, uri, query = _url_parts(request.url, normalize_path)
+    only = None if signed_headers is None else frozenset(signed_headers)
+    values, declared = _collect(request.headers, only)
+    if "host" not in values and (only is None or "host" in only):
+        values["host"] = host
+    if declared is None:
+        declared = request.header("x-amz-content-sha256")
+    payload = _hash_body(request.body) if declared is None else declared
+    names = sorted(values) if signed_headers is None else signed_headers
+    return _assemble(request.method, uri, query, values, names, payload)
+
+
+def build_string_to_sign(timestamp: str, scope: str, canonical_request: str) -> str:
+    """The string to sign: algorithm, ``X-Amz-Date``, credential scope, canonical hash."""
+    digest = hashlib.sha256(canonical_request.encode("utf-8")).hexdigest()
+    return f"{ALGORITHM}\n{timestamp}\n{scope}\n{digest}"
+
+
+def _check_scope_part(what: str, value: object) -> str:
+    if not isinstance(value, str) or not value or not value.isprintable():
+        raise ConfigurationError(f"SigV4 {what} must be a non-empty printable string")
+    if "/" in value or " " in value or "," in value:
+        raise ConfigurationError(f"SigV4 {what} must not contain '/', ',' or spaces")
+    return value
+
+
+class _KeyedMac:
+    """HMAC-SHA256 under one fixed key, with the padded key states hashed once."""
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > 64:  # never for SigV4 (its keys are 32 bytes), but keep HMAC's rule
+            key = hashlib.sha256(key).digest()
+        block = key.ljust(64, b"\0")
+        self._inner = hashlib.sha256(block.translate(_IPAD))
+        self._outer = hashlib.sha256(block.translate(_OPAD))
+
+    def __repr__(self) -> str:
+        return "_KeyedMac(***)"
+
+    def hexdigest(self, message: bytes) -> str:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+# One-entry cache for the default clock: (whole seconds since the epoch, X-Amz-Date string).
+_last_stamp: tuple[int, str] = (-1, "")
+
+
+def _now_stamp() -> str:
+    global _last_stamp
+    seconds = int(_time())
+    cached = _last_stamp
+    if cached[0] == seconds:
+        return cached[1]
+    stamp = _strftime("%Y%m%dT%H%M%SZ", _gmtime(seconds))
+    _last_stamp = (seconds, stamp)
+    return stamp
+
+
+class SigV4Signer:
+    """Signs requests for one service (``kms`` by default) with SigV4 header auth.
+
+    Thread-safe. ``clock`` returns the current aware time and is used when :meth:`sign` gets
+    no ``timestamp`` (the default reads the system clock). ``normalize_path=False`` keeps the
+    path as is (the S3 rule). Derived signing keys are cached per (secret key, day, Region,
+    service) in a small private table that never appears in a repr.
+    """
+
+    __slots__ = ("_clock", "_keys", "_normalize_path", "_service")
+
+    def __init__(
+        self,
+        service: str = "kms",
+        *,
+        clock: Callable[[], datetime] | None = None,
+        normalize_path: bool = True,
+    ) -> None:
+        self._service = _check_scope_part("service", service)
+        if clock is not None and not callable(clock):
+            raise ConfigurationError("SigV4Signer: clock must be callable")
+        self._clock = clock
+        self._normalize_path = bool(normalize_path)
+        self._keys: dict[tuple[str, str, str], _KeyedMac] = {}
+
+    @property
+    def service(self) -> str:
+        """The service name in the credential scope."""
+        return self._service
+
+    def __repr__(self) -> str:
+        return f"SigV4Signer(service={self._service!r}, normalize_path={self._normalize_path})"
+
+    def _mac(self, secret_access_key: str, date: str, region: str) -> _KeyedMac:
+        cache_key = (secret_access_key, date, region)
+        mac = self._keys.get(cache_key)
+        if mac is None:
+            _check_scope_part("region", region)
+            mac = _KeyedMac(derive_signing_key(secret_access_key, date, region, self._service))
+            if len(self._keys) >= _KEY_CACHE_SIZE:
+                self._keys.clear()
+            self._keys[cache_key] = mac
+        return mac
+
+    def sign(
+        self,
+        request: HttpRequest,
+        credentials: Credentials,
+        region: str,
+        *,
+        timestamp: datetime | None = None,
+    ) -> HttpRequest:
+        """Return a copy of ``request`` with ``X-Amz-Date``, the token and ``Authorization``.
+
+        Any ``Authorization``, ``X-Amz-Date`` or ``X-Amz-Security-Token`` already present is
+        replaced, so signing again (a retry) is safe.
+        """
+        if not isinstance(credentials, Credentials):
+            raise ConfigurationError("SigV4Signer.sign: credentials must be a Credentials")
+        if timestamp is not None:
+            when = amz_date(timestamp)
+        elif self._clock is not None:
+            when = amz_date(self._clock())
+        else:
+            when = _now_stamp()
+        date = when[:8]
+        mac = self._mac(credentials.secret_access_key, date, region)
+
+        headers: dict[str, str] = {}
+        values: dict[str, str] = {}
+        declared = None
+        for name, value in request.headers.items():
+            lname = name.lower()
+            if lname in _SIGNER_HEADERS:
+                continue
+            headers[name] = value
+            if lname in UNSIGNED_HEADERS:
+                continue
+            if lname == "x-amz-content-sha256":
+                declared = value
+            value = " ".join(value.split())
+            previous = values.get(lname)
+            values[lname] = value if previous is None else f"{previous},{value}"
+        headers["X-Amz-Date"] = values["x-amz-date"] = when
+        token = credentials.session_token
+        if token is not None:
+            headers["X-Amz-Security-Token"] = token
+            values["x-amz-security-token"] = " ".join(token.split())
+        host, uri, query = _url_parts(request.url, self._normalize_path)
+        if "host" not in values:
+            if not host:
+                raise ConfigurationError(
+                    f"Cannot sign: the request URL {request.url!r} is not absolute and the "
+                    "request has no Host header"
+                )
+            values["host"] = host
+        body = request.body
+        payload = declared if declared is not None else _hash_body(body)
+        canonical, names = _assemble(request.method, uri, query, values, sorted(values), payload)
+        scope = f"{date}/{region}/{self._service}/aws4_request"
+        signature = mac.hexdigest(build_string_to_sign(when, scope, canonical).encode("utf-8"))
+        headers["Authorization"] = (
+            f"{ALGORITHM} Credential={credentials.access_key_id}/{scope}, "
+            f"SignedHeaders={names}, Signature={signature}"
+        )
+        return HttpRequest(request.method, request.url, headers, body)
+
+
+class SigV4Authorization(NamedTuple):
+    """The parts of a SigV4 ``Authorization`` header."""
+
+    access_key_id: str
+    date: str  # YYYYMMDD from the credential scope
+    region: str
+    service: str
+    signed_headers: tuple[str, ...]
+    signature: str
+
+
+class VerificationFailure(Enum):
+    """Why :func:`verify` rejected a request; ``error_code`` is the AWS error to answer with."""
+
+    MISSING_AUTHENTICATION = "missing_authentication"
+    INCOMPLETE_SIGNATURE = "incomplete_signature"
+    UNRECOGNIZED_CLIENT = "unrecognized_client"
+    INVALID_SIGNATURE = "invalid_signature"
+    SIGNATURE_EXPIRED = "signature_expired"
+
+    @property
+    def error_code(self) -> str:
+        return _ERROR_CODES[self]
+
+
+_ERROR_CODES = {
+    VerificationFailure.MISSING_AUTHENTICATION: "MissingAuthenticationTokenException",
+    VerificationFailure.INCOMPLETE_SIGNATURE: "IncompleteSignatureException",
+    VerificationFailure.UNRECOGNIZED_CLIENT: "UnrecognizedClientException",
+    VerificationFailure.INVALID_SIGNATURE: "InvalidSignatureException",
+    VerificationFailure.SIGNATURE_EXPIRED: "InvalidSignatureException",
+}
+
+
+class SignatureVerificationError(KmsMrkError):
+    """A request failed SigV4 verification.
+
+    ``failure`` says why, ``code`` is the AWS error code a server answers with and ``message``
+    the text for its body (never a secret). On a signature mismatch ``string_to_sign`` holds
+    what the server computed (it contains no secret) to help debug the client.
+    """
+
+    def __init__(
+        self,
+        failure: VerificationFailure,
+        message: str,
+        *,
+        string_to_sign: str | None = None,
+    ) -> None:
+        self.failure = failure
+        self.code = failure.error_code
+        self.message = message
+        self.string_to_sign = string_to_sign
+        super().__init__(f"{self.code}: {message}")
+
+
+class _MalformedAuthorization(ValueError):
+    pass
+
+
+def _parse(value: str) -> SigV4Authorization:
+    algorithm, _, rest = value.strip().partition(" ")
+    if algorithm != ALGORITHM:
+        raise _MalformedAuthorization(f"Unsupported Authorization algorithm; expected {ALGORITHM}")
+    fields: dict[str, str] = {}
+    for part in rest.split(","):
+        name, eq, field = part.strip().partition("=")
+        if not eq or not name:
+            raise _MalformedAuthorization(
+                "Authorization header parts must be 'Name=value' separated by commas"
+            )
+        fields[name] = field
+    for required in ("Credential", "SignedHeaders", "Signature"):
+        if not fields.get(required):
+            raise _MalformedAuthorization(f"Authorization header requires '{required}' parameter")
+    scope = fields["Credential"].split("/")
+    if len(scope) != 5 or not all(scope) or scope[4] != "aws4_request":
+        raise _MalformedAuthorization(
+            "Credential must have the form <access key id>/<YYYYMMDD>/<region>/<service>/"
+            "aws4_request"
+        )
+    akid, date, region, service, _ = scope
+    if len(date) != 8 or not date.isdigit() or not date.isascii():
+        raise _MalformedAuthorization("Credential scope date must be YYYYMMDD")
+    signed = tuple(fields["SignedHeaders"].split(";"))
+    if not all(signed) or any(name != name.lower() for name in signed):
+        raise _MalformedAuthorization(
+            "SignedHeaders must be lower-case header names separated by ';'"
+        )
+    signature = fields["Signature"]
+    if len(signature) != 64 or not _HEX.issuperset(signature):
+        raise _MalformedAuthorization("Signature must be 64 lower-case hex digits")
+    return SigV4Authorization(akid, date, region, service, signed, signature)
+
+
+def parse_authorization(header_value: str) -> SigV4Authorization | None:
+    """Parse a SigV4 ``Authorization`` header value; ``None`` if it is not a valid one."""
+    try:
+        return _parse(header_value)
+    except (_MalformedAuthorization, AttributeError):
+        return None
+
+
+def region_from_authorization(header_value: str) -> str | None:
+    """The Region in a SigV4 ``Authorization`` header's credential scope, if well formed."""
+    parsed = parse_authorization(header_value)
+    return None if parsed is None else parsed.region
+
+
+def _parse_amz_date(value: str) -> datetime | None:
+    if len(value) != 16 or value[8] != "T" or value[15] != "Z":
+        return None
+    try:
+        return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
+def _request_time(request: HttpRequest, signed: tuple[str, ...]) -> tuple[str, datetime]:
+    """The request's ``X-Amz-Date`` (or ``Date``) as (SigV4 string, datetime)."""
+    incomplete = VerificationFailure.INCOMPLETE_SIGNATURE
+    raw = request.header("x-amz-date")
+    if raw is not None:
+        header = "x-amz-date"
+        parsed = _parse_amz_date(raw.strip())
+        if parsed is None:
+            raise SignatureVerificationError(
+                incomplete, "X-Amz-Date must be in the ISO 8601 basic format YYYYMMDDTHHMMSSZ"
+            )
+    else:
+        raw = request.header("date")
+        if raw is None:
+            raise SignatureVerificationError(
+                incomplete,
+                "Authorization header requires existence of either a 'X-Amz-Date' or a "
+                "'Date' header",
+            )
+        header = "date"
+        from email.utils import parsedate_to_datetime
+
+        try:
+            parsed = parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            parsed = None
+        if parsed is None:
+            raise SignatureVerificationError(incomplete, "Date header is not an HTTP date")
+        # "-0000" (what email.utils.formatdate writes) parses naive but means UTC.
+        parsed = (
+            parsed.replace(tzinfo=timezone.utc)
+            if parsed.tzinfo is None
+            else parsed.astimezone(timezone.utc)
+        )
+    if header not in signed:
+        raise SignatureVerificationError(
+            incomplete, f"'{header}' must be a SignedHeader in the AWS Authorization"
+        )
+    return amz_date(parsed), parsed
+
+
+def verify(
+    request: HttpRequest,
+    secret_lookup: Callable[[str], str | None],
+    *,
+    now: datetime,
+    max_skew: timedelta = timedelta(minutes=5),
+    service: str | None = None,
+    normalize_path: bool = True,
+) -> SigV4Authorization:
+    """Check the SigV4 signature of ``request`` as a service would.
+
+    ``secret_lookup`` maps an access key id to its secret key, or ``None`` when the key is
+    unknown. ``now`` is the server's aware current time; a request dated more than
+    ``max_skew`` away from it is rejected. ``service``, when given, must match the credential
+    scope. Returns the parsed Authorization; raises :class:`SignatureVerificationError`.
+    """
+    if not isinstance(now, datetime) or now.tzinfo is None or now.utcoffset() is None:
+        raise ConfigurationError("verify: now must be a timezone-aware datetime")
+    header = request.header("authorization")
+    if header is None or not header.strip():
+        raise SignatureVerificationError(
+            VerificationFailure.MISSING_AUTHENTICATION, "Missing Authentication Token"
+        )
+    try:
+        auth = _parse(header)
+    except _MalformedAuthorization as exc:
+        raise SignatureVerificationError(
+            VerificationFailure.INCOMPLETE_SIGNATURE, str(exc)
+        ) from None
+    if "host" not in auth.signed_headers:
+        raise SignatureVerificationError(
+            VerificationFailure.INCOMPLETE_SIGNATURE,
+            "'Host' must be a SignedHeader in the AWS Authorization",
+        )
+    stamp, when = _request_time(request, auth.signed_headers)
+    invalid = VerificationFailure.INVALID_SIGNATURE
+    if auth.date != stamp[:8]:
+        raise SignatureVerificationError(
+            invalid,
+            f"Date in Credential scope does not match YYYYMMDD from the request date: "
+            f"{auth.date} != {stamp[:8]}",
+        )
+    if service is not None and auth.service != service:
+        raise SignatureVerificationError(
+            invalid, f"Credential should be scoped to correct service: '{service}'"
+        )
+    now_stamp = amz_date(now)
+    if when < now - max_skew:
+        raise SignatureVerificationError(
+            VerificationFailure.SIGNATURE_EXPIRED,
+            f"Signature expired: {stamp} is now earlier than {amz_date(now - max_skew)} "
+            f"({now_stamp} - {_minutes(max_skew)})",
+        )
+    if when > now + max_skew:
+        raise SignatureVerificationError(
+            VerificationFailure.SIGNATURE_EXPIRED,
+            f"Signature not yet current: {stamp} is still later than "
+            f"{amz_date(now + max_skew)} ({now_stamp} + {_minutes(max_skew)})",
+        )
+    secret = secret_lookup(auth.access_key_id)
+    if not secret:
+        raise SignatureVerificationError(
+            VerificationFailure.UNRECOGNIZED_CLIENT,
+            "The security token included in the request is invalid",
+        )
+    declared = request.header("x-amz-content-sha256")
+    if declared is not None:
+        actual = hashlib.sha256(request.body).hexdigest()
+        if declared.strip() != actual:
+            raise SignatureVerificationError(
+                invalid, "The x-amz-content-sha256 header does not match the request body"
+            )
+    canonical, _ = build_canonical_request(
+        request, normalize_path=normalize_path, signed_headers=auth.signed_headers
+    )
+    scope = f"{auth.date}/{auth.region}/{auth.service}/aws4_request"
+    string_to_sign = build_string_to_sign(stamp, scope, canonical)
+    key = derive_signing_key(secret, auth.date, auth.region, auth.service)
+    expected = hmac.digest(key, string_to_sign.encode("utf-8"), "sha256").hex()
+    if not hmac.compare_digest(expected, auth.signature):
+        raise SignatureVerificationError(
+            invalid,
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your AWS Secret Access Key and signing method.",
+            string_to_sign=string_to_sign,
+        )
+    return auth
+
+
+def _minutes(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    return f"{seconds // 60} min." if seconds % 60 == 0 else f"{seconds} s"
