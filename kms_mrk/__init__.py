@@ -18,8 +18,17 @@ from kms_mrk._exports import GENERATED_EXPORTS
 from kms_mrk._version import __version__ as __version__
 
 if TYPE_CHECKING:
+    from kms_mrk._client import KMSClient as KMSClient
+    from kms_mrk.arn import InvalidKeyIdentifierError as InvalidKeyIdentifierError
+    from kms_mrk.auth import Credentials as Credentials
     from kms_mrk.errors import *  # noqa: F403
+    from kms_mrk.interceptors import HeadersInterceptor as HeadersInterceptor
+    from kms_mrk.interceptors import Interceptor as Interceptor
+    from kms_mrk.interceptors import InterceptorContext as InterceptorContext
     from kms_mrk.models import *  # noqa: F403
+    from kms_mrk.paginators import PaginationError as PaginationError
+    from kms_mrk.paginators import Paginator as Paginator
+    from kms_mrk.retries import RetryConfig as RetryConfig
     from kms_mrk.schema import Command as Command
     from kms_mrk.schema import PaginatorInfo as PaginatorInfo
     from kms_mrk.schema import Response as Response
@@ -30,6 +39,16 @@ if TYPE_CHECKING:
     from kms_mrk.transport import Transport as Transport
 
 _HAND_WRITTEN: dict[str, str] = {
+    # the client
+    "KMSClient": "kms_mrk._client",
+    "Credentials": "kms_mrk.auth",
+    "RetryConfig": "kms_mrk.retries",
+    "Interceptor": "kms_mrk.interceptors",
+    "InterceptorContext": "kms_mrk.interceptors",
+    "HeadersInterceptor": "kms_mrk.interceptors",
+    "Paginator": "kms_mrk.paginators",
+    "PaginationError": "kms_mrk.paginators",
+    "InvalidKeyIdentifierError": "kms_mrk.arn",
     # errors
     "KmsMrkError": "kms_mrk.errors",
     "ServiceException": "kms_mrk.errors",
@@ -78,9 +97,34 @@ _LAZY: dict[str, str] = {**GENERATED_EXPORTS, **_HAND_WRITTEN}
 __all__ = sorted([*_LAZY, "__version__"])
 
 
+_SUBMODULES = frozenset(
+    {
+        "arn",
+        "auth",
+        "cli",
+        "commands",
+        "endpoints",
+        "errors",
+        "failover",
+        "interceptors",
+        "local",
+        "models",
+        "paginators",
+        "protocol",
+        "retries",
+        "schema",
+        "testing",
+        "transport",
+        "waiters",
+    }
+)
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
+        if name in _SUBMODULES:
+            return importlib.import_module(f"kms_mrk.{name}")
         raise AttributeError(f"module 'kms_mrk' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value

@@ -165,7 +165,7 @@ class KMSClient(OperationsMixin):
             verify_option = config.ca_bundle
         family = _Family(
             config=config,
-            credentials=_credentials_provider(credentials, config.profile),
+            credentials=_credentials_provider(credentials, profile),
             transport=transport,
             transport_options={
                 "max_pool_connections": max_pool_connections,

@@ -70,7 +70,7 @@ class Paginator(Generic[OutputT]):
                     f"{command.operation_name} returned the marker {token!r} twice; stopping"
                 )
             seen.add(token)
-            command = attrs.evolve(command, **{self._input_token: token})
+            command = attrs.evolve(command, **{self._input_token: token})  # type: ignore[misc]
 
     def items(self) -> Iterator[Any]:
         """Every item of every page (the operation's result member, page after page)."""
