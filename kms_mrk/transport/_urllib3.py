@@ -1,0 +1,861 @@
+"""The default transport: urllib3 connection pools, one keep-alive pool per origin.
+
+Design notes:
+
+* Importing this module is cheap. urllib3 (and with it ``ssl`` and ``http.client``) is imported
+  the first time a request is sent, so creating a client that is never used costs nothing.
+* ``send()`` is on every call's hot path. A request URL is mapped once to a *route* (the
+  connection pool, the request target and the host name used in errors) and the route is
+  cached; after that a call is one dict lookup plus ``HTTPConnectionPool.urlopen`` with
+  retries, redirects and host checks switched off.
+* The TLS context is built once (and the default one shared between transports). CA bundles and
+  client certificates are loaded into it here, once, instead of on every new connection.
+* Retries and redirects belong to the client's retry layer, never to the transport.
+* Every failure becomes a :class:`~kms_mrk.errors.TransportError` subclass naming the host and the
+  phase; urllib3's exceptions stay inside (they are chained as ``__cause__`` for debugging).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
+
+from kms_mrk.errors._base import (
+    ConfigurationError,
+    ConnectError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    KmsMrkError,
+    ReadTimeoutError,
+    TransportError,
+)
+from kms_mrk.transport._types import HttpRequest, HttpResponse
+
+if TYPE_CHECKING:
+    import ssl
+
+__all__ = ["Urllib3Transport"]
+
+_ROUTE_CACHE_LIMIT: Final = 512
+
+
+class _Route(NamedTuple):
+    pool: Any  # urllib3.HTTPConnectionPool (typed loosely: urllib3 is imported lazily)
+    target: str  # what goes on the request line: "/" or, through a forward proxy, the URL
+    host: str  # host[:port] for error messages
+    direct: bool  # no proxy: use the fast path
+    insecure: bool  # https without certificate verification: warn on each new connection
+
+
+# The fast path drives urllib3's connection objects (subclasses of http.client.HTTPConnection)
+# with the standard library's request/response methods, skipping urllib3's per-request layer.
+_http_request: Any = None
+_http_getresponse: Any = None
+
+
+# --------------------------------------------------------------------------------------------
+# Proxy settings (shared with the requests transport's docs; pure functions, no I/O)
+# --------------------------------------------------------------------------------------------
+
+
+class ProxySettings(NamedTuple):
+    """Proxy URLs per scheme and the ``no_proxy`` bypass list, already normalised."""
+
+    http: str | None
+    https: str | None
+    no_proxy: tuple[str, ...]
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> ProxySettings:
+        """Read ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY`` the way urllib and botocore do.
+
+        Lower-case names win over upper-case ones; ``HTTP_PROXY`` is ignored when
+        ``REQUEST_METHOD`` is set (a CGI environment, where it can be set by a client header).
+        """
+        http = _env_proxy(environ, "http_proxy", cgi_unsafe=True)
+        https = _env_proxy(environ, "https_proxy", cgi_unsafe=False)
+        no_proxy = environ.get("no_proxy") or environ.get("NO_PROXY") or ""
+        return cls(_fix_proxy_url(http), _fix_proxy_url(https), _split_no_proxy(no_proxy))
+
+    @classmethod
+    def from_mapping(cls, proxies: Mapping[str, str]) -> ProxySettings:
+        """Build from an explicit ``{"http": url, "https": url, "no_proxy": "a,b"}`` mapping."""
+        unknown = set(proxies) - {"http", "https", "no_proxy"}
+        if unknown:
+            raise ConfigurationError(
+                f"proxies has unknown keys {sorted(unknown)}: use 'http', 'https' and 'no_proxy'"
+            )
+        return cls(
+            _fix_proxy_url(proxies.get("http")),
+            _fix_proxy_url(proxies.get("https")),
+            _split_no_proxy(proxies.get("no_proxy", "")),
+        )
+
+    def proxy_for(self, scheme: str, host: str, port: int | None) -> str | None:
+        """Return the proxy URL to use for ``scheme://host:port``, or None to go direct."""
+        proxy = self.https if scheme == "https" else self.http
+        if proxy is None or _bypass_proxy(self.no_proxy, host, port):
+            return None
+        return proxy
+
+
+def _env_proxy(environ: Mapping[str, str], name: str, *, cgi_unsafe: bool) -> str | None:
+    value = environ.get(name)
+    if not value and not (cgi_unsafe and "REQUEST_METHOD" in environ):
+        value = environ.get(name.upper())
+    return value.strip() if value and value.strip() else None
+
+
+def _fix_proxy_url(url: str | None) -> str | None:
+    if not url:
+        return None
+    if url.startswith(("http://", "https://")):
+        return url
+    if url.startswith("//"):
+        return "http:" + url
+    return "http://" + url
+
+
+def _split_no_proxy(value: str) -> tuple[str, ...]:
+    entries = (e.strip().lower() for e in value.replace(" ", ",").split(","))
+    return tuple(e for e in entries if e)
+
+
+def _bypass_proxy(no_proxy: tuple[str, ...], host: str, port: int | None) -> bool:
+    """True when ``host`` matches a ``no_proxy`` entry (curl/requests rules).
+
+    ``*`` matches everything; ``example.com`` and ``.example.com`` match the domain and its
+    subdomains; ``host:port`` matches that port only; IP addresses match exactly and CIDR
+    blocks (``10.0.0.0/8``) match the addresses inside them.
+    """
+    if not no_proxy:
+        return False
+    host = host.lower().strip("[]")
+    for entry in no_proxy:
+        if entry == "*":
+            return True
+        name, entry_port = entry, None
+        if entry.count(":") == 1 or entry.startswith("["):  # host:port or [v6]:port
+            head, _, tail = entry.rpartition(":")
+            if tail.isdigit() and head:
+                name, entry_port = head, int(tail)
+        name = name.strip("[]")
+        if entry_port is not None and entry_port != port:
+            continue
+        if "/" in name:
+            if _in_cidr(host, name):
+                return True
+            continue
+        name = name.lstrip("*").lstrip(".")
+        if host == name or host.endswith("." + name):
+            return True
+    return False
+
+
+def _in_cidr(host: str, block: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host) in ipaddress.ip_network(block, strict=False)
+    except ValueError:
+        return False
+
+
+def mask_url(url: str) -> str:
+    """Hide the user name and password of a URL (``http://***:***@proxy:3128``)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    netloc, slash, path = rest.partition("/")
+    if "@" not in netloc:
+        return url
+    userinfo, _, hostport = netloc.rpartition("@")
+    masked = "***:***" if ":" in userinfo else "***"
+    return f"{scheme}://{masked}@{hostport}{slash}{path}"
+
+
+# --------------------------------------------------------------------------------------------
+# Argument checks shared by both transports
+# --------------------------------------------------------------------------------------------
+
+
+def check_timeout(name: str, value: object) -> float:
+    """Return ``value`` as a float, or raise ConfigurationError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigurationError(f"{name} must be a number of seconds, got {value!r}")
+    if not value > 0:  # also rejects NaN
+        raise ConfigurationError(f"{name} must be greater than 0 seconds, got {value!r}")
+    return float(value)
+
+
+def check_verify(value: object) -> bool | str:
+    """``True``/``False`` or an existing CA bundle file or directory."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (str, os.PathLike)):
+        path = os.fspath(value)
+        if not isinstance(path, str) or not path:
+            raise ConfigurationError(f"verify must be a bool or a CA bundle path, got {value!r}")
+        if not os.path.exists(path):
+            raise ConfigurationError(f"verify={path!r}: the CA bundle does not exist")
+        return path
+    raise ConfigurationError(f"verify must be a bool or a CA bundle path, got {value!r}")
+
+
+def check_client_cert(value: object) -> tuple[str, str | None] | None:
+    """``None``, a PEM file holding certificate and key, or a (certificate, key) pair."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        files: tuple[str, ...] = (value,)
+    elif isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, str) for v in value):
+        files = value
+    else:
+        raise ConfigurationError(
+            "client_cert must be a PEM file path or a (certificate path, key path) tuple, "
+            f"got {type(value).__name__}"
+        )
+    for path in files:
+        if not os.path.isfile(path):
+            raise ConfigurationError(f"client_cert: the file {path!r} does not exist")
+    return (files[0], files[1] if len(files) == 2 else None)
+
+
+def check_proxies(proxies: Mapping[str, str] | None) -> ProxySettings | None:
+    """Normalise the ``proxies`` argument; ``None`` means "read the environment later"."""
+    if proxies is None:
+        return None
+    if not isinstance(proxies, Mapping):
+        raise ConfigurationError(
+            f"proxies must be a mapping like {{'https': 'http://proxy:3128'}}, "
+            f"got {type(proxies).__name__}"
+        )
+    return ProxySettings.from_mapping(proxies)
+
+
+# --------------------------------------------------------------------------------------------
+# TLS context
+# --------------------------------------------------------------------------------------------
+
+_default_context: ssl.SSLContext | None = None
+_default_context_lock = threading.Lock()
+
+
+def default_ca_bundle() -> str | None:
+    """The CA bundle used when ``verify=True``: certifi's, else botocore's, else None (system)."""
+    try:
+        import certifi
+    except ImportError:
+        pass
+    else:
+        return str(certifi.where())
+    import importlib.util
+
+    spec = importlib.util.find_spec("botocore")
+    if spec is not None and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            candidate = os.path.join(location, "cacert.pem")
+            if os.path.isfile(candidate):
+                return candidate
+    return None
+
+
+def _build_ssl_context(verify: bool | str, client_cert: tuple[str, str | None] | None) -> Any:
+    import ssl
+
+    from urllib3.util.ssl_ import create_urllib3_context
+
+    if verify is False:
+        context = create_urllib3_context(cert_reqs=ssl.CERT_NONE)
+        context.check_hostname = False
+    else:
+        context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
+        bundle = default_ca_bundle() if verify is True else verify
+        try:
+            if bundle is None:
+                context.load_default_certs()
+            elif os.path.isdir(bundle):
+                context.load_verify_locations(capath=bundle)
+            else:
+                context.load_verify_locations(cafile=bundle)
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigurationError(
+                f"verify={bundle!r}: the CA bundle could not be loaded ({exc})"
+            ) from None
+    if client_cert is not None:
+        certfile, keyfile = client_cert
+        try:
+            context.load_cert_chain(certfile, keyfile)
+        except (ssl.SSLError, OSError) as exc:
+            # The message names files only; key material never appears in it.
+            raise ConfigurationError(
+                f"client_cert={certfile!r}: the certificate or key could not be loaded ({exc})"
+            ) from None
+    return context
+
+
+def _ssl_context(verify: bool | str, client_cert: tuple[str, str | None] | None) -> Any:
+    """Build the TLS context; the default one (verify=True, no client cert) is shared."""
+    global _default_context
+    if verify is not True or client_cert is not None:
+        return _build_ssl_context(verify, client_cert)
+    with _default_context_lock:
+        if _default_context is None:
+            _default_context = _build_ssl_context(True, None)
+        return _default_context
+
+
+# --------------------------------------------------------------------------------------------
+# The transport
+# --------------------------------------------------------------------------------------------
+
+
+class Urllib3Transport:
+    """Send requests through urllib3 keep-alive pools (the default transport).
+
+    :param max_pool_connections: connections kept alive per host.
+    :param connect_timeout: seconds to wait for a connection (TCP and TLS).
+    :param read_timeout: seconds to wait for each read of the response.
+    :param verify: verify TLS certificates (``True``), don't (``False``), or trust the CA bundle
+        file or directory at this path instead of the default bundle.
+    :param client_cert: a PEM file with certificate and key, or a (certificate, key) pair, for
+        mutual TLS.
+    :param proxies: ``{"http": url, "https": url, "no_proxy": "host,.domain"}``; ``None`` reads
+        ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY`` from the environment once, on first use; an
+        empty mapping disables proxies.
+    :param pool_block: when every pooled connection to a host is busy, wait up to
+        ``connect_timeout`` for one instead of opening an extra, unpooled connection.
+
+    Safe to share between threads and between clients. ``close()`` closes the pools; a closed
+    transport refuses to send.
+    """
+
+    __slots__ = (
+        "_client_cert",
+        "_closed",
+        "_connect_timeout",
+        "_errors",
+        "_lock",
+        "_manager",
+        "_max_pool_connections",
+        "_no_retries",
+        "_pool_block",
+        "_pool_settings",
+        "_pool_timeout",
+        "_proxies",
+        "_proxy_arg",
+        "_proxy_managers",
+        "_read_timeout",
+        "_routes",
+        "_verify",
+    )
+
+    def __init__(
+        self,
+        *,
+        max_pool_connections: int = 10,
+        connect_timeout: float = 60,
+        read_timeout: float = 60,
+        verify: bool | str = True,
+        client_cert: str | tuple[str, str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+        pool_block: bool = False,
+    ) -> None:
+        if (
+            isinstance(max_pool_connections, bool)
+            or not isinstance(max_pool_connections, int)
+            or max_pool_connections < 1
+        ):
+            raise ConfigurationError(
+                f"max_pool_connections must be an integer >= 1, got {max_pool_connections!r}"
+            )
+        if not isinstance(pool_block, bool):
+            raise ConfigurationError(f"pool_block must be a bool, got {pool_block!r}")
+        self._max_pool_connections = max_pool_connections
+        self._connect_timeout = check_timeout("connect_timeout", connect_timeout)
+        self._read_timeout = check_timeout("read_timeout", read_timeout)
+        self._verify = check_verify(verify)
+        self._client_cert = check_client_cert(client_cert)
+        self._proxy_arg = check_proxies(proxies)
+        self._pool_block = pool_block
+        self._pool_timeout = self._connect_timeout if pool_block else None
+        self._lock = threading.Lock()
+        self._routes: dict[str, _Route] = {}
+        self._manager: Any = None
+        self._proxy_managers: dict[str, Any] = {}
+        self._pool_settings: dict[str, Any] = {}
+        self._proxies: ProxySettings | None = None
+        self._no_retries: Any = None
+        self._errors: Any = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        if self._proxy_arg is None:
+            proxies = "environment"
+        else:
+            proxies = repr(
+                {
+                    k: mask_url(v)
+                    for k, v in (("http", self._proxy_arg.http), ("https", self._proxy_arg.https))
+                    if v
+                }
+            )
+        return (
+            f"Urllib3Transport(max_pool_connections={self._max_pool_connections}, "
+            f"connect_timeout={self._connect_timeout:g}, read_timeout={self._read_timeout:g}, "
+            f"verify={self._verify!r}, proxies={proxies}, closed={self._closed})"
+        )
+
+    # -- hot path ---------------------------------------------------------------------------
+
+    def send(self, request: HttpRequest) -> HttpResponse:
+        """Send ``request`` and return the whole response (the body is read into memory)."""
+        route = self._routes.get(request.url)
+        if route is None:
+            route = self._route(request.url)
+        if route.direct:
+            return self._send_direct(route, request)
+        return self._send_urlopen(route, request)
+
+    def _send_direct(self, route: _Route, request: HttpRequest) -> HttpResponse:
+        """One exchange on a pooled connection, without urllib3's per-request machinery.
+
+        urllib3 still owns the pool (keep-alive, dropped-connection checks, blocking), opening
+        connections and TLS (verification, SNI, hostname checks). The request and response go
+        through ``http.client`` directly, which sends headers and body in one write and skips
+        urllib3's retry, redirect, response-wrapping and decoding layers: about half the CPU
+        of ``urlopen`` per call. Connecting is a step of its own, so an error says exactly
+        whether the request could have reached the server. Proxied routes use ``urlopen``.
+        """
+        pool = route.pool
+        try:
+            conn = pool._get_conn(timeout=self._pool_timeout)
+        except Exception as exc:
+            raise self._translate(exc, route.host) from exc
+        phase = "connect"
+        reusable = False
+        fresh = conn.sock is None
+        try:
+            if fresh:  # a new connection: TCP, then TLS, within connect_timeout
+                conn.connect()
+                if route.insecure:
+                    self._warn_insecure(route.host)
+            phase = "send"
+            try:  # noqa: SIM105 - a try block costs nothing here, contextlib.suppress does
+                _http_request(
+                    conn, request.method, route.target, request.body or None, request.headers
+                )
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server may have answered before closing: read it (as urllib3 does)
+            phase = "read"
+            if fresh and conn.sock is not None:  # pooled sockets keep the read timeout
+                conn.sock.settimeout(self._read_timeout)
+            response = _http_getresponse(conn)
+            body = response.read()
+            headers: dict[str, str] = {}
+            for name, value in response.msg.items():
+                key = name.lower()
+                headers[key] = f"{headers[key]}, {value}" if key in headers else value
+            reusable = not response.will_close
+            return HttpResponse(response.status, headers, body)
+        except Exception as exc:
+            raise self._translate_direct(exc, route.host, phase) from exc
+        finally:
+            if reusable:
+                pool._put_conn(conn)
+            else:
+                conn.close()
+                pool._put_conn(None)  # give the pool slot back
+
+    def _send_urlopen(self, route: _Route, request: HttpRequest) -> HttpResponse:
+        headers = request.headers
+        if type(headers) is not dict:
+            headers = dict(headers)
+        try:
+            response = route.pool.urlopen(
+                request.method,
+                route.target,
+                body=request.body or None,
+                headers=headers,
+                retries=self._no_retries,
+                redirect=False,
+                assert_same_host=False,
+                pool_timeout=self._pool_timeout,
+                preload_content=True,
+            )
+        except Exception as exc:
+            raise self._translate(exc, route.host) from exc
+        return HttpResponse(response.status, dict(response.headers.itermerged()), response.data)
+
+    # -- setup (once per transport / per URL) -----------------------------------------------
+
+    def _route(self, url: str) -> _Route:
+        with self._lock:
+            if self._closed:
+                raise _closed_error(url)
+            route = self._routes.get(url)
+            if route is not None:
+                return route
+            if self._manager is None:
+                self._start()
+            route = self._new_route(url)
+            if len(self._routes) < _ROUTE_CACHE_LIMIT:
+                self._routes[url] = route
+            return route
+
+    def _start(self) -> None:
+        """Import urllib3 and build the pool manager (first request only)."""
+        global _http_request, _http_getresponse
+        import http.client
+
+        import urllib3
+        import urllib3.exceptions as urllib3_exceptions
+        from urllib3.util.retry import Retry
+
+        _http_request = http.client.HTTPConnection.request
+        _http_getresponse = http.client.HTTPConnection.getresponse
+        self._errors = urllib3_exceptions
+        self._no_retries = Retry(total=False, redirect=False, raise_on_redirect=False)
+        self._proxies = (
+            self._proxy_arg
+            if self._proxy_arg is not None
+            else ProxySettings.from_environ(os.environ)
+        )
+        self._pool_settings = {
+            "num_pools": 1024,  # routes keep their pool; never let the manager evict one
+            "maxsize": self._max_pool_connections,
+            "block": self._pool_block,
+            "timeout": urllib3.Timeout(connect=self._connect_timeout, read=self._read_timeout),
+            "retries": False,
+            "ssl_context": _ssl_context(self._verify, self._client_cert),
+            "cert_reqs": "CERT_REQUIRED" if self._verify is not False else "CERT_NONE",
+        }
+        self._manager = urllib3.PoolManager(**self._pool_settings)
+
+    def _new_route(self, url: str) -> _Route:
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as exc:
+            raise ConfigurationError(f"Request URL {url!r} is not valid: {exc}") from None
+        scheme, host = parts.scheme.lower(), parts.hostname
+        if scheme not in ("http", "https") or not host:
+            raise ConfigurationError(
+                f"Request URL {url!r} is not valid: it needs an http:// or https:// scheme "
+                "and a host"
+            )
+        target = parts.path or "/"
+        if parts.query:
+            target = f"{target}?{parts.query}"
+        assert self._proxies is not None
+        proxy = self._proxies.proxy_for(scheme, host, port)
+        try:
+            if proxy is None:
+                pool = self._manager.connection_from_url(url)
+            else:
+                pool = self._proxy_manager(proxy).connection_from_url(url)
+                if scheme == "http":
+                    target = url.split("#", 1)[0]  # a forward proxy wants the absolute URL
+        except ConfigurationError:
+            raise
+        except Exception as exc:
+            raise ConfigurationError(f"Request URL {url!r} is not valid: {exc}") from None
+        return _Route(
+            pool,
+            target,
+            parts.netloc.rpartition("@")[2],
+            direct=proxy is None,
+            insecure=scheme == "https" and self._verify is False,
+        )
+
+    def _proxy_manager(self, proxy_url: str) -> Any:
+        manager = self._proxy_managers.get(proxy_url)
+        if manager is None:
+            from urllib.parse import unquote, urlsplit
+
+            import urllib3
+
+            headers: dict[str, str] = {}
+            parts = urlsplit(proxy_url)
+            if parts.username is not None:
+                auth = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+                headers.update(urllib3.make_headers(proxy_basic_auth=auth))
+            try:
+                manager = urllib3.ProxyManager(
+                    proxy_url, proxy_headers=headers, **self._pool_settings
+                )
+            except Exception as exc:
+                raise ConfigurationError(
+                    f"Proxy URL {mask_url(proxy_url)!r} is not valid: {exc}"
+                ) from None
+            self._proxy_managers[proxy_url] = manager
+        return manager
+
+    # -- errors -------------------------------------------------------------------------------
+
+    def _translate(self, exc: Exception, host: str) -> Exception:
+        """Map an exception from urllib3 (or below it) to a kms-mrk exception."""
+        if isinstance(exc, KmsMrkError):
+            return exc
+        e = self._errors
+        if e is None:  # pragma: no cover - a route always exists after _start()
+            return TransportError(host, _describe(exc))
+        if isinstance(exc, e.ClosedPoolError):
+            return _closed_error(host) if self._closed else ConnectionClosedError(host, str(exc))
+        if isinstance(exc, e.EmptyPoolError):
+            return ConnectTimeoutError(
+                host,
+                f"no pooled connection became free within {self._connect_timeout:g} s "
+                f"(max_pool_connections={self._max_pool_connections}, pool_block=True)",
+            )
+        return translate_urllib3_error(
+            exc, host, connect_timeout=self._connect_timeout, read_timeout=self._read_timeout
+        )
+
+    def _translate_direct(self, exc: Exception, host: str, phase: str) -> Exception:
+        """Map a failure of the fast path; ``phase`` says how far the exchange got."""
+        import http.client
+        import ssl
+
+        if isinstance(exc, (KmsMrkError, self._errors.HTTPError)):
+            return self._translate(exc, host)  # urllib3's own, raised while connecting
+        if phase == "connect":  # nothing was sent
+            if isinstance(exc, TimeoutError):
+                return ConnectTimeoutError(
+                    host, f"no connection within {self._connect_timeout:g} s"
+                )
+            if _find_ssl_error(exc) is not None:
+                return ConnectError(host, _describe_tls(exc))
+            return ConnectError(host, _describe_connect(exc))
+        if phase == "send" and isinstance(exc, ValueError):
+            return translate_urllib3_error(  # a header or URL http.client refuses to write
+                exc, host, connect_timeout=self._connect_timeout, read_timeout=self._read_timeout
+            )
+        if isinstance(exc, TimeoutError):
+            return ReadTimeoutError(host, f"no response within {self._read_timeout:g} s")
+        if isinstance(exc, ssl.SSLError):
+            return ConnectionClosedError(host, f"TLS error: {getattr(exc, 'reason', None) or exc}")
+        if isinstance(exc, (OSError, http.client.HTTPException)):
+            return ConnectionClosedError(host, _describe_protocol(exc))
+        return TransportError(host, _describe(exc), phase="read")
+
+    def _warn_insecure(self, host: str) -> None:
+        import warnings
+
+        warnings.warn(
+            self._errors.InsecureRequestWarning(
+                f"Unverified HTTPS connection to {host}: the transport was created with "
+                "verify=False, so the server's certificate is not checked"
+            ),
+            stacklevel=4,
+        )
+
+    def close(self) -> None:
+        """Close every pooled connection. The transport cannot send afterwards."""
+        with self._lock:
+            self._closed = True
+            self._routes.clear()
+            managers = [self._manager, *self._proxy_managers.values()]
+            self._proxy_managers.clear()
+        for manager in managers:
+            if manager is not None:
+                manager.clear()
+
+    def __enter__(self) -> Urllib3Transport:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _closed_error(where: str) -> RuntimeError:
+    return RuntimeError(
+        f"Cannot send a request to {where}: this transport has been closed "
+        "(create a new transport or client)"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Error translation (also used by the requests transport)
+# --------------------------------------------------------------------------------------------
+
+
+def translate_urllib3_error(
+    exc: BaseException, host: str, *, connect_timeout: float, read_timeout: float
+) -> Exception:
+    """Map a urllib3 / socket / ssl exception raised while exchanging with ``host``."""
+    from urllib3 import exceptions as e
+
+    if isinstance(exc, e.MaxRetryError) and exc.reason is not None:
+        exc = exc.reason
+    if isinstance(exc, e.ProxyError):
+        return _translate_proxy_error(exc, host, connect_timeout)
+    if isinstance(exc, e.SSLError) or _find_ssl_error(exc) is not None:
+        return ConnectError(host, _describe_tls(exc))
+    if isinstance(exc, e.NewConnectionError):  # before ConnectTimeoutError: it subclasses it
+        return ConnectError(host, _describe_connect(exc))
+    if isinstance(exc, e.ConnectTimeoutError):
+        return ConnectTimeoutError(host, f"no connection within {connect_timeout:g} s")
+    if isinstance(exc, e.ReadTimeoutError):
+        return ReadTimeoutError(host, f"no response within {read_timeout:g} s")
+    if isinstance(exc, e.ProtocolError):
+        return ConnectionClosedError(host, _describe_protocol(exc))
+    if isinstance(exc, e.LocationValueError):
+        return ConfigurationError(f"Request URL for {host} is not valid: {exc}")
+    if isinstance(exc, e.DecodeError):
+        return TransportError(host, f"the response body could not be decoded: {exc}", phase="read")
+    if isinstance(exc, TimeoutError):  # a bare socket timeout
+        return ReadTimeoutError(host, f"no response within {read_timeout:g} s")
+    if isinstance(exc, OSError) and _is_connect_errno(exc):
+        return ConnectError(host, _describe_os_error(exc))
+    if isinstance(exc, OSError):
+        return ConnectionClosedError(host, _describe_os_error(exc))
+    if isinstance(exc, ValueError):
+        # http.client rejects control characters in the URL or headers; values are not echoed
+        # because a header may hold a signature.
+        reason = str(exc) if str(exc).startswith("Invalid header name") else type(exc).__name__
+        return ConfigurationError(f"The request to {host} cannot be written: {reason}")
+    return TransportError(host, _describe(exc))
+
+
+def _translate_proxy_error(exc: Any, host: str, connect_timeout: float) -> Exception:
+    from urllib3 import exceptions as e
+
+    original = getattr(exc, "original_error", None)
+    if original is None and len(exc.args) > 1 and isinstance(exc.args[1], BaseException):
+        original = exc.args[1]
+    where = "through the proxy"
+    if isinstance(original, e.ConnectTimeoutError) and not isinstance(
+        original, e.NewConnectionError
+    ):
+        return ConnectTimeoutError(host, f"no connection to the proxy within {connect_timeout:g} s")
+    if original is not None and (
+        isinstance(original, e.SSLError) or _find_ssl_error(original) is not None
+    ):
+        return ConnectError(host, f"{where}: {_describe_tls(original)}")
+    reason = _describe_connect(original) if original is not None else _describe(exc)
+    return ConnectError(host, f"{where}: {reason}")
+
+
+def _iter_chain(exc: BaseException) -> list[BaseException]:
+    """The exception, its args that are exceptions, causes and contexts (breadth first)."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo and len(seen) < 16:
+        item = todo.pop(0)
+        if any(item is s for s in seen):
+            continue
+        seen.append(item)
+        todo.extend(a for a in getattr(item, "args", ()) if isinstance(a, BaseException))
+        for linked in (
+            getattr(item, "original_error", None),
+            item.__cause__,
+            item.__context__,
+        ):
+            if isinstance(linked, BaseException):
+                todo.append(linked)
+    return seen
+
+
+def _tls_error_types() -> tuple[type[BaseException], ...]:
+    import ssl
+
+    try:
+        from urllib3.util.ssl_match_hostname import CertificateError
+    except ImportError:  # pragma: no cover - urllib3 releases before 1.26.9
+        return (ssl.SSLError,)
+    return (ssl.SSLError, CertificateError)
+
+
+def _find_ssl_error(exc: BaseException) -> BaseException | None:
+    types = _tls_error_types()
+    for item in _iter_chain(exc):
+        if isinstance(item, types):
+            return item
+    return None
+
+
+def _describe_tls(exc: BaseException) -> str:
+    import ssl
+
+    found = _find_ssl_error(exc)
+    if isinstance(found, ssl.SSLCertVerificationError):
+        reason = getattr(found, "verify_message", None) or getattr(found, "reason", None)
+        return f"TLS certificate verification failed: {reason or found}"
+    if isinstance(found, ValueError):  # urllib3's own hostname check
+        return f"TLS certificate verification failed: {found}"
+    if isinstance(found, ssl.SSLError):
+        return f"TLS handshake failed: {getattr(found, 'reason', None) or found}"
+    text = _describe(exc)
+    if "certificate" in text.lower():
+        return f"TLS certificate verification failed: {text}"
+    return f"TLS handshake failed: {text}"
+
+
+_CONNECT_ERRNOS: Final = frozenset(
+    {
+        errno.ECONNREFUSED,
+        errno.ENETUNREACH,
+        errno.EHOSTUNREACH,
+        errno.EADDRNOTAVAIL,
+        errno.ENETDOWN,
+        errno.EHOSTDOWN,
+    }
+)
+
+
+def _is_connect_errno(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in _CONNECT_ERRNOS
+
+
+def _describe_connect(exc: BaseException) -> str:
+    import socket
+
+    for item in _iter_chain(exc):
+        if isinstance(item, socket.gaierror):
+            return f"DNS lookup failed ({item.strerror or item})"
+        if isinstance(item, OSError) and item.errno is not None:
+            return _describe_os_error(item)
+    return _describe(exc)
+
+
+def _describe_os_error(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno is not None:
+        names = {
+            errno.ECONNREFUSED: "connection refused",
+            errno.ECONNRESET: "connection reset by peer",
+            errno.ENETUNREACH: "network unreachable",
+            errno.EHOSTUNREACH: "host unreachable",
+            errno.EPIPE: "broken pipe",
+        }
+        return names.get(exc.errno, exc.strerror or str(exc))
+    return _describe(exc)
+
+
+def _describe_protocol(exc: BaseException) -> str:
+    import http.client
+
+    for item in _iter_chain(exc):
+        if isinstance(item, http.client.IncompleteRead):
+            # urllib3's IncompleteRead stores byte counts, http.client's the bytes read.
+            partial: object = item.partial
+            got = partial if isinstance(partial, int) else len(item.partial)
+            expected = f", {item.expected} more expected" if item.expected else ""
+            return f"the response ended early ({got} bytes read{expected})"
+        if isinstance(item, http.client.RemoteDisconnected):
+            return "the server closed the connection without sending a response"
+        if isinstance(item, OSError) and item.errno is not None:
+            return _describe_os_error(item)
+        if isinstance(item, http.client.HTTPException):
+            return f"invalid HTTP response ({type(item).__name__}: {item})"
+    return _describe(exc)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
