@@ -65,7 +65,13 @@ class Pipeline:
     """Sends commands for one Region. Immutable after construction; safe across threads."""
 
     __slots__ = (
+        "_after_deserialization",
+        "_after_receive",
+        "_before_send",
+        "_before_serialization",
         "_endpoint",
+        "_modify_request",
+        "_on_error",
         "credentials",
         "endpoint_resolver",
         "interceptors",
@@ -97,6 +103,13 @@ class Pipeline:
         self.retry = retry
         self.interceptors = tuple(interceptors)
         self.sleep = sleep
+        # Only the hooks an interceptor overrides are called on the per-call path.
+        self._before_serialization = _hooks(self.interceptors, "before_serialization")
+        self._modify_request = _hooks(self.interceptors, "modify_request")
+        self._before_send = _hooks(self.interceptors, "before_send")
+        self._after_receive = _hooks(self.interceptors, "after_receive")
+        self._after_deserialization = _hooks(self.interceptors, "after_deserialization")
+        self._on_error = _hooks(self.interceptors, "on_error")
 
     @property
     def endpoint(self) -> str:
@@ -112,34 +125,29 @@ class Pipeline:
                 f"got {type(command).__name__}"
             )
         info = _info(type(command))
-        interceptors = self.interceptors
         context = None
-        if interceptors:
+        if self.interceptors:
             from kms_mrk.interceptors import InterceptorContext
 
             context = InterceptorContext(command, self.region)
         try:
-            if context is not None:
-                for interceptor in interceptors:
-                    interceptor.before_serialization(context)
+            for hook in self._before_serialization:
+                hook(context)
             problems = validate(info.input_schema, command)
             if problems:
                 raise ParamValidationError(info.name, problems)
             request = awsjson11.serialize_request(
                 TARGET_PREFIX, info.name, info.input_schema, command, self.endpoint
             )
-            if context is not None:
-                for interceptor in interceptors:
-                    request = interceptor.modify_request(context, request)
+            for modify in self._modify_request:
+                request = modify(context, request)
             output: OutputT = self._retry_loop(info, command, request, context)
-            if context is not None:
-                for interceptor in interceptors:
-                    interceptor.after_deserialization(context, output)
+            for hook in self._after_deserialization:
+                hook(context, output)
             return output
         except Exception as error:
-            if context is not None:
-                for interceptor in interceptors:
-                    interceptor.on_error(context, error)
+            for hook in self._on_error:
+                hook(context, error)
             raise
 
     def _retry_loop(
@@ -161,17 +169,16 @@ class Pipeline:
                 slept += token.delay
             response: HttpResponse | None = None
             started = time.perf_counter()
+            if context is not None:
+                context.attempt = attempt
             try:
                 credentials = self.credentials.get_credentials()
                 request = self.signer.sign(unsigned, credentials, self.region)
-                if context is not None:
-                    context.attempt = attempt
-                    for interceptor in self.interceptors:
-                        interceptor.before_send(context, request)
+                for hook in self._before_send:
+                    hook(context, request)
                 response = transport.send(request)
-                if context is not None:
-                    for interceptor in self.interceptors:
-                        interceptor.after_receive(context, response)
+                for hook in self._after_receive:
+                    hook(context, response)
                 output = self._parse(info, response)
             except Exception as error:
                 next_token = retry.refresh_token_for_retry(token, error)
@@ -243,6 +250,15 @@ class Pipeline:
                 _describe(error),
                 command,
             )
+
+
+def _hooks(interceptors: Sequence[Interceptor], name: str) -> tuple[Callable[..., Any], ...]:
+    from kms_mrk.interceptors import Interceptor
+
+    base = getattr(Interceptor, name)
+    return tuple(
+        getattr(i, name) for i in interceptors if getattr(type(i), name, base) is not base
+    )
 
 
 def _describe(error: BaseException) -> str:

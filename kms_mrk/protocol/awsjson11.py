@@ -59,7 +59,7 @@ CONTENT_TYPE = "application/x-amz-json-1.1"
 _UTC = _dt.timezone.utc
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_UTC)
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
-_json_loads = json.loads
+_json_decode = json.JSONDecoder().decode
 
 
 class _Bad(Exception):
@@ -351,7 +351,9 @@ def _decoder(schema: Schema) -> Callable[[Any], Any]:
         return dec
     kind = schema.type
     if kind in STRUCTURED_TYPES:
-        fields: dict[str, tuple[str, Callable[[Any], Any]]] = {}
+        # wire name -> (python name, how to read it). Strings, enums and booleans, most
+        # members of KMS responses, are checked inline instead of through a call.
+        fields: dict[str, tuple[str, int, Any]] = {}
         required = tuple((m.name, m.py_name) for m in schema.members if m.required)
         cls = schema.py_type
         name = schema.name
@@ -364,16 +366,28 @@ def _decoder(schema: Schema) -> Callable[[Any], Any]:
                 field = fields.get(wire)
                 if field is None or item is None:
                     continue
-                try:
-                    kwargs[field[0]] = field[1](item)
-                except _Bad as bad:
-                    bad.path.append(wire)
-                    raise
+                py_name, how, fn = field
+                if how == _READ_STR:
+                    if type(item) is not str:
+                        raise _bad_at(wire, f"expected a string, got {_jtype(item)}")
+                    kwargs[py_name] = item
+                elif how == _READ_ENUM:
+                    if type(item) is not str:
+                        raise _bad_at(wire, f"expected a string, got {_jtype(item)}")
+                    kwargs[py_name] = fn.get(item, item)
+                elif how == _READ_BOOL:
+                    if type(item) is not bool:
+                        raise _bad_at(wire, f"expected a boolean, got {_jtype(item)}")
+                    kwargs[py_name] = item
+                else:
+                    try:
+                        kwargs[py_name] = fn(item)
+                    except _Bad as bad:
+                        bad.path.append(wire)
+                        raise
             for wire, py_name in required:
                 if py_name not in kwargs:
-                    missing = _Bad(f"required member of {name} is missing")
-                    missing.path.append(wire)
-                    raise missing
+                    raise _bad_at(wire, f"required member of {name} is missing")
             return kwargs
 
         if cls is None:
@@ -388,7 +402,7 @@ def _decoder(schema: Schema) -> Callable[[Any], Any]:
         cache["dec"] = decode
         cache["dec_kwargs"] = decode_kwargs
         for m in schema.members:
-            fields[m.name] = (m.py_name, _member_decoder(m))
+            fields[m.name] = _member_reader(m)
         return decode
     if kind == LIST:
         assert schema.member is not None
@@ -464,6 +478,26 @@ def _decoder(schema: Schema) -> Callable[[Any], Any]:
     return dec
 
 
+_READ_STR, _READ_ENUM, _READ_BOOL, _READ_CALL = 0, 1, 2, 3
+
+
+def _bad_at(wire: str, reason: str) -> _Bad:
+    bad = _Bad(reason)
+    bad.path.append(wire)
+    return bad
+
+
+def _member_reader(member: Member) -> tuple[str, int, Any]:
+    target = member.target
+    if target.type == STRING:
+        if target.enum_type is not None:
+            return (member.py_name, _READ_ENUM, target.enum_type._value2member_map_)
+        return (member.py_name, _READ_STR, None)
+    if target.type == BOOLEAN:
+        return (member.py_name, _READ_BOOL, None)
+    return (member.py_name, _READ_CALL, _member_decoder(member))
+
+
 def _member_decoder(member: Member) -> Callable[[Any], Any]:
     if member.target.type == UNION:
         inner = _decoder(member.target)
@@ -479,7 +513,7 @@ def _member_decoder(member: Member) -> Callable[[Any], Any]:
 
 def _loads(body: bytes) -> Any:
     try:
-        return _json_loads(body)
+        return _json_decode(body.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise _Bad(f"the body is not valid JSON ({type(exc).__name__})") from exc
 
