@@ -48,12 +48,14 @@ class _Route(NamedTuple):
     host: str  # host[:port] for error messages
     direct: bool  # no proxy: use the fast path
     insecure: bool  # https without certificate verification: warn on each new connection
+    host_header: str = ""  # the Host header: host[:port], the port only when not the default
 
 
-# The fast path drives urllib3's connection objects (subclasses of http.client.HTTPConnection)
-# with the standard library's request/response methods, skipping urllib3's per-request layer.
-_http_request: Any = None
-_http_getresponse: Any = None
+# The fast path writes the request and reads the response itself (kms_mrk.transport._http11)
+# on sockets that urllib3's connection objects opened, skipping urllib3's and http.client's
+# per-request layers. Bound on first use, with the rest of the lazy imports.
+_format_head: Any = None
+_read_response: Any = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -444,23 +446,25 @@ class Urllib3Transport:
                 if route.insecure:
                     self._warn_insecure(route.host)
             phase = "send"
-            try:  # noqa: SIM105 - a try block costs nothing here, contextlib.suppress does
-                _http_request(
-                    conn, request.method, route.target, request.body or None, request.headers
-                )
+            body = request.body
+            head = _format_head(
+                request.method, route.target, route.host_header, request.headers, len(body)
+            )
+            sock = conn.sock
+            try:
+                if len(body) < 65536:
+                    sock.sendall(head + body)
+                else:
+                    sock.sendall(head)
+                    sock.sendall(body)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the server may have answered before closing: read it (as urllib3 does)
             phase = "read"
-            if fresh and conn.sock is not None:  # pooled sockets keep the read timeout
-                conn.sock.settimeout(self._read_timeout)
-            response = _http_getresponse(conn)
-            body = response.read()
-            headers: dict[str, str] = {}
-            for name, value in response.msg.items():
-                key = name.lower()
-                headers[key] = f"{headers[key]}, {value}" if key in headers else value
+            if fresh:  # pooled sockets keep the read timeout
+                sock.settimeout(self._read_timeout)
+            response = _read_response(sock, request.method)
             reusable = not response.will_close
-            return HttpResponse(response.status, headers, body)
+            return HttpResponse(response.status, response.headers, response.body)
         except Exception as exc:
             raise self._translate_direct(exc, route.host, phase) from exc
         finally:
@@ -508,15 +512,15 @@ class Urllib3Transport:
 
     def _start(self) -> None:
         """Import urllib3 and build the pool manager (first request only)."""
-        global _http_request, _http_getresponse
-        import http.client
-
+        global _format_head, _read_response
         import urllib3
         import urllib3.exceptions as urllib3_exceptions
         from urllib3.util.retry import Retry
 
-        _http_request = http.client.HTTPConnection.request
-        _http_getresponse = http.client.HTTPConnection.getresponse
+        from kms_mrk.transport import _http11
+
+        _format_head = _http11.format_head
+        _read_response = _http11.read_response
         self._errors = urllib3_exceptions
         self._no_retries = Retry(total=False, redirect=False, raise_on_redirect=False)
         self._proxies = (
@@ -565,12 +569,17 @@ class Urllib3Transport:
             raise
         except Exception as exc:
             raise ConfigurationError(f"Request URL {url!r} is not valid: {exc}") from None
+        netloc = parts.netloc.rpartition("@")[2]
+        host_header = netloc
+        if port is not None and port == (443 if scheme == "https" else 80):
+            host_header = netloc[: netloc.rfind(":")]  # as http.client and SigV4 write it
         return _Route(
             pool,
             target,
-            parts.netloc.rpartition("@")[2],
+            netloc,
             direct=proxy is None,
             insecure=scheme == "https" and self._verify is False,
+            host_header=host_header,
         )
 
     def _proxy_manager(self, proxy_url: str) -> Any:
