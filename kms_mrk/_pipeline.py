@@ -256,9 +256,7 @@ def _hooks(interceptors: Sequence[Interceptor], name: str) -> tuple[Callable[...
     from kms_mrk.interceptors import Interceptor
 
     base = getattr(Interceptor, name)
-    return tuple(
-        getattr(i, name) for i in interceptors if getattr(type(i), name, base) is not base
-    )
+    return tuple(getattr(i, name) for i in interceptors if getattr(type(i), name, base) is not base)
 
 
 def _describe(error: BaseException) -> str:

@@ -1,0 +1,157 @@
+"""``serve`` on the command line: the arguments and the function that runs the server.
+
+``kms-mrk serve`` (the CLI package) and ``python -m kms_mrk.local serve`` both call
+:func:`add_serve_arguments` on their parser and :func:`run_serve` with the parsed arguments.
+The server prints one line, ``kms-mrk local KMS listening on http://HOST:PORT``, to standard
+output once it accepts connections (scripts may read the URL from it, which matters with
+``--port 0``), then serves until SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+from kms_mrk.errors import ConfigurationError
+
+__all__ = ["add_serve_arguments", "run_serve"]
+
+_log = logging.getLogger("kms_mrk.local")
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``serve`` to ``parser``."""
+    from kms_mrk.local._kms import REALISTIC_CREATING_SECONDS, REALISTIC_UPDATING_SECONDS
+
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=4566, help="port to listen on (4566; 0 picks a free one)"
+    )
+    parser.add_argument(
+        "--state",
+        metavar="FILE",
+        help="keep the state in FILE across restarts (written atomically; holds key material)",
+    )
+    parser.add_argument(
+        "--account-id", default="111122223333", help="account of callers (111122223333)"
+    )
+    parser.add_argument(
+        "--default-region",
+        default="us-east-1",
+        help="Region of unsigned requests; signed ones use their SigV4 scope (us-east-1)",
+    )
+    parser.add_argument(
+        "--creating-seconds",
+        type=float,
+        default=REALISTIC_CREATING_SECONDS,
+        help=f"seconds a new replica stays Creating ({REALISTIC_CREATING_SECONDS:g})",
+    )
+    parser.add_argument(
+        "--updating-seconds",
+        type=float,
+        default=REALISTIC_UPDATING_SECONDS,
+        help="seconds keys stay Updating after UpdatePrimaryRegion "
+        f"({REALISTIC_UPDATING_SECONDS:g})",
+    )
+    parser.add_argument(
+        "--verify-signatures",
+        action="store_true",
+        help="check SigV4 signatures against the --access-key pairs",
+    )
+    parser.add_argument(
+        "--access-key",
+        action="append",
+        default=[],
+        metavar="ID:SECRET",
+        help="an access key pair accepted with --verify-signatures (repeatable)",
+    )
+    parser.add_argument(
+        "--principal",
+        action="append",
+        default=[],
+        metavar="ID=ARN",
+        help="act as principal ARN for requests signed with access key ID (repeatable)",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="inject faults, e.g. op=Encrypt,error=ThrottlingException,rate=0.3 "
+        "(keys: op, error, rate, latency, status, times, message; repeatable)",
+    )
+    parser.add_argument("--fault-seed", type=int, help="seed for the fault rules' random draws")
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log level of the kms_mrk.local logger (INFO)",
+    )
+
+
+def _pairs(values: list[str], separator: str, what: str, shape: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values:
+        left, sep, right = value.partition(separator)
+        if not sep or not left or not right:
+            # Never echo the value: it may hold a secret key.
+            raise ConfigurationError(f"{what} values must look like {shape}")
+        out[left] = right
+    return out
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    from kms_mrk.local._faults import FaultInjector, FaultRule
+
+    access_keys = _pairs(list(args.access_key), ":", "--access-key", "ID:SECRET")
+    principals = _pairs(list(args.principal), "=", "--principal", "ID=ARN")
+    try:
+        rules = [FaultRule.parse(spec) for spec in args.fault]
+    except ValueError as exc:
+        raise ConfigurationError(f"--fault: {exc}") from None
+    return {
+        "account_id": args.account_id,
+        "default_region": args.default_region,
+        "replica_creating_seconds": args.creating_seconds,
+        "updating_seconds": args.updating_seconds,
+        "verify_signatures": bool(args.verify_signatures),
+        "access_keys": access_keys or None,
+        "principals": principals or None,
+        "faults": FaultInjector(rules, seed=args.fault_seed) if rules else None,
+    }
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Run the HTTP server described by ``args`` until interrupted; the exit status."""
+    from kms_mrk.local._server import serve
+
+    logger = logging.getLogger("kms_mrk.local")
+    logger.setLevel(getattr(logging, args.log_level))
+    if not logging.getLogger().handlers and not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+    try:
+        server = serve(args.host, args.port, state_file=args.state, **_options(args))
+    except (ConfigurationError, OSError) as exc:
+        print(f"kms-mrk serve: error: {exc}", file=sys.stderr)
+        return 2
+    previous: Any = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: server.shutdown())
+    print(f"kms-mrk local KMS listening on {server.url}", flush=True)
+    if args.state:
+        _log.info("state file: %s", server.kms.state_file)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return 0

@@ -1,0 +1,354 @@
+"""Real cryptography for the local KMS, with the ``cryptography`` package loaded on first use.
+
+Key material per key spec:
+
+* ``SYMMETRIC_DEFAULT``: 32 random bytes, used with AES-256-GCM;
+* ``HMAC_224/256/384/512``: 28/32/48/64 random bytes, used with HMAC-SHA-2;
+* ``RSA_2048/3072/4096`` and ``ECC_NIST_P256/P384/P521``, ``ECC_SECG_P256K1``: a private key
+  kept as PKCS#8 DER.
+
+Symmetric ciphertext blob (format version 1, our own; real KMS's format is private)::
+
+    0x01 | 0x4c ('L') | n | key id (n ASCII bytes) | nonce (12) | AES-GCM ciphertext | tag (16)
+
+The additional authenticated data is the header (everything before the nonce) followed by the
+encryption context in a canonical form (sorted keys, compact JSON, UTF-8), so that changing
+the key id, the context or any byte of the blob makes decryption fail. The blob names the key
+id and not the Region: related multi-Region keys share the id and the material, so a blob
+decrypts in any Region that holds one of them, as with real KMS.
+
+RSA encryption is RSAES-OAEP with SHA-1 or SHA-256 (MGF1 with the same hash); its ciphertext
+is the bare OAEP output. Signatures: RSASSA-PSS (salt length = digest length) and
+RSASSA-PKCS1-v1_5 with SHA-256/384/512, and ECDSA (DER-encoded) with the hash the spec allows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+__all__ = [
+    "CryptoError",
+    "Material",
+    "decrypt_symmetric",
+    "encrypt_symmetric",
+    "generate_data_key_pair",
+    "key_id_of_blob",
+    "mac",
+    "new_material",
+    "rsa_decrypt",
+    "rsa_encrypt",
+    "rsa_max_plaintext",
+    "sign",
+    "verify",
+]
+
+BLOB_VERSION: Final = 0x01
+BLOB_MARKER: Final = 0x4C
+NONCE_SIZE: Final = 12
+TAG_SIZE: Final = 16
+
+HMAC_SIZES: Final[dict[str, int]] = {"HMAC_224": 28, "HMAC_256": 32, "HMAC_384": 48, "HMAC_512": 64}
+HMAC_HASHES: Final[dict[str, str]] = {
+    "HMAC_SHA_224": "sha224",
+    "HMAC_SHA_256": "sha256",
+    "HMAC_SHA_384": "sha384",
+    "HMAC_SHA_512": "sha512",
+}
+RSA_SIZES: Final[dict[str, int]] = {"RSA_2048": 2048, "RSA_3072": 3072, "RSA_4096": 4096}
+ECC_CURVES: Final[dict[str, str]] = {
+    "ECC_NIST_P256": "SECP256R1",
+    "ECC_NIST_P384": "SECP384R1",
+    "ECC_NIST_P521": "SECP521R1",
+    "ECC_SECG_P256K1": "SECP256K1",
+}
+# signing algorithm -> (hash name, digest size)
+SIGNING_HASHES: Final[dict[str, tuple[str, int]]] = {
+    "RSASSA_PSS_SHA_256": ("SHA256", 32),
+    "RSASSA_PSS_SHA_384": ("SHA384", 48),
+    "RSASSA_PSS_SHA_512": ("SHA512", 64),
+    "RSASSA_PKCS1_V1_5_SHA_256": ("SHA256", 32),
+    "RSASSA_PKCS1_V1_5_SHA_384": ("SHA384", 48),
+    "RSASSA_PKCS1_V1_5_SHA_512": ("SHA512", 64),
+    "ECDSA_SHA_256": ("SHA256", 32),
+    "ECDSA_SHA_384": ("SHA384", 48),
+    "ECDSA_SHA_512": ("SHA512", 64),
+}
+OAEP_HASH_SIZES: Final[dict[str, int]] = {"RSAES_OAEP_SHA_1": 20, "RSAES_OAEP_SHA_256": 32}
+
+
+class CryptoError(Exception):
+    """Decryption or parsing failed: the caller answers InvalidCiphertextException."""
+
+
+def _crypto() -> Any:
+    """The ``cryptography`` modules, imported on first use (they take tens of milliseconds)."""
+    global _MODULES
+    if _MODULES is None:
+        from types import SimpleNamespace
+
+        from cryptography.exceptions import InvalidSignature, InvalidTag
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        _MODULES = SimpleNamespace(
+            InvalidSignature=InvalidSignature,
+            InvalidTag=InvalidTag,
+            hashes=hashes,
+            serialization=serialization,
+            ec=ec,
+            padding=padding,
+            rsa=rsa,
+            utils=utils,
+            AESGCM=AESGCM,
+        )
+    return _MODULES
+
+
+_MODULES: Any = None
+
+
+class Material:
+    """The key material of one key (shared by related multi-Region keys).
+
+    ``secret`` is the raw key for symmetric and HMAC keys and the PKCS#8 DER private key for
+    RSA and ECC keys. It never appears in a repr. Parsed key objects are cached.
+    """
+
+    __slots__ = ("_aead", "_private", "_public_der", "kind", "material_id", "secret")
+
+    def __init__(self, kind: str, secret: bytes, material_id: str) -> None:
+        self.kind = kind  # "symmetric", "hmac", "rsa" or "ecc"
+        self.secret = secret
+        self.material_id = material_id
+        self._aead: Any = None
+        self._private: Any = None
+        self._public_der: bytes | None = None
+
+    def __repr__(self) -> str:
+        return f"Material(kind={self.kind!r}, material_id={self.material_id!r}, secret=***)"
+
+    def aead(self) -> Any:
+        if self._aead is None:
+            self._aead = _crypto().AESGCM(self.secret)
+        return self._aead
+
+    def private_key(self) -> Any:
+        if self._private is None:
+            self._private = _crypto().serialization.load_der_private_key(self.secret, None)
+        return self._private
+
+    def public_key_der(self) -> bytes:
+        """The public key as DER-encoded X.509 SubjectPublicKeyInfo."""
+        if self._public_der is None:
+            c = _crypto()
+            self._public_der = (
+                self.private_key()
+                .public_key()
+                .public_bytes(
+                    c.serialization.Encoding.DER,
+                    c.serialization.PublicFormat.SubjectPublicKeyInfo,
+                )
+            )
+        return self._public_der
+
+
+def _private_der(key: RSAPrivateKey | EllipticCurvePrivateKey) -> bytes:
+    c = _crypto()
+    der: bytes = key.private_bytes(
+        c.serialization.Encoding.DER,
+        c.serialization.PrivateFormat.PKCS8,
+        c.serialization.NoEncryption(),
+    )
+    return der
+
+
+def generate_private_key(spec: str, random_bytes: Callable[[int], bytes] | None = None) -> bytes:
+    """A new RSA or ECC private key for ``spec``, as PKCS#8 DER.
+
+    ECC keys are derived from ``random_bytes`` when given (seeded, deterministic runs); RSA
+    keys always come from the operating system's generator.
+    """
+    c = _crypto()
+    if spec in RSA_SIZES:
+        return _private_der(c.rsa.generate_private_key(65537, RSA_SIZES[spec]))
+    curve = getattr(c.ec, ECC_CURVES[spec])()
+    if random_bytes is None:
+        return _private_der(c.ec.generate_private_key(curve))
+    # A scalar in [1, 2**(bits-1)]: always below the group order of these curves.
+    bits = {"SECP256R1": 256, "SECP384R1": 384, "SECP521R1": 521, "SECP256K1": 256}[
+        ECC_CURVES[spec]
+    ]
+    scalar = int.from_bytes(random_bytes((bits + 7) // 8), "big") % (1 << (bits - 1)) + 1
+    return _private_der(c.ec.derive_private_key(scalar, curve))
+
+
+def new_material(spec: str, random_bytes: Callable[[int], bytes]) -> Material:
+    """Fresh key material for a key of ``spec`` (a KeySpec value)."""
+    material_id = random_bytes(32).hex()
+    if spec == "SYMMETRIC_DEFAULT":
+        return Material("symmetric", random_bytes(32), material_id)
+    if spec in HMAC_SIZES:
+        return Material("hmac", random_bytes(HMAC_SIZES[spec]), material_id)
+    if spec in RSA_SIZES:
+        return Material("rsa", generate_private_key(spec), material_id)
+    if spec in ECC_CURVES:
+        return Material("ecc", generate_private_key(spec, random_bytes), material_id)
+    raise ValueError(f"no key material for key spec {spec!r}")
+
+
+# ------------------------------------------------------------------------------ symmetric
+
+
+def canonical_context(context: Mapping[str, str] | None) -> bytes:
+    """The encryption context in the canonical form bound into ciphertexts."""
+    if not context:
+        return b""
+    return json.dumps(
+        dict(sorted(context.items())), separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
+
+
+def _header(key_id: str) -> bytes:
+    raw = key_id.encode("ascii")
+    return bytes((BLOB_VERSION, BLOB_MARKER, len(raw))) + raw
+
+
+def encrypt_symmetric(
+    material: Material,
+    key_id: str,
+    plaintext: bytes,
+    context: Mapping[str, str] | None,
+    nonce: bytes,
+) -> bytes:
+    """Encrypt with AES-256-GCM into a ciphertext blob naming ``key_id``."""
+    header = _header(key_id)
+    sealed: bytes = material.aead().encrypt(nonce, plaintext, header + canonical_context(context))
+    return header + nonce + sealed
+
+
+def key_id_of_blob(blob: bytes) -> str:
+    """The key id a symmetric ciphertext blob names; CryptoError if it is not one of ours."""
+    if len(blob) < 3 or blob[0] != BLOB_VERSION or blob[1] != BLOB_MARKER:
+        raise CryptoError("not a local KMS ciphertext blob")
+    end = 3 + blob[2]
+    if len(blob) < end + NONCE_SIZE + TAG_SIZE:
+        raise CryptoError("ciphertext blob is truncated")
+    try:
+        return blob[3:end].decode("ascii")
+    except UnicodeDecodeError:
+        raise CryptoError("ciphertext blob has a malformed key id") from None
+
+
+def decrypt_symmetric(material: Material, blob: bytes, context: Mapping[str, str] | None) -> bytes:
+    """Decrypt a blob made by :func:`encrypt_symmetric`; CryptoError on any mismatch."""
+    end = 3 + blob[2]
+    header, nonce, sealed = blob[:end], blob[end : end + NONCE_SIZE], blob[end + NONCE_SIZE :]
+    try:
+        plaintext: bytes = material.aead().decrypt(
+            nonce, sealed, header + canonical_context(context)
+        )
+    except _crypto().InvalidTag:
+        raise CryptoError("authentication failed") from None
+    return plaintext
+
+
+# ------------------------------------------------------------------------------ RSA
+
+
+def rsa_max_plaintext(spec: str, algorithm: str) -> int:
+    """The largest plaintext RSAES-OAEP can take with this key size and hash."""
+    return RSA_SIZES[spec] // 8 - 2 * OAEP_HASH_SIZES[algorithm] - 2
+
+
+def _oaep(algorithm: str) -> Any:
+    c = _crypto()
+    algo = c.hashes.SHA1() if algorithm == "RSAES_OAEP_SHA_1" else c.hashes.SHA256()
+    return c.padding.OAEP(mgf=c.padding.MGF1(algorithm=algo), algorithm=algo, label=None)
+
+
+def rsa_encrypt(material: Material, algorithm: str, plaintext: bytes) -> bytes:
+    out: bytes = material.private_key().public_key().encrypt(plaintext, _oaep(algorithm))
+    return out
+
+
+def rsa_decrypt(material: Material, algorithm: str, ciphertext: bytes) -> bytes:
+    try:
+        out: bytes = material.private_key().decrypt(ciphertext, _oaep(algorithm))
+    except ValueError:
+        raise CryptoError("RSA decryption failed") from None
+    return out
+
+
+# ------------------------------------------------------------------------------ signatures
+
+
+def _sig_params(algorithm: str, digest: bool) -> tuple[Any, Any]:
+    """(padding or None, hash algorithm object) for ``algorithm``."""
+    c = _crypto()
+    hash_name, _size = SIGNING_HASHES[algorithm]
+    algo = getattr(c.hashes, hash_name)()
+    chosen = c.utils.Prehashed(algo) if digest else algo
+    if algorithm.startswith("RSASSA_PSS"):
+        pad = c.padding.PSS(mgf=c.padding.MGF1(algo), salt_length=algo.digest_size)
+        return pad, chosen
+    if algorithm.startswith("RSASSA_PKCS1"):
+        return c.padding.PKCS1v15(), chosen
+    return None, chosen
+
+
+def digest_size(algorithm: str) -> int:
+    return SIGNING_HASHES[algorithm][1]
+
+
+def sign(material: Material, algorithm: str, message: bytes, *, digest: bool) -> bytes:
+    """Sign ``message`` (or the digest ``message`` when ``digest``)."""
+    pad, algo = _sig_params(algorithm, digest)
+    key = material.private_key()
+    if pad is None:
+        out: bytes = key.sign(message, _crypto().ec.ECDSA(algo))
+    else:
+        out = key.sign(message, pad, algo)
+    return out
+
+
+def verify(
+    material: Material, algorithm: str, message: bytes, signature: bytes, *, digest: bool
+) -> bool:
+    """Whether ``signature`` is a valid signature of ``message`` with this key."""
+    c = _crypto()
+    pad, algo = _sig_params(algorithm, digest)
+    public = material.private_key().public_key()
+    try:
+        if pad is None:
+            public.verify(signature, message, c.ec.ECDSA(algo))
+        else:
+            public.verify(signature, message, pad, algo)
+    except (c.InvalidSignature, ValueError):
+        return False
+    return True
+
+
+# ------------------------------------------------------------------------------ HMAC
+
+
+def mac(material: Material, algorithm: str, message: bytes) -> bytes:
+    return hmac.new(material.secret, message, getattr(hashlib, HMAC_HASHES[algorithm])).digest()
+
+
+# ------------------------------------------------------------------------------ data key pairs
+
+
+def generate_data_key_pair(spec: str) -> tuple[bytes, bytes]:
+    """A new key pair for a DataKeyPairSpec: (PKCS#8 DER private key, DER public key)."""
+    private_der = generate_private_key(spec)
+    material = Material("pair", private_der, "")
+    return private_der, material.public_key_der()

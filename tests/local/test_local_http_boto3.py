@@ -1,0 +1,197 @@
+"""boto3 against the local KMS over HTTP: the multi-Region failover flow and its errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from kms_mrk.local import LocalKMSServer, ManualClock, serve
+
+ACCOUNT = "111122223333"
+
+
+@pytest.fixture(scope="module")
+def environment() -> Iterator[None]:
+    """Keep the developer's AWS configuration out of these tests."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in (
+            "AWS_PROFILE",
+            "AWS_DEFAULT_PROFILE",
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_KMS",
+        ):
+            patch.delenv(name, raising=False)
+        patch.setenv("AWS_CONFIG_FILE", os.devnull)
+        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+        yield
+
+
+@pytest.fixture(scope="module")
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture(scope="module")
+def server(environment: None, clock: ManualClock) -> Iterator[LocalKMSServer]:
+    with serve(port=0, clock=clock, replica_creating_seconds=2, updating_seconds=5) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def kms_in(server: LocalKMSServer) -> Callable[[str], Any]:
+    session = boto3.session.Session(
+        aws_access_key_id="AKIDLOCAL", aws_secret_access_key="local-secret"
+    )
+    clients: dict[str, Any] = {}
+
+    def client(region: str) -> Any:
+        if region not in clients:
+            clients[region] = session.client(
+                "kms",
+                region_name=region,
+                endpoint_url=server.url,
+                config=Config(retries={"mode": "standard", "max_attempts": 1}),
+            )
+        return clients[region]
+
+    return client
+
+
+def error_code(info: pytest.ExceptionInfo[ClientError]) -> str:
+    code: str = info.value.response["Error"]["Code"]
+    return code
+
+
+def test_multi_region_failover_flow(kms_in: Callable[[str], Any], clock: ManualClock) -> None:
+    east, west = kms_in("us-east-1"), kms_in("eu-west-1")
+    created = east.create_key(MultiRegion=True, Description="app key")["KeyMetadata"]
+    key_id = created["KeyId"]
+    assert key_id.startswith("mrk-")
+    assert isinstance(created["CreationDate"], dt.datetime)
+    replica = east.replicate_key(KeyId=key_id, ReplicaRegion="eu-west-1")
+    assert replica["ReplicaKeyMetadata"]["KeyState"] == "Creating"
+    assert replica["ReplicaKeyMetadata"]["Arn"] == f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/{key_id}"
+    with pytest.raises(ClientError) as info:
+        west.encrypt(KeyId=key_id, Plaintext=b"x")
+    assert error_code(info) == "KMSInvalidStateException"
+    clock.advance(2)
+    ciphertext = east.encrypt(
+        KeyId=key_id, Plaintext=b"across regions", EncryptionContext={"a": "b"}
+    )["CiphertextBlob"]
+    plain = west.decrypt(CiphertextBlob=ciphertext, EncryptionContext={"a": "b"})
+    assert plain["Plaintext"] == b"across regions"
+    assert plain["KeyId"] == f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/{key_id}"
+
+    response = east.update_primary_region(KeyId=key_id, PrimaryRegion="eu-west-1")
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert set(response) == {"ResponseMetadata"}
+    with pytest.raises(ClientError) as info:
+        west.disable_key(KeyId=key_id)
+    assert error_code(info) == "KMSInvalidStateException"
+    assert info.value.response["Error"]["Message"].endswith("is updating.")
+    clock.advance(5)
+    for client, expected in ((east, "REPLICA"), (west, "PRIMARY")):
+        meta = client.describe_key(KeyId=key_id)["KeyMetadata"]
+        assert meta["KeyState"] == "Enabled"
+        config = meta["MultiRegionConfiguration"]
+        assert config["MultiRegionKeyType"] == expected
+        assert config["PrimaryKey"] == {
+            "Arn": f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/{key_id}",
+            "Region": "eu-west-1",
+        }
+        assert config["ReplicaKeys"] == [
+            {"Arn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{key_id}", "Region": "us-east-1"}
+        ]
+    back = west.encrypt(KeyId=key_id, Plaintext=b"after failover")["CiphertextBlob"]
+    assert east.decrypt(CiphertextBlob=back)["Plaintext"] == b"after failover"
+
+
+def test_errors_arrive_as_client_errors_with_kms_codes(kms_in: Callable[[str], Any]) -> None:
+    east = kms_in("us-east-1")
+    cases: list[tuple[Callable[[], Any], str]] = [
+        (
+            lambda: east.describe_key(KeyId="mrk-00000000000000000000000000000000"),
+            "NotFoundException",
+        ),
+        (lambda: east.describe_key(KeyId="not-a-key"), "NotFoundException"),
+        (lambda: east.create_key(KeySpec="HMAC_256"), "ValidationException"),
+        (
+            lambda: east.create_grant(KeyId="k", GranteePrincipal="p", Operations=["Decrypt"]),
+            "UnsupportedOperationException",
+        ),
+        (lambda: east.generate_random(NumberOfBytes=1025), "ValidationException"),
+    ]
+    for call, expected in cases:
+        with pytest.raises(ClientError) as info:
+            call()
+        assert error_code(info) == expected
+        assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        assert info.value.response["ResponseMetadata"]["RequestId"]
+    key_id = east.create_key()["KeyMetadata"]["KeyId"]
+    east.disable_key(KeyId=key_id)
+    with pytest.raises(ClientError) as info:
+        east.encrypt(KeyId=key_id, Plaintext=b"x")
+    assert error_code(info) == "DisabledException"
+    assert (
+        info.value.response["Error"]["Message"]
+        == f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{key_id} is disabled."
+    )
+
+
+def test_paginators_aliases_tags_and_signing(kms_in: Callable[[str], Any]) -> None:
+    client = kms_in("ap-south-1")
+    created = [client.create_key()["KeyMetadata"]["KeyId"] for _ in range(5)]
+    pages = list(client.get_paginator("list_keys").paginate(PaginationConfig={"PageSize": 2}))
+    assert len(pages) == 3
+    assert [k["KeyId"] for page in pages for k in page["Keys"]] == created
+    client.create_alias(AliasName="alias/boto", TargetKeyId=created[0])
+    assert client.describe_key(KeyId="alias/boto")["KeyMetadata"]["KeyId"] == created[0]
+    client.tag_resource(KeyId=created[0], Tags=[{"TagKey": "team", "TagValue": "kms"}])
+    assert client.list_resource_tags(KeyId=created[0])["Tags"] == [
+        {"TagKey": "team", "TagValue": "kms"}
+    ]
+    signer = client.create_key(KeySpec="ECC_NIST_P384", KeyUsage="SIGN_VERIFY")["KeyMetadata"][
+        "KeyId"
+    ]
+    signature = client.sign(KeyId=signer, Message=b"m", SigningAlgorithm="ECDSA_SHA_384")[
+        "Signature"
+    ]
+    assert client.verify(
+        KeyId=signer, Message=b"m", Signature=signature, SigningAlgorithm="ECDSA_SHA_384"
+    )["SignatureValid"]
+    with pytest.raises(ClientError) as info:
+        client.verify(
+            KeyId=signer, Message=b"n", Signature=signature, SigningAlgorithm="ECDSA_SHA_384"
+        )
+    assert error_code(info) == "KMSInvalidSignatureException"
+    policy = client.get_key_policy(KeyId=signer, PolicyName="default")["Policy"]
+    assert '"AWS" : "arn:aws:iam::111122223333:root"' in policy
+
+
+def test_signature_verification_over_http(environment: None) -> None:
+    with serve(port=0, verify_signatures=True, access_keys={"AKIDGOOD": "s3cret"}) as running:
+
+        def client(secret: str, token: str | None = None) -> Any:
+            return boto3.session.Session().client(
+                "kms",
+                region_name="eu-west-1",
+                endpoint_url=running.url,
+                aws_access_key_id="AKIDGOOD",
+                aws_secret_access_key=secret,
+                aws_session_token=token,
+                config=Config(retries={"max_attempts": 1}),
+            )
+
+        arn = client("s3cret").create_key()["KeyMetadata"]["Arn"]
+        assert arn.startswith("arn:aws:kms:eu-west-1:")
+        assert len(client("s3cret", token="session").list_keys()["Keys"]) == 1
+        with pytest.raises(ClientError) as info:
+            client("wrong").list_keys()
+        assert error_code(info) == "InvalidSignatureException"
