@@ -1,0 +1,521 @@
+"""Parsing, dispatch and error handling of ``kms-mrk``; the commands live in ``_commands``.
+
+Common options are accepted before or after the command name (``kms-mrk --local status K``
+and ``kms-mrk status K --local`` mean the same). Every error ends as one line on standard
+error (a traceback too with ``--debug``) and a documented exit status; with
+``--output json`` standard output still gets exactly one JSON document, describing the error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Callable, Mapping
+from typing import IO, TYPE_CHECKING, Any, NoReturn
+
+import attrs
+
+from kms_mrk.cli import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_PREFLIGHT,
+    EXIT_TIMEOUT,
+    EXIT_USAGE,
+)
+from kms_mrk.cli._output import Progress, document, dumps, one_line
+
+if TYPE_CHECKING:
+    from kms_mrk import KMSClient, Transport
+
+__all__ = ["Outcome", "Runtime", "Session", "UsageError", "build_parser", "run_cli"]
+
+PROG = "kms-mrk"
+LOCAL_CREDENTIALS = ("AKIDLOCAL", "local-secret")
+LOCAL_DEFAULT_REGION = "us-east-1"
+#: Seconds to wait for a connection: an unreachable Region is reported in well under a
+#: minute (the client's default, 60 s per attempt, suits applications better than incidents).
+CONNECT_TIMEOUT = 10.0
+
+
+class UsageError(Exception):
+    """A bad combination of options or a bad option value (exit status 2)."""
+
+
+@attrs.define(kw_only=True)
+class Runtime:
+    """What the command reads and writes; tests replace parts of it.
+
+    ``transport`` replaces the network (like ``--local``, with a LocalKMS the test owns);
+    ``sleep`` and ``clock`` drive every wait; ``stderr_tty`` overrides terminal detection.
+    """
+
+    stdout: IO[str] = attrs.field(factory=lambda: sys.stdout)
+    stderr: IO[str] = attrs.field(factory=lambda: sys.stderr)
+    environ: Mapping[str, str] | None = None
+    transport: Transport | None = None
+    sleep: Callable[[float], object] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    stderr_tty: bool | None = None
+
+    def is_tty(self) -> bool:
+        if self.stderr_tty is not None:
+            return self.stderr_tty
+        isatty = getattr(self.stderr, "isatty", None)
+        return bool(isatty and isatty())
+
+
+@attrs.frozen(kw_only=True)
+class Outcome:
+    """What a command produced: its exit status, the JSON body and the table text."""
+
+    exit_code: int
+    body: dict[str, Any]
+    text: str
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises instead of exiting, so main() controls the output."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _region_type(value: str) -> str:
+    """A Region name as KMS accepts it in ARNs and in UpdatePrimaryRegion's PrimaryRegion.
+
+    The check is kms_mrk.arn's (building an ARN in ``value`` validates it), so the command
+    line and the library accept exactly the same names.
+    """
+    from kms_mrk.errors import ConfigurationError
+
+    if not value or value != value.strip().lower() or " " in value:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a Region name such as us-east-1")
+    try:
+        from kms_mrk.arn import arn_in_region
+
+        arn_in_region("arn:aws:kms:us-east-1:111122223333:key/mrk-" + "0" * 32, value)
+    except (ConfigurationError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a Region name such as us-east-1"
+        ) from None
+    return value
+
+
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not number > 0 or number == float("inf"):
+        raise argparse.ArgumentTypeError(f"{value!r} must be a number > 0")
+    return number
+
+
+def _concurrency(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if not 1 <= number <= 64:
+        raise argparse.ArgumentTypeError(f"{value!r} must be from 1 to 64")
+    return number
+
+
+def _common() -> _Parser:
+    common = _Parser(add_help=False)
+    group = common.add_argument_group("common options")
+    s = argparse.SUPPRESS
+    group.add_argument(
+        "--region", type=_region_type, default=s, help="Region of the client (else AWS_REGION...)"
+    )
+    group.add_argument("--profile", default=s, help="named profile of the shared AWS config")
+    group.add_argument("--endpoint-url", default=s, help="send every request to this URL")
+    group.add_argument(
+        "--local",
+        action="store_true",
+        default=s,
+        help="use the embedded local KMS instead of AWS (in memory unless --state)",
+    )
+    group.add_argument(
+        "--state", metavar="FILE", default=s, help="with --local: keep the local KMS state in FILE"
+    )
+    group.add_argument(
+        "--output", choices=("table", "json"), default=s, help="table (default) or json"
+    )
+    group.add_argument(
+        "-q", "--quiet", action="store_true", default=s, help="no progress or notes on stderr"
+    )
+    group.add_argument(
+        "--debug", action="store_true", default=s, help="log every call; tracebacks on errors"
+    )
+    return common
+
+
+_DEFAULTS: dict[str, Any] = {
+    "region": None,
+    "profile": None,
+    "endpoint_url": None,
+    "local": False,
+    "state": None,
+    "output": "table",
+    "quiet": False,
+    "debug": False,
+}
+
+_EPILOG = """exit status: 0 success, 1 error, 2 usage error, 3 preflight refused,
+4 partial failure, 5 timeout, 130 interrupted. See docs/cli.md."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = _Parser(
+        prog=PROG,
+        description="Fail over AWS KMS multi-Region keys between Regions, safely.",
+        parents=[common],
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    import kms_mrk
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {kms_mrk.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    status = commands.add_parser(
+        "status", parents=[common], help="show a multi-Region key in each of its Regions"
+    )
+    status.add_argument("key", metavar="KEY", help="key id, key ARN, alias name or alias ARN")
+
+    failover = commands.add_parser(
+        "failover", parents=[common], help="move one key's primary to another Region"
+    )
+    failover.add_argument("key", metavar="KEY", help="key id, key ARN, alias name or alias ARN")
+    failover.add_argument(
+        "--to", required=True, type=_region_type, metavar="REGION", help="the new primary Region"
+    )
+    failover.add_argument(
+        "--no-wait", action="store_true", help="return once KMS accepted the change"
+    )
+    failover.add_argument(
+        "--timeout", type=_positive_float, default=300.0, metavar="S", help="wait at most S (300)"
+    )
+    failover.add_argument(
+        "--dry-run", action="store_true", help="run the checks only; change nothing"
+    )
+
+    plan = commands.add_parser(
+        "plan", parents=[common], help="list what failover-all would do, and why (read-only)"
+    )
+    _fleet_arguments(plan)
+
+    fleet = commands.add_parser(
+        "failover-all",
+        parents=[common],
+        help="move the primary of every matching key from one Region to another",
+    )
+    _fleet_arguments(fleet, required=False)
+    fleet.add_argument(
+        "--plan",
+        dest="plan_file",
+        metavar="FILE",
+        help="carry out this reviewed plan (`kms-mrk plan --output json > FILE`)",
+    )
+    fleet.add_argument(
+        "--rate",
+        type=_positive_float,
+        default=10.0,
+        metavar="R",
+        help="at most R DescribeKey+UpdatePrimaryRegion calls per second (10)",
+    )
+    fleet.add_argument("--journal", metavar="FILE", help="record every step in FILE (JSON lines)")
+    fleet.add_argument(
+        "--resume", action="store_true", help="continue the run recorded in --journal"
+    )
+    fleet.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=300.0,
+        metavar="S",
+        help="wait at most S per key (300)",
+    )
+    fleet.add_argument(
+        "--no-wait", action="store_true", help="do not wait for each key's change to finish"
+    )
+
+    drill = commands.add_parser(
+        "drill", parents=[common], help="promote, test both Regions, fail back: a rehearsal"
+    )
+    drill.add_argument("key", metavar="KEY", help="key id, key ARN, alias name or alias ARN")
+    drill.add_argument(
+        "--to", required=True, type=_region_type, metavar="REGION", help="the Region to rehearse"
+    )
+    drill.add_argument(
+        "--timeout", type=_positive_float, default=300.0, metavar="S", help="each wait (300)"
+    )
+
+    serve = commands.add_parser(
+        "serve", help="serve the embedded local KMS over HTTP (for boto3, the AWS CLI...)"
+    )
+    from kms_mrk.local import add_serve_arguments
+
+    add_serve_arguments(serve)
+
+    demo = commands.add_parser(
+        "demo", parents=[common], help="watch a key fail over and back on the local KMS"
+    )
+    demo.add_argument("--fast", action="store_true", help="no real delays (model time only)")
+    return parser
+
+
+def _fleet_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    parser.add_argument(
+        "--from",
+        dest="from_region",
+        required=required,
+        type=_region_type,
+        metavar="REGION",
+        help="the Region that holds the primaries now",
+    )
+    parser.add_argument(
+        "--to",
+        dest="to_region",
+        required=required,
+        type=_region_type,
+        metavar="REGION",
+        help="the Region to move them to",
+    )
+    parser.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="only keys with this tag (repeatable: all must match)",
+    )
+    parser.add_argument(
+        "--alias-prefix",
+        action="append",
+        default=[],
+        metavar="P",
+        help="only keys with an alias starting with P (repeatable: any may match)",
+    )
+    parser.add_argument(
+        "--key-id",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only these keys (key id or ARN; repeatable)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=_concurrency,
+        default=4,
+        metavar="N",
+        help="keys worked on at once (4)",
+    )
+
+
+# --------------------------------------------------------------------------- clients
+
+
+class Session:
+    """The client of one command invocation, and what must be closed after it."""
+
+    def __init__(self, args: argparse.Namespace, runtime: Runtime) -> None:
+        self.args = args
+        self.runtime = runtime
+        self._local: Any = None
+
+    def _sleep(self, seconds: float) -> None:
+        self.runtime.sleep(seconds)
+
+    def client(self, region: str | None = None) -> KMSClient:
+        from kms_mrk import Credentials, KMSClient
+
+        args = self.args
+        if args.state and not args.local:
+            raise UsageError("--state FILE needs --local")
+        wanted = region or args.region
+        transport = self.runtime.transport
+        if transport is None and args.local:
+            from kms_mrk.local import LocalKMS
+
+            if self._local is None:
+                self._local = LocalKMS(state_file=args.state)
+            transport = self._local
+        if transport is not None:
+            if args.endpoint_url:
+                raise UsageError("--endpoint-url cannot be used with --local")
+            return KMSClient(
+                wanted or _env_region(self.runtime.environ) or LOCAL_DEFAULT_REGION,
+                credentials=Credentials(*LOCAL_CREDENTIALS),
+                transport=transport,
+                sleep=self._sleep,
+                environ=self.runtime.environ,
+            )
+        return KMSClient(
+            wanted,
+            profile=args.profile,
+            endpoint_url=args.endpoint_url,
+            connect_timeout=CONNECT_TIMEOUT,
+            sleep=self._sleep,
+            environ=self.runtime.environ,
+        )
+
+    def close(self) -> None:
+        if self._local is not None:
+            self._local.close()
+            self._local = None
+
+
+def _env_region(environ: Mapping[str, str] | None) -> str | None:
+    import os
+
+    source = os.environ if environ is None else environ
+    return source.get("AWS_REGION") or source.get("AWS_DEFAULT_REGION") or None
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _exit_code_for(error: BaseException) -> int:
+    from kms_mrk.arn import InvalidKeyIdentifierError
+    from kms_mrk.errors import ConfigurationError, ParamValidationError
+    from kms_mrk.failover import JournalError, PreflightError
+    from kms_mrk.waiters import WaiterTimeoutError
+
+    if isinstance(error, (UsageError, InvalidKeyIdentifierError, ParamValidationError)):
+        return EXIT_USAGE
+    if isinstance(error, ConfigurationError):
+        return EXIT_USAGE
+    if isinstance(error, JournalError) and error.reason in ("exists", "mismatch"):
+        return EXIT_USAGE
+    if isinstance(error, PreflightError):
+        return EXIT_PREFLIGHT
+    if isinstance(error, WaiterTimeoutError):
+        return EXIT_TIMEOUT
+    if isinstance(error, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    return EXIT_ERROR
+
+
+def _error_body(error: BaseException) -> dict[str, Any]:
+    from kms_mrk.failover import PreflightError
+    from kms_mrk.waiters import WaiterTimeoutError
+
+    body: dict[str, Any] = {"type": type(error).__name__, "message": one_line(str(error))}
+    code = getattr(error, "code", None)
+    if isinstance(code, str):
+        body["code"] = code
+    request_id = getattr(error, "request_id", None)
+    if isinstance(request_id, str):
+        body["request_id"] = request_id
+    if isinstance(error, PreflightError):
+        body["checks"] = [c.to_dict() for c in error.checks]
+        body["key"] = error.view.to_dict() if error.view is not None else None
+    if isinstance(error, WaiterTimeoutError):
+        state = error.last_state
+        to_dict = getattr(state, "to_dict", None)
+        body["last_state"] = to_dict() if callable(to_dict) else error.last_state_text
+        body["timeout_seconds"] = error.timeout
+        body["elapsed_seconds"] = round(error.elapsed, 3)
+    return body
+
+
+def _hint(error: BaseException) -> str:
+    from kms_mrk.errors import NoCredentialsError, NoRegionError
+
+    if isinstance(error, NoRegionError):
+        return " (pass --region, set AWS_REGION, or use --local)"
+    if isinstance(error, NoCredentialsError):
+        return " (configure AWS credentials, pass --profile, or use --local)"
+    return ""
+
+
+def run_cli(argv: list[str] | None = None, runtime: Runtime | None = None) -> int:
+    """Parse ``argv``, run the command, print the result; return the exit status."""
+    rt = runtime if runtime is not None else Runtime()
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(arguments)
+    except UsageError as error:
+        rt.stderr.write(f"{PROG}: error: {one_line(str(error))}\n")
+        return EXIT_USAGE
+    except SystemExit as exit_:  # --help and --version
+        return exit_.code if isinstance(exit_.code, int) else 0
+    if args.command == "serve":
+        from kms_mrk.local import run_serve
+
+        return run_serve(args)
+    for name, value in _DEFAULTS.items():
+        if not hasattr(args, name):
+            setattr(args, name, value)
+    if args.debug:
+        _enable_debug_logging(rt.stderr)
+    return _run_command(args, rt)
+
+
+def _enable_debug_logging(stream: IO[str]) -> None:
+    """Log the ``kms_mrk`` loggers to ``stream`` (once: a later call moves the handler)."""
+    logger = logging.getLogger("kms_mrk")
+    for old in [h for h in logger.handlers if getattr(h, "_kms_mrk_cli", False)]:
+        logger.removeHandler(old)
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    handler._kms_mrk_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
+def _run_command(args: argparse.Namespace, rt: Runtime) -> int:
+    from kms_mrk.cli import _commands
+
+    handler: Callable[[argparse.Namespace, Session, Runtime, Progress], Outcome] = {
+        "status": _commands.status,
+        "failover": _commands.failover,
+        "plan": _commands.plan,
+        "failover-all": _commands.failover_all,
+        "drill": _commands.drill,
+        "demo": _commands.demo,
+    }[args.command]
+    session = Session(args, rt)
+    progress = Progress(rt.stderr, enabled=rt.is_tty() and not args.quiet)
+    try:
+        outcome = handler(args, session, rt, progress)
+    except BrokenPipeError:
+        raise  # the reader went away (`kms-mrk demo | head`): nothing left to tell it
+    except (Exception, KeyboardInterrupt) as error:
+        progress.done()
+        code = _exit_code_for(error)
+        if args.debug:
+            import traceback
+
+            traceback.print_exception(type(error), error, error.__traceback__, file=rt.stderr)
+        message = "interrupted" if isinstance(error, KeyboardInterrupt) else str(error)
+        if code == EXIT_ERROR and not _is_ours(error):
+            message = f"unexpected {type(error).__name__}: {message} (rerun with --debug)"
+        note = _commands.interrupted_note(args) if isinstance(error, KeyboardInterrupt) else ""
+        rt.stderr.write(f"{PROG} {args.command}: error: {one_line(message)}{_hint(error)}{note}\n")
+        if args.output == "json":
+            rt.stdout.write(dumps(document(args.command, code, error=_error_body(error))) + "\n")
+        return code
+    finally:
+        session.close()
+    progress.done()
+    if args.output == "json":
+        rt.stdout.write(dumps(document(args.command, outcome.exit_code, **outcome.body)) + "\n")
+    elif outcome.text:
+        rt.stdout.write(outcome.text.rstrip("\n") + "\n")
+    rt.stdout.flush()
+    return outcome.exit_code
+
+
+def _is_ours(error: BaseException) -> bool:
+    """Errors with a message meant for users (ours, the local KMS's, the OS's)."""
+    from kms_mrk.errors import KmsMrkError
+
+    if isinstance(error, (KmsMrkError, UsageError, OSError, KeyboardInterrupt)):
+        return True
+    return type(error).__module__.startswith("kms_mrk.")

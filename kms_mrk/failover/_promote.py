@@ -1,0 +1,341 @@
+"""promote(): move the primary of one multi-Region key to another Region, and know it is done.
+
+Steps: preflight (every failed check named, :class:`PreflightError`), then UpdatePrimaryRegion
+sent to the current primary's Region, then a wait until both Regions confirm the change.
+Promoting to the Region that already holds the primary is a successful no-op (it waits for
+a change still in progress), so a script can be rerun safely.
+
+UpdatePrimaryRegion is never resent blindly. When it fails in a way that leaves the outcome
+unknown (a connection lost after sending, a 5xx, or KMS saying the key is no longer the
+primary), the key is read again: if the primary is already in the target Region, the
+request took effect and the promotion carries on; otherwise the error is raised.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from kms_mrk.errors import ConfigurationError, KmsMrkError
+from kms_mrk.failover._preflight import (
+    PreflightCheck,
+    PreflightError,
+    PreflightResult,
+    run_preflight,
+)
+from kms_mrk.failover._view import KeyView, read_view
+from kms_mrk.waiters import WaiterConfig, WaiterTimeoutError, poll_until
+
+if TYPE_CHECKING:
+    import random
+
+    from kms_mrk import KMSClient
+    from kms_mrk.failover._calls import Caller
+
+__all__ = ["PromotionReport", "promote"]
+
+DEFAULT_TIMEOUT = 300.0
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class PromotionReport:
+    """What :func:`promote` did.
+
+    ``status`` is ``promoted`` (sent and confirmed), ``sent`` (sent, not waited for),
+    ``already_primary`` (nothing to do) or ``dry_run`` (checks passed, nothing sent).
+    ``before`` and ``after`` are the key as read before and after; ``request_id`` and
+    ``attempts`` describe the UpdatePrimaryRegion call; ``elapsed`` is the whole time and
+    ``wait_seconds``/``polls``/``states`` describe the wait (``states`` lists each distinct
+    state seen, ``Updating`` included when a poll caught it).
+    """
+
+    key_id: str
+    arn: str | None
+    from_region: str | None
+    to_region: str
+    status: str
+    before: KeyView | None
+    after: KeyView | None = None
+    request_id: str | None = None
+    attempts: int = 0
+    elapsed: float = 0.0
+    wait_seconds: float = 0.0
+    polls: int = 0
+    states: tuple[str, ...] = ()
+    note: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        """Whether this call sent UpdatePrimaryRegion (and KMS accepted it)."""
+        return self.status in ("promoted", "sent")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the ``result`` of ``kms-mrk failover --output json``)."""
+        return {
+            "key_id": self.key_id,
+            "arn": self.arn,
+            "from_region": self.from_region,
+            "to_region": self.to_region,
+            "status": self.status,
+            "changed": self.changed,
+            "request_id": self.request_id,
+            "attempts": self.attempts,
+            "elapsed_seconds": round(self.elapsed, 3),
+            "wait_seconds": round(self.wait_seconds, 3),
+            "polls": self.polls,
+            "states": list(self.states),
+            "note": self.note,
+            "before": self.before.to_dict() if self.before is not None else None,
+            "after": self.after.to_dict() if self.after is not None else None,
+        }
+
+
+def check_timeout(timeout: object, field: str = "timeout") -> float:
+    """``timeout`` as a float, or ConfigurationError naming the rule."""
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not 0 <= timeout < float("inf")
+    ):
+        raise ConfigurationError(f"{field} must be a number of seconds >= 0; got {timeout!r}")
+    return float(timeout)
+
+
+def settled_everywhere(view: KeyView, to_region: str) -> bool:
+    """``to_region`` is PRIMARY and every other Region read is a REPLICA naming it; no
+    Region is ``Updating`` and every Region answered."""
+    if not view.regions or any(not r.ok for r in view.regions):
+        return False
+    for regional in view.regions:
+        role = "PRIMARY" if regional.region == to_region else "REPLICA"
+        if (
+            regional.role != role
+            or regional.primary_region != to_region
+            or regional.key_state in (None, "Updating", "Creating")
+        ):
+            return False
+    return True
+
+
+@attrs.define(slots=True, kw_only=True)
+class Timing:
+    """Waiting knobs shared by promote(), run() and drill()."""
+
+    wait: bool = True
+    timeout: float = DEFAULT_TIMEOUT
+    config: WaiterConfig | None = None
+    sleep: Callable[[float], object] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    rng: random.Random | None = None
+    on_poll: Callable[[KeyView], None] | None = None
+
+
+def promote_with(
+    caller: Caller,
+    key: str,
+    to_region: str,
+    timing: Timing,
+    *,
+    regions: Sequence[str] | None = None,
+    dry_run: bool = False,
+    before_send: Callable[[PreflightResult], None] | None = None,
+    expected_from: str | None = None,
+) -> PromotionReport:
+    """The body of :func:`promote`, on a :class:`Caller` (run() adds a journal hook).
+
+    With ``expected_from``, a primary found in a third Region fails the check
+    ``primary_elsewhere`` (a fleet run moves only keys whose primary is where it planned).
+    """
+    clock = timing.clock
+    started = clock()
+    check = run_preflight(caller, key, to_region, regions)
+    view = check.view
+    if (
+        expected_from is not None
+        and view is not None
+        and view.primary_region not in (None, expected_from, to_region)
+    ):
+        extra = PreflightCheck(
+            "primary_elsewhere",
+            f"the primary is in {view.primary_region}, not {expected_from} as planned",
+        )
+        check = attrs.evolve(check, failures=(*check.failures, extra), already_primary=False)
+    if check.failures or view is None:
+        raise PreflightError(check)
+    from_region = view.primary_region
+    arn = view.arn
+    key_id = view.key_id
+    read_regions = [r.region for r in view.regions if r.ok]
+
+    def report(status: str, **fields: Any) -> PromotionReport:
+        return PromotionReport(
+            key_id=key_id,
+            arn=arn,
+            from_region=from_region,
+            to_region=to_region,
+            status=status,
+            before=view,
+            elapsed=clock() - started,
+            **fields,
+        )
+
+    if check.already_primary:
+        if not view.updating or not timing.wait:
+            return report("already_primary", after=view, note="the primary is already there")
+        waited = wait_for_change(caller, arn or key, to_region, read_regions, timing, note=None)
+        return report(
+            "already_primary",
+            after=waited.value,
+            wait_seconds=waited.elapsed,
+            polls=waited.attempts,
+            states=waited.states,
+            note="the primary was already moving there; waited for the change to finish",
+        )
+    if dry_run:
+        return report("dry_run", note="every check passed; nothing was sent")
+    assert from_region is not None
+    assert arn is not None
+    if before_send is not None:
+        before_send(check)
+    request_id, attempts, note = _send(caller, arn, from_region, to_region)
+    if not timing.wait:
+        return report("sent", request_id=request_id, attempts=attempts, note=note)
+    accepted = (
+        f"UpdatePrimaryRegion was accepted (request id {request_id or 'unknown'}): the primary "
+        f"is moving to {to_region}; check again with `kms-mrk status {arn}`"
+    )
+    waited = wait_for_change(
+        caller, arn, to_region, [to_region, from_region], timing, note=accepted
+    )
+    return report(
+        "promoted",
+        after=waited.value,
+        request_id=request_id,
+        attempts=attempts,
+        wait_seconds=waited.elapsed,
+        polls=waited.attempts,
+        states=waited.states,
+        note=note,
+    )
+
+
+def _send(
+    caller: Caller, arn: str, from_region: str, to_region: str
+) -> tuple[str | None, int, str | None]:
+    from kms_mrk import UpdatePrimaryRegionCommand
+
+    command = UpdatePrimaryRegionCommand(key_id=arn, primary_region=to_region)
+    try:
+        response = caller.send(from_region, command)
+    except KmsMrkError as error:
+        if isinstance(error, ValueError):
+            raise
+        # The outcome may be unknown: look before concluding anything.
+        recheck = read_view(caller, arn, [to_region, from_region])
+        reported = {r.primary_region for r in recheck.regions if r.ok}
+        if reported == {to_region}:
+            return (
+                None,
+                error.metadata.attempts if error.metadata else 1,
+                f"UpdatePrimaryRegion answered {_describe(error)}, but both Regions already "
+                f"name {to_region} as the primary: the change took effect",
+            )
+        raise
+    return response.metadata.request_id, response.metadata.attempts, None
+
+
+def _describe(error: BaseException) -> str:
+    code = getattr(error, "code", None)
+    return str(code) if code else type(error).__name__
+
+
+def wait_for_change(
+    caller: Caller,
+    key: str,
+    to_region: str,
+    regions: Sequence[str],
+    timing: Timing,
+    *,
+    note: str | None,
+) -> Any:
+    from kms_mrk.waiters import TOLERATED_ERRORS
+
+    def check(view: KeyView) -> None:
+        for regional in view.regions:
+            if regional.error is not None and regional.error not in TOLERATED_ERRORS:
+                if regional.exception is not None:
+                    raise regional.exception
+                raise KmsMrkError(f"{regional.region}: {regional.error}")
+
+    wanted = list(dict.fromkeys([to_region, *regions]))
+    try:
+        return poll_until(
+            lambda: read_view(caller, key, wanted),
+            lambda v: settled_everywhere(v, to_region),
+            what=f"the primary of {key.rsplit('/', 1)[-1]} to be in {to_region}, confirmed "
+            f"from {' and '.join(wanted)}",
+            describe=lambda v: v.summary(),
+            config=timing.config,
+            timeout=timing.timeout,
+            sleep=timing.sleep,
+            clock=timing.clock,
+            rng=timing.rng,
+            on_poll=timing.on_poll,
+            check=check,
+        )
+    except WaiterTimeoutError as error:
+        if note is None:
+            raise
+        raise WaiterTimeoutError(
+            error.what,
+            timeout=error.timeout,
+            elapsed=error.elapsed,
+            attempts=error.attempts,
+            last_state=error.last_state,
+            last_state_text=error.last_state_text,
+            note=note,
+        ) from None
+
+
+def promote(
+    client: KMSClient,
+    key: str,
+    to_region: str,
+    *,
+    wait: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+    dry_run: bool = False,
+    config: WaiterConfig | None = None,
+    sleep: Callable[[float], object] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    rng: random.Random | None = None,
+    on_poll: Callable[[KeyView], None] | None = None,
+) -> PromotionReport:
+    """Make ``to_region`` the primary Region of multi-Region key ``key``.
+
+    ``key`` is a key id, key ARN, alias name or alias ARN (looked up in the ARN's Region,
+    else the client's). Checks first and raises :class:`PreflightError` naming every failed
+    check; sends UpdatePrimaryRegion to the current primary's Region; with ``wait`` (the
+    default) waits up to ``timeout`` seconds until both Regions confirm, else raises
+    :class:`~kms_mrk.waiters.WaiterTimeoutError` with the last state seen. ``dry_run`` runs
+    the checks only. ``sleep``, ``clock`` and ``rng`` drive the wait (inject them in tests);
+    ``on_poll`` sees each state read while waiting.
+    """
+    from kms_mrk.failover._calls import Caller
+
+    client.for_region(to_region)  # validates the Region name before any I/O
+    timing = Timing(
+        wait=wait,
+        timeout=check_timeout(timeout),
+        config=config,
+        sleep=sleep,
+        clock=clock,
+        rng=rng,
+        on_poll=on_poll,
+    )
+    return promote_with(
+        Caller(client, sleep=sleep, rng=rng), key, to_region, timing, dry_run=dry_run
+    )

@@ -1,0 +1,210 @@
+"""The run journal (torn last lines, corruption, resume state) and the rate limiter."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kms_mrk.errors import ConfigurationError
+from kms_mrk.failover import Journal, JournalError, JournalState, RateLimiter, read_journal
+
+KEY_A = "mrk-" + "a" * 32
+KEY_B = "mrk-" + "b" * 32
+
+
+def _journal(path: Path, *, resume: bool = False) -> Journal:
+    return Journal.open(
+        path, from_region="us-east-1", to_region="eu-west-1", resume=resume, now=lambda: 0.0
+    )
+
+
+def test_records_are_json_lines_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    with _journal(path) as journal:
+        journal.intent(KEY_A, "arn:a")
+        journal.done(KEY_A, request_id="r-1")
+        journal.intent(KEY_B, "arn:b")
+        journal.failed(KEY_B, "timeout", "still Updating")
+    lines = path.read_text().splitlines()
+    assert [json.loads(line)["type"] for line in lines] == [
+        "start",
+        "intent",
+        "done",
+        "intent",
+        "failed",
+    ]
+    first = json.loads(lines[0])
+    assert first == {
+        "v": 1,
+        "type": "start",
+        "run": 1,
+        "time": "1970-01-01T00:00:00.000Z",
+        "from_region": "us-east-1",
+        "to_region": "eu-west-1",
+    }
+
+
+def test_state_takes_the_last_record_of_each_key(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    with _journal(path) as journal:
+        journal.intent(KEY_A, None)
+        journal.intent(KEY_B, None)
+        journal.failed(KEY_B, "x", "y")
+    with _journal(path, resume=True) as journal:
+        assert journal.run == 2
+        state = journal.state
+        assert state.pending == {KEY_A}
+        assert set(state.failed) == {KEY_B}
+        journal.intent(KEY_B, None)
+        journal.done(KEY_B)
+    state = JournalState.from_records(read_journal(path))
+    assert state.runs == 2
+    assert set(state.done) == {KEY_B}
+    assert state.pending == {KEY_A}
+
+
+def test_a_torn_last_line_is_ignored_and_cut_off_on_resume(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    with _journal(path) as journal:
+        journal.intent(KEY_A, None)
+    intact = path.read_bytes()
+    path.write_bytes(intact + b'{"v":1,"type":"done","key_id":"mrk-aa')
+    assert [r["type"] for r in read_journal(path)] == ["start", "intent"]
+    with _journal(path, resume=True) as journal:
+        assert journal.state.pending == {KEY_A}
+        journal.done(KEY_A)
+    records = read_journal(path)
+    assert [r["type"] for r in records] == ["start", "intent", "start", "done"]
+    assert path.read_bytes().startswith(intact)
+
+
+def test_nul_padding_after_a_crash_counts_as_torn(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    with _journal(path) as journal:
+        journal.intent(KEY_A, None)
+    path.write_bytes(path.read_bytes() + b"\x00" * 40)
+    assert len(read_journal(path)) == 2
+    with _journal(path, resume=True):
+        pass
+    assert b"\x00" not in path.read_bytes()
+
+
+def test_a_bad_line_in_the_middle_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    path.write_bytes(b'{"type":"start"}\nnot json\n{"type":"intent","key_id":"k"}\n')
+    with pytest.raises(JournalError, match="line 2") as caught:
+        read_journal(path)
+    assert caught.value.reason == "corrupt"
+    with pytest.raises(JournalError):
+        _journal(path, resume=True)
+
+
+def test_missing_journal_reads_as_empty(tmp_path: Path) -> None:
+    assert read_journal(tmp_path / "absent.jsonl") == []
+
+
+def test_unwritable_location_is_a_journal_error(tmp_path: Path) -> None:
+    with pytest.raises(JournalError) as caught:
+        _journal(tmp_path / "no-such-dir" / "j.jsonl")
+    assert caught.value.reason == "io"
+
+
+def test_concurrent_writers_never_interleave_lines(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    journal = Journal.open(path, from_region="a-b-1", to_region="a-b-2", fsync=False)
+
+    def write(n: int) -> None:
+        for i in range(50):
+            journal.intent(f"mrk-{n:02d}{i:030d}", "x" * 200)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    journal.close()
+    assert len(read_journal(path)) == 1 + 8 * 50
+
+
+@given(
+    records=st.lists(
+        st.fixed_dictionaries(
+            {
+                "type": st.sampled_from(["intent", "done", "failed"]),
+                "key_id": st.text(min_size=1, max_size=12),
+                "note": st.text(max_size=30),
+            }
+        ),
+        max_size=12,
+    ),
+    cut=st.floats(0, 1),
+)
+def test_any_crash_point_leaves_a_readable_prefix(
+    records: list[dict[str, str]], cut: float
+) -> None:
+    data = b"".join(json.dumps(r).encode() + b"\n" for r in records)
+    cut_at = int(len(data) * cut)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "j.jsonl"
+        path.write_bytes(data[:cut_at])
+        read = read_journal(path)
+    assert read == records[: len(read)]
+    complete_lines = data[:cut_at].count(b"\n")
+    assert len(read) == complete_lines
+
+
+# --------------------------------------------------------------------------- rate limiter
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_rate_limiter_spaces_calls_evenly() -> None:
+    fake = FakeTime()
+    limiter = RateLimiter(4.0, clock=fake.clock, sleep=fake.sleep)
+    for _ in range(9):
+        limiter.acquire()
+    assert fake.now == pytest.approx(2.0)  # the first is free, then one every 0.25 s
+
+
+def test_rate_limiter_allows_a_burst_then_paces() -> None:
+    fake = FakeTime()
+    limiter = RateLimiter(2.0, burst=3, clock=fake.clock, sleep=fake.sleep)
+    waits = [limiter.acquire() for _ in range(5)]
+    assert waits[:3] == [0, 0, 0]
+    assert waits[3] == pytest.approx(0.5)
+    assert fake.now == pytest.approx(1.0)
+
+
+def test_rate_limiter_halves_on_throttling_and_recovers() -> None:
+    limiter = RateLimiter(10.0, clock=lambda: 0.0, sleep=lambda s: None)
+    limiter.on_throttle()
+    limiter.on_throttle()
+    assert limiter.rate == pytest.approx(2.5)
+    for _ in range(100):
+        limiter.on_success()
+    assert limiter.rate == 10.0
+    for _ in range(20):
+        limiter.on_throttle()
+    assert limiter.rate == limiter.min_rate == 0.5
+
+
+@pytest.mark.parametrize("rate", [0, -1, float("inf"), True, "5"])
+def test_rate_limiter_rejects_bad_rates(rate: object) -> None:
+    with pytest.raises(ConfigurationError, match="rate"):
+        RateLimiter(rate)  # type: ignore[arg-type]

@@ -1,0 +1,328 @@
+"""kms_mrk.waiters: the polling engine, its pacing, timeouts, and the three key waiters."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kms_mrk import KMSClient
+from kms_mrk.errors import AccessDeniedException, ConfigurationError
+from kms_mrk.failover import KeyView
+from kms_mrk.local import FaultInjector, FaultRule, LocalKMS, ManualClock
+from kms_mrk.waiters import (
+    WaiterConfig,
+    WaiterTimeoutError,
+    poll_until,
+    wait_for_pending_deletion,
+    wait_for_primary_region,
+    wait_for_replica_created,
+)
+from tests.failover._support import SOURCE, TARGET, THIRD, CountingTransport, make_key
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+def test_polls_at_once_then_backs_off_exponentially_up_to_the_cap() -> None:
+    fake = FakeTime()
+    states = iter(range(100))
+    config = WaiterConfig(min_delay=1, max_delay=5, multiplier=2, jitter=0, timeout=1000)
+    result = poll_until(
+        lambda: next(states),
+        lambda n: n == 6,
+        what="six",
+        config=config,
+        sleep=fake.sleep,
+        clock=fake.clock,
+    )
+    assert result.value == 6
+    assert result.attempts == 7
+    assert fake.sleeps == [1, 2, 4, 5, 5, 5]
+    assert result.elapsed == sum(fake.sleeps)
+    assert result.states == tuple(str(n) for n in range(7))
+
+
+def test_done_on_the_first_poll_never_sleeps() -> None:
+    fake = FakeTime()
+    result = poll_until(lambda: "ok", lambda s: True, what="x", sleep=fake.sleep, clock=fake.clock)
+    assert result.attempts == 1
+    assert fake.sleeps == []
+
+
+def test_jitter_stays_within_its_fraction_and_is_seeded() -> None:
+    def run(seed: int) -> list[float]:
+        fake = FakeTime()
+        with pytest.raises(WaiterTimeoutError):
+            poll_until(
+                lambda: 0,
+                lambda s: False,
+                what="never",
+                config=WaiterConfig(min_delay=2, max_delay=2, jitter=0.25, timeout=60),
+                sleep=fake.sleep,
+                clock=fake.clock,
+                rng=random.Random(seed),
+            )
+        return fake.sleeps[:-1]  # the last pause is cut to the deadline
+
+    first = run(7)
+    assert all(1.5 <= s <= 2.0 for s in first)  # capped at max_delay, down to -25%
+    assert first == run(7)
+    assert first != run(8)
+
+
+def test_timeout_carries_the_last_state_and_states_it() -> None:
+    fake = FakeTime()
+    counter = iter(range(1000))
+    with pytest.raises(WaiterTimeoutError) as caught:
+        poll_until(
+            lambda: {"state": "Updating", "poll": next(counter)},
+            lambda s: False,
+            what="the thing to settle",
+            describe=lambda s: f"still {s['state']} (poll {s['poll']})",
+            config=WaiterConfig(min_delay=1, max_delay=4, jitter=0, timeout=10),
+            sleep=fake.sleep,
+            clock=fake.clock,
+        )
+    error = caught.value
+    assert error.last_state == {"state": "Updating", "poll": error.attempts - 1}
+    assert error.elapsed == pytest.approx(10)
+    assert error.timeout == 10
+    assert "the thing to settle" in str(error)
+    assert f"last state: still Updating (poll {error.attempts - 1})" in str(error)
+    # The final pause is shortened so the last poll happens at the deadline.
+    assert fake.sleeps[-1] < 4
+    assert sum(fake.sleeps) == pytest.approx(10)
+
+
+def test_zero_timeout_polls_once() -> None:
+    fake = FakeTime()
+    with pytest.raises(WaiterTimeoutError) as caught:
+        poll_until(
+            lambda: 1, lambda s: False, what="x", timeout=0, sleep=fake.sleep, clock=fake.clock
+        )
+    assert caught.value.attempts == 1
+    assert fake.sleeps == []
+
+
+def test_check_ends_the_wait_early() -> None:
+    def check(state: int) -> None:
+        if state == 2:
+            raise RuntimeError("cannot get better")
+
+    states = iter(range(10))
+    fake = FakeTime()
+    with pytest.raises(RuntimeError, match="cannot get better"):
+        poll_until(
+            lambda: next(states),
+            lambda s: False,
+            what="x",
+            check=check,
+            sleep=fake.sleep,
+            clock=fake.clock,
+        )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("min_delay", 0),
+        ("min_delay", -1),
+        ("max_delay", float("inf")),
+        ("timeout", -1),
+        ("multiplier", 0.5),
+        ("jitter", 1.0),
+        ("timeout", True),
+    ],
+)
+def test_config_rejects_bad_values_naming_the_field(field: str, value: object) -> None:
+    with pytest.raises(ConfigurationError, match=f"WaiterConfig.{field}"):
+        WaiterConfig(**{field: value})  # type: ignore[arg-type]
+
+
+def test_config_rejects_max_below_min() -> None:
+    with pytest.raises(ConfigurationError, match="max_delay"):
+        WaiterConfig(min_delay=5, max_delay=1)
+
+
+@given(
+    min_delay=st.floats(0.01, 10),
+    spread=st.floats(1, 10),
+    multiplier=st.floats(1, 10),
+    jitter=st.floats(0, 0.99),
+    poll=st.integers(1, 10_000),
+    seed=st.integers(0, 2**32),
+)
+def test_delay_is_always_within_zero_and_the_cap(
+    min_delay: float, spread: float, multiplier: float, jitter: float, poll: int, seed: int
+) -> None:
+    config = WaiterConfig(
+        min_delay=min_delay, max_delay=min_delay * spread, multiplier=multiplier, jitter=jitter
+    )
+    delay = config.delay(poll, random.Random(seed))
+    assert 0 <= delay <= config.max_delay
+    base = min(config.max_delay, min_delay * multiplier ** min(poll - 1, 64))
+    assert delay >= base * (1 - jitter) - 1e-9
+
+
+# --------------------------------------------------------------------------- key waiters
+
+
+def test_replica_created_goes_through_creating(client: KMSClient, clock: ManualClock) -> None:
+    key_id = make_key(client, clock, replicas=(), settle=False)
+    client.replicate_key(key_id=key_id, replica_region=TARGET)
+    result = wait_for_replica_created(
+        client, key_id, TARGET, sleep=clock.advance, clock=clock, rng=random.Random(1)
+    )
+    assert result.value.key_state == "Enabled"
+    assert result.value.region == TARGET
+    assert result.attempts > 1
+    assert "Creating" in result.states[0]
+    assert "Enabled" in result.states[-1]
+
+
+def test_primary_change_is_confirmed_from_both_regions(
+    client: KMSClient, clock: ManualClock
+) -> None:
+    key_id = make_key(client, clock)
+    client.update_primary_region(key_id=key_id, primary_region=TARGET)
+    seen: list[KeyView] = []
+    result = wait_for_primary_region(
+        client,
+        key_id,
+        TARGET,
+        previous_region=SOURCE,
+        sleep=clock.advance,
+        clock=clock,
+        on_poll=seen.append,
+    )
+    assert seen[0].updating
+    view = result.value
+    assert [r.region for r in view.regions] == [TARGET, SOURCE]
+    new, old = view.region(TARGET), view.region(SOURCE)
+    assert new is not None
+    assert old is not None
+    assert (new.role, new.key_state, new.primary_region) == ("PRIMARY", "Enabled", TARGET)
+    assert (old.role, old.key_state, old.primary_region) == ("REPLICA", "Enabled", TARGET)
+    assert result.elapsed >= 5  # the local KMS keeps both keys Updating for 5 s
+    assert any("Updating" in s for s in result.states)
+
+
+def test_primary_wait_times_out_with_the_last_view(clock: ManualClock) -> None:
+    kms = LocalKMS(clock=clock, updating_seconds=3600.0, seed=3)
+    client = _client(kms, clock)
+    key_id = make_key(client, clock)
+    client.update_primary_region(key_id=key_id, primary_region=TARGET)
+    with pytest.raises(WaiterTimeoutError) as caught:
+        wait_for_primary_region(
+            client,
+            key_id,
+            TARGET,
+            previous_region=SOURCE,
+            timeout=30,
+            sleep=clock.advance,
+            clock=clock,
+        )
+    error = caught.value
+    assert isinstance(error.last_state, KeyView)
+    assert error.last_state.updating
+    assert error.last_state.primary_region == TARGET
+    assert "Updating" in str(error)
+    assert f"the primary of {key_id} to be in {TARGET}" in str(error)
+
+
+def test_pending_deletion_waiter(client: KMSClient, clock: ManualClock) -> None:
+    key_id = make_key(client, clock, replicas=())
+    client.schedule_key_deletion(key_id=key_id, pending_window_in_days=7)
+    result = wait_for_pending_deletion(client, key_id, sleep=clock.advance, clock=clock)
+    assert result.value.key_state == "PendingDeletion"
+    assert result.attempts == 1
+
+
+def test_a_deleted_key_satisfies_the_pending_deletion_waiter(
+    client: KMSClient, clock: ManualClock
+) -> None:
+    key_id = make_key(client, clock, replicas=())
+    client.schedule_key_deletion(key_id=key_id, pending_window_in_days=7)
+    clock.advance(8 * 86400)
+    result = wait_for_pending_deletion(client, key_id, sleep=clock.advance, clock=clock)
+    assert result.value.error == "not_found"
+
+
+def test_access_denied_ends_a_wait_at_once(kms: LocalKMS, clock: ManualClock) -> None:
+    client = _client(kms, clock)
+    key_id = make_key(client, clock)
+    kms.faults = FaultInjector([FaultRule(operation="DescribeKey", error="AccessDeniedException")])
+    with pytest.raises(AccessDeniedException):
+        wait_for_replica_created(client, key_id, TARGET, sleep=clock.advance, clock=clock)
+
+
+def test_throttled_polls_are_waited_through(kms: LocalKMS, clock: ManualClock) -> None:
+    client = _client(kms, clock)
+    key_id = make_key(client, clock, replicas=(), settle=False)
+    client.replicate_key(key_id=key_id, replica_region=THIRD)
+    # Three throttles in a row exhaust the client's three attempts of one poll.
+    kms.faults = FaultInjector([FaultRule(operation="DescribeKey", times=3)])
+    result = wait_for_replica_created(client, key_id, THIRD, sleep=clock.advance, clock=clock)
+    assert result.value.key_state == "Enabled"
+    assert result.states[0] == f"{THIRD} throttled"
+
+
+def test_waiters_validate_input_before_any_call(client: KMSClient) -> None:
+    from kms_mrk.arn import InvalidKeyIdentifierError
+
+    with pytest.raises(InvalidKeyIdentifierError):
+        wait_for_primary_region(client, "alias/app", TARGET)
+    with pytest.raises(InvalidKeyIdentifierError):
+        wait_for_replica_created(client, "not a key", TARGET)
+    with pytest.raises(ConfigurationError):
+        wait_for_primary_region(client, "mrk-" + "a" * 32, "Not A Region")
+
+
+def test_unreachable_primary_region_is_waited_through(
+    client: KMSClient, clock: ManualClock, transport: CountingTransport
+) -> None:
+    key_id = make_key(client, clock)
+    client.update_primary_region(key_id=key_id, primary_region=TARGET)
+    transport.unreachable.add(SOURCE)
+    polls: list[KeyView] = []
+
+    def on_poll(view: KeyView) -> None:
+        polls.append(view)
+        if len(polls) == 2:
+            transport.unreachable.clear()
+
+    result = wait_for_primary_region(
+        client,
+        key_id,
+        TARGET,
+        previous_region=SOURCE,
+        sleep=clock.advance,
+        clock=clock,
+        on_poll=on_poll,
+    )
+    first_old = polls[0].region(SOURCE)
+    assert first_old is not None
+    assert first_old.error == "unreachable"
+    assert result.value.agree
+
+
+def _client(kms: LocalKMS, clock: ManualClock) -> KMSClient:
+    from tests.failover._support import make_client
+
+    return make_client(kms, clock)
