@@ -22,6 +22,27 @@ if TYPE_CHECKING:
     from kms_mrk.arn import InvalidKeyIdentifierError as InvalidKeyIdentifierError
     from kms_mrk.auth import Credentials as Credentials
     from kms_mrk.errors import *  # noqa: F403
+    from kms_mrk.failover import DrillReport as DrillReport
+    from kms_mrk.failover import DrillStep as DrillStep
+    from kms_mrk.failover import Journal as Journal
+    from kms_mrk.failover import JournalError as JournalError
+    from kms_mrk.failover import KeyFilter as KeyFilter
+    from kms_mrk.failover import KeyOutcome as KeyOutcome
+    from kms_mrk.failover import KeyView as KeyView
+    from kms_mrk.failover import Plan as Plan
+    from kms_mrk.failover import PlanItem as PlanItem
+    from kms_mrk.failover import PreflightCheck as PreflightCheck
+    from kms_mrk.failover import PreflightError as PreflightError
+    from kms_mrk.failover import PreflightResult as PreflightResult
+    from kms_mrk.failover import PromotionReport as PromotionReport
+    from kms_mrk.failover import RateLimiter as RateLimiter
+    from kms_mrk.failover import RegionalKey as RegionalKey
+    from kms_mrk.failover import RunSummary as RunSummary
+    from kms_mrk.failover import describe_in_region as describe_in_region
+    from kms_mrk.failover import describe_view as describe_view
+    from kms_mrk.failover import drill as drill
+    from kms_mrk.failover import preflight as preflight
+    from kms_mrk.failover import promote as promote
     from kms_mrk.interceptors import HeadersInterceptor as HeadersInterceptor
     from kms_mrk.interceptors import Interceptor as Interceptor
     from kms_mrk.interceptors import InterceptorContext as InterceptorContext
@@ -37,6 +58,12 @@ if TYPE_CHECKING:
     from kms_mrk.transport import HttpRequest as HttpRequest
     from kms_mrk.transport import HttpResponse as HttpResponse
     from kms_mrk.transport import Transport as Transport
+    from kms_mrk.waiters import WaiterConfig as WaiterConfig
+    from kms_mrk.waiters import WaiterTimeoutError as WaiterTimeoutError
+    from kms_mrk.waiters import WaitResult as WaitResult
+    from kms_mrk.waiters import wait_for_pending_deletion as wait_for_pending_deletion
+    from kms_mrk.waiters import wait_for_primary_region as wait_for_primary_region
+    from kms_mrk.waiters import wait_for_replica_created as wait_for_replica_created
 
 _HAND_WRITTEN: dict[str, str] = {
     # the client
@@ -49,6 +76,34 @@ _HAND_WRITTEN: dict[str, str] = {
     "Paginator": "kms_mrk.paginators",
     "PaginationError": "kms_mrk.paginators",
     "InvalidKeyIdentifierError": "kms_mrk.arn",
+    # failover toolkit and waiters (plan() and run() stay in kms_mrk.failover: too generic here)
+    "promote": "kms_mrk.failover",
+    "drill": "kms_mrk.failover",
+    "preflight": "kms_mrk.failover",
+    "describe_view": "kms_mrk.failover",
+    "describe_in_region": "kms_mrk.failover",
+    "KeyView": "kms_mrk.failover",
+    "RegionalKey": "kms_mrk.failover",
+    "PreflightError": "kms_mrk.failover",
+    "PreflightCheck": "kms_mrk.failover",
+    "PreflightResult": "kms_mrk.failover",
+    "PromotionReport": "kms_mrk.failover",
+    "KeyFilter": "kms_mrk.failover",
+    "Plan": "kms_mrk.failover",
+    "PlanItem": "kms_mrk.failover",
+    "RunSummary": "kms_mrk.failover",
+    "KeyOutcome": "kms_mrk.failover",
+    "DrillReport": "kms_mrk.failover",
+    "DrillStep": "kms_mrk.failover",
+    "Journal": "kms_mrk.failover",
+    "JournalError": "kms_mrk.failover",
+    "RateLimiter": "kms_mrk.failover",
+    "WaiterTimeoutError": "kms_mrk.waiters",
+    "WaiterConfig": "kms_mrk.waiters",
+    "WaitResult": "kms_mrk.waiters",
+    "wait_for_primary_region": "kms_mrk.waiters",
+    "wait_for_replica_created": "kms_mrk.waiters",
+    "wait_for_pending_deletion": "kms_mrk.waiters",
     # errors
     "KmsMrkError": "kms_mrk.errors",
     "ServiceException": "kms_mrk.errors",

@@ -49,7 +49,7 @@ class _Family:
         transport_options: dict[str, Any],
         retry: str | int | RetryConfig | RetryStrategy | None,
         interceptors: tuple[Interceptor, ...],
-        sleep: Callable[[float], None],
+        sleep: Callable[[float], object],
         endpoint_url: str | None,
     ) -> None:
         from kms_mrk.auth import SigV4Signer
@@ -123,7 +123,7 @@ class KMSClient(OperationsMixin):
         use_dualstack_endpoint: bool | None = None,
         ca_bundle: str | None = None,
         verify: bool | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         from kms_mrk._config import resolve_config

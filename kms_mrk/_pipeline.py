@@ -92,7 +92,7 @@ class Pipeline:
         transport_factory: Callable[[], Transport],
         retry: RetryStrategy,
         interceptors: Sequence[Interceptor],
-        sleep: Callable[[float], None],
+        sleep: Callable[[float], object],
     ) -> None:
         self.region = region
         self.endpoint_resolver = endpoint_resolver
