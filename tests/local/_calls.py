@@ -3,9 +3,11 @@
 It speaks the interface of ``kms_mrk.KMSClient`` that the tests use (``send(command)`` returning
 the typed response or raising the modeled exception, and ``for_region``), built from the real
 serializer, SigV4 signer and parser, so every test exercises the wire protocol end to end.
-When ``KMSClient`` is exported by the package, :func:`make_client` is the one place to switch::
 
-    return KMSClient(region=region, credentials=credentials, transport=transport)
+It deliberately differs from ``KMSClient`` in two ways the server tests need: no client-side
+validation (so invalid input reaches the local KMS and its ValidationException answers can be
+checked) and no retries (so injected faults surface on the first attempt). Tests that want
+the real client use ``KMSClient(region=..., credentials=..., transport=kms)``.
 """
 
 from __future__ import annotations
