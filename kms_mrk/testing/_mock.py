@@ -1,0 +1,775 @@
+"""KmsMock: stubs in the style of aws-sdk-client-mock, on top of :class:`MockTransport`.
+
+Choosing the stub for a request: among the stubs for the request's command whose input, Region
+and rule match and that still have a behaviour, the most specific answers (the one that
+constrains the most input members, plus one each for ``strict``, ``region`` and ``where``);
+among equally specific stubs, the one defined last. So a catch-all ``on(DescribeKeyCommand)``
+and a specific ``on(DescribeKeyCommand, {"KeyId": "k1"})`` work in either order, and a test can
+override a fixture's stub by defining the same one again. Calling ``on`` with the criteria of
+an existing stub returns that stub, so behaviours can be added to it in several places.
+
+The history records every request the transport received: each attempt of a call is one
+:class:`RecordedCall`, numbered by ``attempt``. Clients made by the mock (``client``,
+``client_for``, ``new_client`` and clients built while :meth:`KmsMock.patch_clients` is active)
+report the attempt exactly, through an interceptor; for other clients it is inferred (a request
+identical to the previous one from the same thread, which failed, is its next attempt).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Generic, cast, overload
+
+import attrs
+
+from kms_mrk.interceptors import Interceptor
+from kms_mrk.schema import Command, Response, Shape
+from kms_mrk.testing._common import TEST_CREDENTIALS, TEST_REGION, isolated_environ
+from kms_mrk.testing._diff import input_diff, matches, mismatches, similarity
+from kms_mrk.testing._errors import InvalidStubError, KmsMockError, UnmatchedRequestError
+from kms_mrk.testing._shapes import (
+    ErrorAnswer,
+    canon_input,
+    canon_shape,
+    command_type_for,
+    display,
+    pretty,
+)
+from kms_mrk.testing._stubs import Behaviour, CommandT, Stub
+from kms_mrk.testing._transport import MockTransport, WireRequest
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from kms_mrk import KMSClient
+    from kms_mrk.auth import Credentials
+    from kms_mrk.interceptors import InterceptorContext
+    from kms_mrk.retries import RetryConfig, RetryStrategy
+    from kms_mrk.transport._types import HttpRequest
+
+__all__ = ["KmsMock", "RecordedCall", "RejectedRequest"]
+
+_MAX_CLOSEST = 3
+
+
+@attrs.frozen(slots=True, kw_only=True, repr=False)
+class RecordedCall(Generic[CommandT]):
+    """One request the mock received (one attempt of a call) and how it was answered.
+
+    ``input`` is the typed command decoded from the wire; ``output`` the typed response sent
+    (``None`` on error); ``error`` the service exception answered, the transport error raised
+    or the :class:`UnmatchedRequestError`; ``stub`` the stub that answered (``None`` when none
+    did). ``request`` is the signed HTTP request as the client sent it.
+    """
+
+    operation: str
+    command_type: type[CommandT]
+    input: CommandT
+    region: str
+    attempt: int
+    output: Response | None = None
+    error: BaseException | None = None
+    stub: Stub[CommandT] | None = attrs.field(default=None, repr=False)
+    request_id: str = attrs.field(repr=False)
+    request: HttpRequest = attrs.field(repr=False, eq=False)
+
+    def __repr__(self) -> str:
+        outcome = f"output={self.output!r}" if self.error is None else f"error={self.error!r}"
+        return (
+            f"RecordedCall({self.operation} in {self.region}, attempt {self.attempt}, "
+            f"input={self.input!r}, {outcome})"
+        )
+
+    @property
+    def ok(self) -> bool:
+        """Whether the call was answered with a response (not an error)."""
+        return self.error is None
+
+    @property
+    def http_status(self) -> int | None:
+        """The HTTP status answered; ``None`` when the transport failed or nothing matched."""
+        if self.output is not None:
+            return 200
+        status = getattr(self.error, "http_status", None)
+        return status if isinstance(status, int) else None
+
+
+@attrs.frozen(slots=True)
+class RejectedRequest:
+    """A request answered with an error before any stub saw it (malformed, badly signed)."""
+
+    request: HttpRequest = attrs.field(repr=False)
+    code: str
+    message: str | None
+    status: int
+
+
+class _AttemptTracker(Interceptor):
+    """Tells the mock which attempt of its call the next request is (per thread)."""
+
+    def __init__(self, local: threading.local) -> None:
+        self._local = local
+
+    def before_send(self, context: InterceptorContext, request: HttpRequest) -> None:
+        self._local.attempt = context.attempt
+
+
+class _Transport(MockTransport):
+    """The mock's transport: answers through the mock's stubs."""
+
+    def __init__(self, mock: KmsMock, credentials: Credentials | None) -> None:
+        super().__init__(credentials=credentials)
+        self._mock = mock
+
+    def __repr__(self) -> str:
+        return f"MockTransport(for {self._mock!r})"
+
+    def _respond(self, wire: WireRequest, request_id: str) -> Response | ErrorAnswer:
+        return self._mock._respond(wire, request_id)
+
+    def _malformed(self, request: HttpRequest, answer: ErrorAnswer) -> None:
+        self._mock._malformed(request, answer)
+
+
+class KmsMock:
+    """Stub KMS answers for clients of any Region; every call runs the real client pipeline.
+
+    ::
+
+        mock = KmsMock()
+        mock.on(DescribeKeyCommand, {"KeyId": "alias/app"}).resolves({"KeyMetadata": {...}})
+        app = MyApp(kms=mock.client)          # or mock.client_for("eu-west-1")
+
+    ``region`` is the Region of :attr:`client`. ``retry`` configures the clients the mock
+    makes (as ``KMSClient(retry=...)``); their ``sleep`` only records the delay
+    (:attr:`slept`), so retry tests take no time. ``credentials`` are what those clients sign
+    with; with ``verify_signatures`` (the default) requests signed with them must carry a valid
+    SigV4 signature.
+    """
+
+    def __init__(
+        self,
+        region: str = TEST_REGION,
+        *,
+        retry: str | int | RetryConfig | RetryStrategy | None = None,
+        credentials: Credentials = TEST_CREDENTIALS,
+        verify_signatures: bool = True,
+    ) -> None:
+        from kms_mrk.endpoints import validate_region
+
+        self.region = validate_region(region)
+        self.credentials = credentials
+        self._retry = retry
+        self._lock = threading.RLock()
+        self._seq = itertools.count(1)
+        self._stubs: list[Stub[Any]] = []
+        self._history: list[RecordedCall[Any]] = []
+        self._unmatched: list[UnmatchedRequestError] = []
+        self._rejected: list[RejectedRequest] = []
+        self._slept: list[float] = []
+        self._clients: dict[str, KMSClient] = {}
+        self._local = threading.local()
+        self._last: dict[int, tuple[str, str, bytes, int, bool]] = {}
+        self._tracker = _AttemptTracker(self._local)
+        self.transport: MockTransport = _Transport(self, credentials if verify_signatures else None)
+
+    def __repr__(self) -> str:
+        return f"KmsMock(region={self.region!r}, stubs={len(self._stubs)})"
+
+    # -- clients ---------------------------------------------------------------------------
+    @property
+    def client(self) -> KMSClient:
+        """A client for :attr:`region` wired to this mock (made once)."""
+        return self.client_for(self.region)
+
+    def client_for(self, region: str) -> KMSClient:
+        """A client for ``region`` wired to this mock (one per Region, sharing retries' sleep)."""
+        with self._lock:
+            client = self._clients.get(region)
+            if client is None:
+                if self._clients:
+                    first = next(iter(self._clients.values()))
+                    client = first.for_region(region)
+                else:
+                    client = self.new_client(region)
+                self._clients[region] = client
+            return client
+
+    def new_client(self, region: str | None = None, **options: Any) -> KMSClient:
+        """A new client wired to this mock; ``options`` are ``KMSClient`` keyword arguments.
+
+        Useful to try other retry settings or interceptors than :attr:`client` has.
+        """
+        from kms_mrk import KMSClient
+
+        options.setdefault("credentials", self.credentials)
+        options.setdefault("retry", self._retry)
+        options.setdefault("sleep", self._sleep)
+        options.setdefault("environ", isolated_environ())
+        options["interceptors"] = (*options.get("interceptors", ()), self._tracker)
+        return KMSClient(region or self.region, transport=self.transport, **options)
+
+    @contextlib.contextmanager
+    def patch_clients(self) -> Iterator[KmsMock]:
+        """Wire every ``KMSClient`` created inside the block to this mock.
+
+        For code that builds its own clients (``KMSClient(region)``), as aws-sdk-client-mock's
+        ``mockClient(KMSClient)`` does. A client made with an explicit ``transport`` keeps it.
+        Clients get the mock's credentials unless given some, and the Region of the mock when
+        neither the code nor ``AWS_REGION`` names one. Not thread-safe: the class is patched.
+        """
+        from kms_mrk import KMSClient
+
+        original = KMSClient.__init__
+        mock = self
+
+        @functools.wraps(original)
+        def patched(client: KMSClient, region: str | None = None, **options: Any) -> None:
+            if options.get("transport") is None:
+                environ = isolated_environ(options.get("environ"))
+                named = "AWS_REGION" in environ or "AWS_DEFAULT_REGION" in environ
+                if region is None and not named:
+                    region = mock.region
+                options["transport"] = mock.transport
+                if options.get("credentials") is None:
+                    options["credentials"] = mock.credentials
+                options.setdefault("sleep", mock._sleep)
+                options["environ"] = environ
+                options["interceptors"] = (*options.get("interceptors", ()), mock._tracker)
+            original(client, region, **options)
+
+        KMSClient.__init__ = patched  # type: ignore[assignment, method-assign]
+        try:
+            yield self
+        finally:
+            KMSClient.__init__ = original  # type: ignore[method-assign]
+
+    def close(self) -> None:
+        """Close the clients the mock made."""
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+    def __enter__(self) -> KmsMock:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- stubbing --------------------------------------------------------------------------
+    def on(
+        self,
+        command: type[CommandT] | CommandT,
+        input: Mapping[str, Any] | Shape | Callable[[CommandT], bool] | None = None,
+        *,
+        strict: bool = False,
+        region: str | None = None,
+        where: Callable[[CommandT], bool] | None = None,
+    ) -> Stub[CommandT]:
+        """The stub for ``command`` requests matching ``input``; chain a behaviour to it.
+
+        ``command`` is a command class (or a command instance, standing for both class and
+        input). ``input`` is a dict of members (wire or Python names, nested dicts for
+        structures), a command instance, or a predicate ``f(command) -> bool``; ``None``
+        matches every input. Matching is partial unless ``strict``: only the members given
+        must be equal. ``region`` limits the stub to requests signed for that Region;
+        ``where`` adds a predicate on the typed command.
+        """
+        command_type = cast("type[CommandT]", command_type_for(command, what="on()"))
+        if isinstance(command, Command):
+            if input is not None:
+                raise InvalidStubError(
+                    "on(): give the input once, as a command instance or as the second argument"
+                )
+            input = command
+        if input is not None and callable(input) and not isinstance(input, (Command, Mapping)):
+            if where is not None:
+                raise InvalidStubError("on(): give one predicate, as input or as where=")
+            where, input = input, None
+        if where is not None and not callable(where):
+            raise InvalidStubError(f"on(): where must be a function; got {type(where).__name__}")
+        if region is not None:
+            from kms_mrk.endpoints import region_problem
+
+            problem = region_problem(region)
+            if problem is not None:
+                raise InvalidStubError(f"on(): region {region!r} is not a Region name: {problem}")
+        what = f"on({command_type.__name__}, ...)"
+        expected = None if input is None else canon_input(command_type, input, what=what)
+        if expected == {} and not strict:
+            expected = None  # an empty partial input matches everything, as no input does
+        with self._lock:
+            for existing in self._stubs:
+                if existing.same_criteria(command_type, expected, strict, region, where):
+                    return cast("Stub[CommandT]", existing)
+            stub: Stub[CommandT] = Stub(
+                command_type=command_type,
+                expected=expected,
+                strict=bool(strict),
+                region=region,
+                where=where,
+                seq=next(self._seq),
+                lock=self._lock,
+            )
+            self._stubs.append(stub)
+            return stub
+
+    @property
+    def stubs(self) -> tuple[Stub[Any], ...]:
+        """Every stub, in the order they were defined."""
+        with self._lock:
+            return tuple(self._stubs)
+
+    def reset(self) -> None:
+        """Forget every stub and the whole history."""
+        with self._lock:
+            self._stubs.clear()
+            self._clear_history()
+
+    def reset_history(self) -> None:
+        """Forget the calls made so far (stubs keep their behaviours)."""
+        with self._lock:
+            self._clear_history()
+            for stub in self._stubs:
+                stub._calls.clear()
+
+    def _clear_history(self) -> None:
+        self._history.clear()
+        self._unmatched.clear()
+        self._rejected.clear()
+        self._slept.clear()
+        self._last.clear()
+
+    # -- history ---------------------------------------------------------------------------
+    @overload
+    def calls(
+        self, command: None = None, *, region: str | None = None
+    ) -> list[RecordedCall[Any]]: ...
+
+    @overload
+    def calls(
+        self, command: type[CommandT], *, region: str | None = None
+    ) -> list[RecordedCall[CommandT]]: ...
+
+    def calls(
+        self, command: type[Command[Any]] | None = None, *, region: str | None = None
+    ) -> list[RecordedCall[Any]]:
+        """The requests received (every attempt), oldest first; filtered by command/Region."""
+        command_type = None if command is None else command_type_for(command, what="calls()")
+        with self._lock:
+            return [
+                call
+                for call in self._history
+                if (command_type is None or call.command_type is command_type)
+                and (region is None or call.region == region)
+            ]
+
+    def call_count(
+        self, command: type[Command[Any]] | None = None, *, region: str | None = None
+    ) -> int:
+        """How many requests were received (every attempt counts), filtered like calls()."""
+        return len(self.calls(command, region=region))
+
+    @overload
+    def last_call(self, command: None = None) -> RecordedCall[Any]: ...
+
+    @overload
+    def last_call(self, command: type[CommandT]) -> RecordedCall[CommandT]: ...
+
+    def last_call(self, command: type[Command[Any]] | None = None) -> RecordedCall[Any]:
+        """The most recent request (of ``command``); fails the test if there was none."""
+        found = self.calls(command)
+        if not found:
+            what = "any command" if command is None else command.__name__
+            raise KmsMockError(f"No call of {what} was received")
+        return found[-1]
+
+    @property
+    def slept(self) -> list[float]:
+        """The delays the mock's clients slept between retries, in seconds."""
+        with self._lock:
+            return list(self._slept)
+
+    @property
+    def unmatched(self) -> list[UnmatchedRequestError]:
+        """The errors raised for requests no stub answered (even if the code caught them)."""
+        with self._lock:
+            return list(self._unmatched)
+
+    @property
+    def rejected_requests(self) -> list[RejectedRequest]:
+        """Requests answered with an error before reaching a stub (malformed, bad signature)."""
+        with self._lock:
+            return list(self._rejected)
+
+    # -- assertions ------------------------------------------------------------------------
+    def assert_called_with(
+        self,
+        command: type[CommandT],
+        input: Mapping[str, Any] | Shape | None = None,
+        *,
+        strict: bool = False,
+        region: str | None = None,
+    ) -> RecordedCall[CommandT]:
+        """Fail unless some request of ``command`` matched ``input`` (partial unless strict).
+
+        Returns the most recent matching call. The failure shows a diff against the closest.
+        """
+        found = self._matching_calls("assert_called_with", command, input, strict, region)
+        command_type, expected, calls, hits = found
+        if hits:
+            return hits[-1]
+        raise KmsMockError(
+            self._not_called_message(
+                "assert_called_with", command_type, expected, calls, strict, region
+            )
+        )
+
+    def assert_called_once_with(
+        self,
+        command: type[CommandT],
+        input: Mapping[str, Any] | Shape | None = None,
+        *,
+        strict: bool = False,
+        region: str | None = None,
+    ) -> RecordedCall[CommandT]:
+        """Fail unless exactly one request of ``command`` was received, and it matched."""
+        command_type, expected, calls, hits = self._matching_calls(
+            "assert_called_once_with", command, input, strict, region
+        )
+        if len(calls) != 1:
+            where = f" in {region}" if region else ""
+            raise KmsMockError(
+                f"Expected exactly one {command_type.operation_name} request{where}; received "
+                f"{len(calls)}" + _attempts_note(calls)
+            )
+        if hits:
+            return hits[0]
+        raise KmsMockError(
+            self._not_called_message(
+                "assert_called_once_with", command_type, expected, calls, strict, region
+            )
+        )
+
+    def assert_not_called(self, command: type[Command[Any]] | None = None) -> None:
+        """Fail if any request (of ``command``) was received."""
+        calls = self.calls(command)
+        if calls:
+            what = "no request" if command is None else f"no {command.operation_name} request"
+            listed = "\n".join(f"  - {_summary(c)}" for c in calls[:10])
+            raise KmsMockError(f"Expected {what}; received {len(calls)}:\n{listed}")
+
+    def assert_all_stubs_used(self) -> None:
+        """Fail if a stub never answered a call, listing those stubs."""
+        unused = [s for s in self.stubs if not s._calls]
+        if unused:
+            listed = "\n".join(f"  - {s.describe()}" for s in unused)
+            raise KmsMockError(f"{len(unused)} stub(s) were never used:\n{listed}")
+
+    def assert_no_pending_once(self) -> None:
+        """Fail if a stub still has one-shot behaviours (``*_once``) queued."""
+        pending = [s for s in self.stubs if s.pending_once]
+        if pending:
+            listed = "\n".join(
+                f"  - {s.describe()}: {s.pending_once} left: "
+                + ", ".join(repr(b) for b in s.behaviours[: s.pending_once])
+                for s in pending
+            )
+            raise KmsMockError(f"One-shot behaviours were never used:\n{listed}")
+
+    def assert_no_unmatched_calls(self) -> None:
+        """Fail if a request found no stub, even when the code under test caught the error."""
+        unmatched = self.unmatched
+        if unmatched:
+            listed = "\n\n".join(str(e) for e in unmatched[:3])
+            more = f"\n\n(and {len(unmatched) - 3} more)" if len(unmatched) > 3 else ""
+            raise KmsMockError(f"{len(unmatched)} request(s) matched no stub:\n\n{listed}{more}")
+
+    def verify(self) -> None:
+        """Every check at once: no unmatched or malformed request, every stub used, no
+        one-shot behaviour left. What ``@pytest.mark.kms_mock(strict=True)`` runs at teardown.
+        """
+        problems: list[str] = []
+        for check in (
+            self.assert_no_unmatched_calls,
+            self.assert_all_stubs_used,
+            self.assert_no_pending_once,
+        ):
+            try:
+                check()
+            except KmsMockError as exc:
+                problems.append(str(exc))
+        rejected = self.rejected_requests
+        if rejected:
+            listed = "\n".join(f"  - {r.code} (HTTP {r.status}): {r.message}" for r in rejected)
+            problems.append(f"{len(rejected)} malformed request(s) were rejected:\n{listed}")
+        if problems:
+            raise KmsMockError("KmsMock verification failed:\n\n" + "\n\n".join(problems))
+
+    # -- the transport side ----------------------------------------------------------------
+    def _sleep(self, seconds: float) -> None:
+        with self._lock:
+            self._slept.append(seconds)
+
+    def _malformed(self, request: HttpRequest, answer: ErrorAnswer) -> None:
+        with self._lock:
+            self._rejected.append(
+                RejectedRequest(request, answer.code, answer.message, answer.status)
+            )
+
+    def _attempt(self, wire: WireRequest) -> int:
+        tracked: int | None = self._local.__dict__.pop("attempt", None)
+        if tracked is not None:
+            return tracked
+        last = self._last.get(threading.get_ident())
+        body = wire.request.body
+        if last is not None and last[:3] == (wire.operation, wire.region, body) and last[4]:
+            return last[3] + 1
+        return 1
+
+    def _respond(self, wire: WireRequest, request_id: str) -> Response | ErrorAnswer:
+        actual = canon_shape(wire.input)
+        attempt = self._attempt(wire)
+        with self._lock:
+            stub, behaviour, unmatched = self._select(wire, actual, attempt)
+        record = functools.partial(
+            RecordedCall,
+            operation=wire.operation,
+            command_type=wire.command_type,
+            input=wire.input,
+            region=wire.region,
+            attempt=attempt,
+            stub=stub,
+            request_id=request_id,
+            request=wire.request,
+        )
+        if unmatched is not None:
+            self._finish(wire, record(error=unmatched), None)
+            with self._lock:
+                self._unmatched.append(unmatched)
+            raise unmatched
+        assert behaviour is not None
+        try:
+            outcome = behaviour.run(wire)
+        except BaseException as exc:
+            self._finish(wire, record(error=exc), stub)
+            raise
+        if isinstance(outcome, ErrorAnswer):
+            self._finish(wire, record(error=outcome.exception(request_id)), stub)
+        else:
+            self._finish(wire, record(output=outcome), stub)
+        return outcome
+
+    def _finish(self, wire: WireRequest, call: RecordedCall[Any], stub: Stub[Any] | None) -> None:
+        failed = call.error is not None
+        with self._lock:
+            self._history.append(call)
+            if stub is not None:
+                stub._record(call)
+            self._last[threading.get_ident()] = (
+                wire.operation,
+                wire.region,
+                wire.request.body,
+                call.attempt,
+                failed,
+            )
+
+    def _select(
+        self, wire: WireRequest, actual: dict[str, Any], attempt: int
+    ) -> tuple[Stub[Any] | None, Behaviour | None, UnmatchedRequestError | None]:
+        candidates = [s for s in self._stubs if s.command_type is wire.command_type]
+        matching: list[Stub[Any]] = []
+        rule_failed: set[int] = set()
+        for stub in candidates:
+            if stub.region is not None and stub.region != wire.region:
+                continue
+            if not stub.matches_input(actual):
+                continue
+            if stub.where is not None and not stub.where(wire.input):
+                rule_failed.add(stub.seq)
+                continue
+            matching.append(stub)
+        usable = [s for s in matching if s.has_behaviour()]
+        if usable:
+            chosen = max(usable, key=lambda s: (s.specificity, s.seq))
+            return chosen, chosen.take(), None
+        message = self._unmatched_message(wire, actual, attempt, candidates, matching, rule_failed)
+        return (
+            None,
+            None,
+            UnmatchedRequestError(
+                message, operation=wire.operation, region=wire.region, input=wire.input
+            ),
+        )
+
+    # -- messages --------------------------------------------------------------------------
+    def _unmatched_message(
+        self,
+        wire: WireRequest,
+        actual: dict[str, Any],
+        attempt: int,
+        candidates: list[Stub[Any]],
+        matching: list[Stub[Any]],
+        rule_failed: set[int],
+    ) -> str:
+        schema = wire.command_type.__schema__
+        name = wire.command_type.__name__
+        lines = [
+            f"No stub answers this {wire.operation} request in {wire.region} (attempt {attempt}).",
+            "",
+            "Request input (wire names):",
+            _indent(pretty(display(schema, actual))),
+        ]
+        if matching:
+            lines.append("")
+            for stub in matching:
+                lines.append(
+                    f"{stub.describe()} matches, but has no behaviour left: its "
+                    f"{stub.call_count} one-shot answer(s) are used up. Add a persistent one "
+                    f"(.resolves(...), .rejects(...)) or another *_once."
+                )
+            return "\n".join(lines)
+        if not candidates:
+            others = sorted({s.command_type.__name__ for s in self._stubs})
+            lines.append("")
+            if others:
+                lines.append(f"There is no stub for {name}; stubs exist for {', '.join(others)}.")
+            else:
+                lines.append("No stub is defined.")
+            lines.append(f"Add one: mock.on({name}, {{...}}).resolves({{...}})")
+            return "\n".join(lines)
+        ranked = sorted(
+            candidates,
+            key=lambda s: (
+                _distance(s, wire, actual, rule_failed),
+                -similarity(schema, s.expected or {}, actual, partial=not s.strict),
+                -s.seq,
+            ),
+        )
+        for index, stub in enumerate(ranked[:_MAX_CLOSEST]):
+            lines.append("")
+            lines.append(("Closest stub: " if index == 0 else "Next closest: ") + stub.describe())
+            if stub.region is not None and stub.region != wire.region:
+                lines.append(
+                    f"  It answers requests in {stub.region} only; this one went to {wire.region}."
+                )
+            if stub.seq in rule_failed:
+                lines.append("  Its input matches, but its rule (where=...) returned False.")
+            if stub.input_mismatches(actual):
+                mode = (
+                    "strict"
+                    if stub.strict
+                    else "partial: members the stub does not name are ignored"
+                )
+                lines.append(f"  Input differs ({mode}):")
+                expected = stub.expected if stub.expected is not None else {}
+                lines.append(
+                    _indent(input_diff(schema, expected, actual, partial=not stub.strict), 4)
+                )
+        if len(ranked) > _MAX_CLOSEST:
+            lines.append("")
+            lines.append(f"({len(ranked) - _MAX_CLOSEST} more {name} stub(s); see mock.stubs)")
+        return "\n".join(lines)
+
+    def _matching_calls(
+        self,
+        method: str,
+        command: type[Command[Any]],
+        input: Mapping[str, Any] | Shape | None,
+        strict: bool,
+        region: str | None,
+    ) -> tuple[
+        type[Command[Any]], dict[str, Any] | None, list[RecordedCall[Any]], list[RecordedCall[Any]]
+    ]:
+        command_type = command_type_for(command, what=f"{method}()")
+        expected = (
+            None
+            if input is None
+            else canon_input(command_type, input, what=f"{method}({command_type.__name__}, ...)")
+        )
+        calls = self.calls(command_type, region=region)
+        if expected is None:
+            hits = list(calls)
+        else:
+            hits = [c for c in calls if matches(expected, canon_shape(c.input), partial=not strict)]
+        return command_type, expected, calls, hits
+
+    def _not_called_message(
+        self,
+        method: str,
+        command_type: type[Command[Any]],
+        expected: dict[str, Any] | None,
+        calls: list[RecordedCall[Any]],
+        strict: bool,
+        region: str | None,
+    ) -> str:
+        schema = command_type.__schema__
+        where = f" in {region}" if region else ""
+        shown = "(any input)" if expected is None else pretty(display(schema, expected))
+        lines = [
+            f"{method}: no {command_type.operation_name} request{where} matched"
+            f" ({'strict' if strict else 'partial'}):",
+            _indent(shown),
+        ]
+        if not calls:
+            others = sorted({c.operation for c in self.calls()})
+            lines.append(
+                f"No {command_type.operation_name} request{where} was received"
+                + (f" (received: {', '.join(others)})." if others else " (no request at all).")
+            )
+            return "\n".join(lines)
+        assert expected is not None
+
+        def distance(call: RecordedCall[Any]) -> tuple[int, float]:
+            actual = canon_shape(call.input)
+            return (
+                mismatches(expected, actual, partial=not strict),
+                -similarity(schema, expected, actual, partial=not strict),
+            )
+
+        closest = min(reversed(calls), key=distance)
+        lines.append(
+            f"{len(calls)} {command_type.operation_name} request(s) received; the closest "
+            f"(attempt {closest.attempt} in {closest.region}):"
+        )
+        diff = input_diff(schema, expected, canon_shape(closest.input), partial=not strict)
+        lines.append(_indent(diff))
+        return "\n".join(lines)
+
+
+def _distance(
+    stub: Stub[Any], wire: WireRequest, actual: dict[str, Any], rule_failed: set[int]
+) -> int:
+    distance = stub.input_mismatches(actual)
+    if stub.region is not None and stub.region != wire.region:
+        distance += 1
+    if stub.seq in rule_failed:
+        distance += 1
+    return distance
+
+
+def _indent(text: str, width: int = 2) -> str:
+    pad = " " * width
+    return "\n".join(pad + line for line in text.splitlines())
+
+
+def _summary(call: RecordedCall[Any]) -> str:
+    outcome = type(call.output).__name__ if call.output is not None else type(call.error).__name__
+    return f"{call.operation} in {call.region} (attempt {call.attempt}) -> {outcome}"
+
+
+def _attempts_note(calls: list[RecordedCall[Any]]) -> str:
+    retried = [c for c in calls if c.attempt > 1]
+    if retried:
+        return f" ({len(retried)} of them retries: every attempt is a request)"
+    return ""
