@@ -254,14 +254,17 @@ def in_process_cpu(calls: int = 20000, keys: int = 2000) -> tuple[float, float]:
         for _ in range(calls):
             kms.send(request)
         best_repeat = min(best_repeat, (time.process_time() - start) / calls * 1e6)
-    requests = [
-        signed(kms.handle("CreateKey", REGION, CreateKeyRequest()).key_metadata.key_id)  # type: ignore[attr-defined]
-        for _ in range(keys)
-    ]
-    start = time.process_time()
-    for item in requests:
-        kms.send(item)
-    first = (time.process_time() - start) / keys * 1e6
+    firsts = []
+    for _ in range(5):  # five passes, each over keys never described before: the median
+        requests = [
+            signed(kms.handle("CreateKey", REGION, CreateKeyRequest()).key_metadata.key_id)  # type: ignore[attr-defined]
+            for _ in range(keys // 5)
+        ]
+        start = time.process_time()
+        for item in requests:
+            kms.send(item)
+        firsts.append((time.process_time() - start) / len(requests) * 1e6)
+    first = sorted(firsts)[len(firsts) // 2]
     return best_repeat, first
 
 
