@@ -36,15 +36,24 @@ class Response:
 
 
 def format_head(method: str, target: str, host: str, headers: dict[str, str], length: int) -> bytes:
-    """The request line and headers; ``Host`` and ``Content-Length`` are added here."""
+    """The request line and headers.
+
+    ``Host`` and ``Content-Length`` are added here, and ``Accept-Encoding: identity`` (the
+    body is never decoded, so it must arrive as the server has it) unless given.
+    """
     lines = [f"{method} {target} HTTP/1.1", f"Host: {host}", f"Content-Length: {length}"]
+    encoding_given = False
     for name, value in headers.items():
         lower = name.lower()
         if lower in ("host", "content-length"):
             continue
+        if lower == "accept-encoding":
+            encoding_given = True
         if "\n" in value or "\r" in value or "\n" in name or "\r" in name or ":" in name:
             raise ValueError(f"header {name!r} has a forbidden character")
         lines.append(f"{name}: {value}")
+    if not encoding_given:
+        lines.append("Accept-Encoding: identity")
     lines.append("\r\n")
     return "\r\n".join(lines).encode("latin-1")
 

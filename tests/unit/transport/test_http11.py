@@ -51,7 +51,7 @@ def test_format_head_adds_host_and_length_and_keeps_header_case() -> None:
     )
     assert head == (
         b"POST / HTTP/1.1\r\nHost: kms.us-east-1.amazonaws.com\r\nContent-Length: 12\r\n"
-        b"X-Amz-Target: T.Op\r\n\r\n"
+        b"X-Amz-Target: T.Op\r\nAccept-Encoding: identity\r\n\r\n"
     )
 
 
