@@ -111,6 +111,7 @@ _HAND_WRITTEN: dict[str, str] = {
     "ParamValidationError": "kms_mrk.errors",
     "ValidationProblem": "kms_mrk.errors",
     "ConfigurationError": "kms_mrk.errors",
+    "ClosedError": "kms_mrk.errors",
     "NoRegionError": "kms_mrk.errors",
     "CredentialsError": "kms_mrk.errors",
     "NoCredentialsError": "kms_mrk.errors",

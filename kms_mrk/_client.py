@@ -4,8 +4,11 @@ Creating a client resolves configuration (arguments, environment, shared config 
 nothing else: credentials are resolved on the first call, the endpoint on the first call
 in each Region, and the default urllib3 transport is created on first use. Clients made
 with :meth:`KMSClient.for_region` share credentials, configuration, interceptors and the
-transport's connection pools with the client they came from; each Region has its own retry
-quota (and adaptive rate limiter), so a failing Region does not use up another's retries.
+transport's connection pools with the client they came from. Each Region has one pipeline
+per client family, made on first use and kept: its endpoint, retry quota and adaptive rate
+limiter are shared by every client of that Region in the family, so calling
+``client.for_region(r)`` per request still counts against one quota, and a failing Region
+does not use up another's retries.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from kms_mrk._operations import OperationsMixin
 from kms_mrk._pipeline import Pipeline
-from kms_mrk.errors._base import ConfigurationError
+from kms_mrk.errors._base import ClosedError, ConfigurationError
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -66,6 +69,41 @@ class _Family:
         self.endpoint_url = endpoint_url
         self._lock = threading.Lock()
         self.closed = False
+        self.pipelines: dict[str, Pipeline] = {}
+
+    def pipeline(self, region: str) -> Pipeline:
+        """The pipeline of ``region`` in this family: made once, then shared."""
+        pipeline = self.pipelines.get(region)
+        if pipeline is not None:
+            return pipeline
+        from kms_mrk.retries import resolve_retry
+
+        with self._lock:
+            pipeline = self.pipelines.get(region)
+            if pipeline is None:
+                retry = self.retry
+                if self.pipelines and retry is not None and not isinstance(retry, (str, int)):
+                    # A strategy object serves its first Region; the others get siblings
+                    # (same settings, their own quota and rate limiter).
+                    sibling = getattr(retry, "sibling", None)
+                    if callable(sibling):
+                        retry = sibling()
+                pipeline = Pipeline(
+                    region=region,
+                    endpoint_resolver=lambda: _endpoint_for(self, region),
+                    credentials=self.credentials,
+                    signer=self.signer,
+                    transport_factory=self.transport,
+                    retry=resolve_retry(
+                        retry,
+                        mode_default=self.config.retry_mode,
+                        max_attempts_default=self.config.max_attempts,
+                    ),
+                    interceptors=self.interceptors,
+                    sleep=self.sleep,
+                )
+                self.pipelines[region] = pipeline
+            return pipeline
 
     def transport(self) -> Transport:
         transport = self._transport
@@ -73,7 +111,7 @@ class _Family:
             return transport
         with self._lock:
             if self.closed:
-                raise ConfigurationError("this KMSClient is closed")
+                raise ClosedError("this KMSClient has been closed; create a new one")
             if self._transport is None:
                 from kms_mrk.transport import Urllib3Transport
 
@@ -103,7 +141,7 @@ class KMSClient(OperationsMixin):
     Thread-safe: one client may serve many threads.
     """
 
-    __slots__ = ("_closed", "_family", "_pipeline", "region")
+    __slots__ = ("_closed", "_family", "_pipeline", "_root", "region")
 
     def __init__(
         self,
@@ -138,12 +176,24 @@ class KMSClient(OperationsMixin):
             ca_bundle=ca_bundle,
             environ=environ,
         )
+        if isinstance(interceptors, Interceptor):
+            raise ConfigurationError(
+                "interceptors must be a sequence of Interceptor instances; "
+                "got a single Interceptor (write interceptors=[it])"
+            )
         for interceptor in interceptors:
             if not isinstance(interceptor, Interceptor):
                 raise ConfigurationError(
                     f"interceptors must be kms_mrk.interceptors.Interceptor instances; "
                     f"got {type(interceptor).__name__}"
                 )
+        _check_user_agent_extra(user_agent_extra)
+        if verify is not None and not isinstance(verify, bool):
+            raise ConfigurationError(
+                f"verify must be True, False or None (use ca_bundle= for a CA file); got {verify!r}"
+            )
+        if not callable(sleep):
+            raise ConfigurationError(f"sleep must be callable (seconds -> None); got {sleep!r}")
         _check_positive("connect_timeout", connect_timeout)
         _check_positive("read_timeout", read_timeout)
         if not isinstance(max_pool_connections, int) or max_pool_connections < 1:
@@ -180,27 +230,12 @@ class KMSClient(OperationsMixin):
         )
         self._init(family, config.region)
 
-    def _init(self, family: _Family, region: str) -> None:
-        from kms_mrk.retries import resolve_retry
-
-        config = family.config
+    def _init(self, family: _Family, region: str, *, root: bool = True) -> None:
         self._family = family
         self.region = region
         self._closed = False
-        self._pipeline = Pipeline(
-            region=region,
-            endpoint_resolver=lambda: _endpoint_for(family, region),
-            credentials=family.credentials,
-            signer=family.signer,
-            transport_factory=family.transport,
-            retry=resolve_retry(
-                family.retry,
-                mode_default=config.retry_mode,
-                max_attempts_default=config.max_attempts,
-            ),
-            interceptors=family.interceptors,
-            sleep=family.sleep,
-        )
+        self._root = root
+        self._pipeline = family.pipeline(region)
 
     # -- the API -------------------------------------------------------------------------
     def send(self, command: Command[OutputT]) -> OutputT:
@@ -213,7 +248,7 @@ class KMSClient(OperationsMixin):
 
         validate_region(region)
         other = object.__new__(KMSClient)
-        other._init(self._family, region)
+        other._init(self._family, region, root=False)
         return other
 
     def paginate(
@@ -235,9 +270,16 @@ class KMSClient(OperationsMixin):
         return self._pipeline.endpoint
 
     def close(self) -> None:
-        """Close the connection pools (they are shared with clients from ``for_region``)."""
+        """Close the connection pools of a transport this client created.
+
+        Only the client made with ``KMSClient(...)`` closes them: the pools are shared with
+        every client its :meth:`for_region` made, and closing one of those (for instance
+        at the end of a ``with client.for_region(r) as other:`` block) does nothing, so
+        the family goes on working. A transport you passed in is yours to close.
+        """
         self._closed = True
-        self._family.close()
+        if self._root:
+            self._family.close()
 
     def __enter__(self) -> Self:
         return self
@@ -252,6 +294,22 @@ class KMSClient(OperationsMixin):
 
     def __repr__(self) -> str:
         return f"KMSClient(region={self.region!r})"
+
+
+def _check_user_agent_extra(value: object) -> None:
+    if value is None:
+        return
+    if (
+        not isinstance(value, str)
+        or not value
+        or not value.isascii()
+        or not value.isprintable()
+        or len(value) > 256
+    ):
+        raise ConfigurationError(
+            "user_agent_extra must be printable ASCII text of 1 to 256 characters "
+            f"(no line breaks); got {value!r}"
+        )
 
 
 def _check_positive(name: str, value: object) -> None:

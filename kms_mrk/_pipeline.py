@@ -182,7 +182,7 @@ class Pipeline:
                 output = self._parse(info, response)
             except Exception as error:
                 next_token = retry.refresh_token_for_retry(token, error)
-                if log.isEnabledFor(logging.DEBUG if next_token else logging.INFO):
+                if log.isEnabledFor(_failure_level(error, next_token)):
                     self._log_failure(info, command, attempt, started, response, error, next_token)
                 if next_token is None:
                     _attach_metadata(error, response, attempt, slept)
@@ -241,7 +241,8 @@ class Pipeline:
                 next_token.delay,
             )
         else:
-            log.info(
+            log.log(
+                _failure_level(error, None),
                 "%s %s failed request_id=%s attempt=%d: %s input=%r",
                 info.name,
                 self.region,
@@ -257,6 +258,19 @@ def _hooks(interceptors: Sequence[Interceptor], name: str) -> tuple[Callable[...
 
     base = getattr(Interceptor, name)
     return tuple(getattr(i, name) for i in interceptors if getattr(type(i), name, base) is not base)
+
+
+def _failure_level(error: BaseException, next_token: Any) -> int:
+    """DEBUG for retries and for answers the caller asked for (a missing key, a refused
+    state: client faults); INFO for calls that fail for good on the service's or the
+    network's side, which an operator wants to see."""
+    if next_token is not None:
+        return logging.DEBUG
+    if isinstance(error, ServiceException) and error.fault == "client":
+        from kms_mrk.retries import is_throttling_error
+
+        return logging.INFO if is_throttling_error(error) else logging.DEBUG
+    return logging.INFO
 
 
 def _describe(error: BaseException) -> str:
@@ -276,4 +290,5 @@ def _attach_metadata(
         http_status=response.status if response is not None else None,
         attempts=attempts,
         total_retry_delay=slept,
+        extended_request_id=response.headers.get("x-amz-id-2") if response is not None else None,
     )

@@ -104,6 +104,10 @@ class HeadersInterceptor(Interceptor):
 
     def __init__(self, headers: Mapping[str, str]) -> None:
         for name, value in headers.items():
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise ConfigurationError(
+                    f"header {name!r}: names and values must be strings; got {value!r}"
+                )
             if not name or any(c in name for c in " :\r\n") or "\n" in value or "\r" in value:
                 raise ConfigurationError(
                     f"header {name!r}: a name has no spaces or colons, a value no newlines"

@@ -131,9 +131,19 @@ class StaticCredentialsProvider:
 
 
 def _default_session_factory() -> Any:
+    """A botocore session that picks the profile as kms-mrk's configuration does.
+
+    botocore reads ``AWS_DEFAULT_PROFILE`` before ``AWS_PROFILE``; the AWS CLI v2, the other
+    SDKs and ``kms_mrk._config`` read ``AWS_PROFILE`` first. Reordering the session's
+    ``profile`` variable keeps the Region and the credentials of one client coming from the
+    same profile, while credentials in environment variables still win over the profile
+    (as they would not if the profile were set on the session explicitly).
+    """
     import botocore.session
 
-    return botocore.session.Session()
+    return botocore.session.Session(
+        session_vars={"profile": (None, ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"], None, None)}
+    )
 
 
 _MAX_UPSTREAM_MESSAGE = 300

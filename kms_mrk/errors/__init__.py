@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kms_mrk.errors import _generated
 from kms_mrk.errors._base import (
+    ClosedError,
     ConfigurationError,
     ConnectError,
     ConnectionClosedError,
@@ -29,6 +30,7 @@ from kms_mrk.errors._generated import MODELED_ERRORS
 
 __all__ = [
     "ERRORS_BY_CODE",
+    "ClosedError",
     "ConfigurationError",
     "ConnectError",
     "ConnectTimeoutError",

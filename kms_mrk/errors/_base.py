@@ -12,6 +12,7 @@
     │   ├── ReadTimeoutError
     │   └── ConnectionClosedError   reset or closed after the request was sent
     ├── ResponseParseError          the response is not what the protocol promises
+    ├── ClosedError                 the client or transport was closed (never retried)
     └── ServiceException            the service answered with an error
         └── KMSServiceException     every KMS error; modeled ones are subclasses
 
@@ -27,6 +28,7 @@ from typing import Any, ClassVar, Literal
 import attrs
 
 __all__ = [
+    "ClosedError",
     "ConfigurationError",
     "ConnectError",
     "ConnectTimeoutError",
@@ -168,6 +170,10 @@ class ConnectionClosedError(TransportError):
 
     def _what(self) -> str:
         return "Connection closed by"
+
+
+class ClosedError(KmsMrkError, RuntimeError):
+    """A call was made on a client or transport after ``close()``; it is never retried."""
 
 
 class ResponseParseError(KmsMrkError):

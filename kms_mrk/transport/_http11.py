@@ -17,9 +17,12 @@ from __future__ import annotations
 import http.client
 import socket
 
-__all__ = ["MAX_HEADER_BYTES", "Response", "exchange", "format_head"]
+__all__ = ["MAX_BODY_BYTES", "MAX_HEADER_BYTES", "Response", "exchange", "format_head"]
 
 MAX_HEADER_BYTES = 65536
+#: KMS answers are small (a few KiB); anything larger than this is refused, so a hostile or
+#: broken server cannot make the client hold an unbounded body in memory.
+MAX_BODY_BYTES = 64 * 1024 * 1024
 _RECV = 65536
 
 
@@ -38,20 +41,27 @@ class Response:
 def format_head(method: str, target: str, host: str, headers: dict[str, str], length: int) -> bytes:
     """The request line and headers.
 
-    ``Host`` and ``Content-Length`` are added here, and ``Accept-Encoding: identity`` (the
-    body is never decoded, so it must arrive as the server has it) unless given.
+    ``Content-Length`` is set here; ``Host`` is ``host`` unless the request carries its own
+    (which is then what was signed); ``Accept-Encoding: identity`` is added unless given
+    (the body is never decoded, so it must arrive as the server has it).
     """
-    lines = [f"{method} {target} HTTP/1.1", f"Host: {host}", f"Content-Length: {length}"]
+    lines = [f"{method} {target} HTTP/1.1", "", f"Content-Length: {length}"]
     encoding_given = False
     for name, value in headers.items():
         lower = name.lower()
-        if lower in ("host", "content-length"):
+        if lower == "content-length":
+            continue
+        if lower == "host":
+            host = value
             continue
         if lower == "accept-encoding":
             encoding_given = True
         if "\n" in value or "\r" in value or "\n" in name or "\r" in name or ":" in name:
             raise ValueError(f"header {name!r} has a forbidden character")
         lines.append(f"{name}: {value}")
+    if "\n" in host or "\r" in host:
+        raise ValueError("the Host header has a forbidden character")
+    lines[1] = f"Host: {host}"
     if not encoding_given:
         lines.append("Accept-Encoding: identity")
     lines.append("\r\n")
@@ -107,6 +117,10 @@ def read_response(sock: socket.socket, method: str = "POST") -> Response:
         if not length_text.isdigit():
             raise http.client.HTTPException(f"bad Content-Length {length_text[:20]!r}")
         length = int(length_text)
+        if length > MAX_BODY_BYTES:
+            raise http.client.HTTPException(
+                f"response body of {length} bytes exceeds the {MAX_BODY_BYTES}-byte limit"
+            )
         if len(rest) < length:
             parts = [rest]
             have = len(rest)
@@ -120,11 +134,17 @@ def read_response(sock: socket.socket, method: str = "POST") -> Response:
         body = rest[:length]
         return Response(status, headers, body, will_close or len(rest) > length)
     parts = [rest]
+    total = len(rest)
     while True:  # no length: the body runs to the end of the connection
         chunk = sock.recv(_RECV)
         if not chunk:
             break
         parts.append(chunk)
+        total += len(chunk)
+        if total > MAX_BODY_BYTES:
+            raise http.client.HTTPException(
+                f"response body exceeds the {MAX_BODY_BYTES}-byte limit"
+            )
     return Response(status, headers, b"".join(parts), True)
 
 
@@ -156,6 +176,7 @@ def _parse_head(head: bytes) -> tuple[int, str, dict[str, str]]:
 
 def _read_chunked(sock: socket.socket, buf: bytes) -> tuple[bytes, bytes]:
     parts: list[bytes] = []
+    total = 0
     while True:
         end = buf.find(b"\r\n")
         while end < 0:
@@ -166,6 +187,10 @@ def _read_chunked(sock: socket.socket, buf: bytes) -> tuple[bytes, bytes]:
             size = int(size_text, 16)
         except ValueError:
             raise http.client.HTTPException(f"bad chunk size {size_text[:20]!r}") from None
+        if size > MAX_BODY_BYTES:
+            raise http.client.HTTPException(
+                f"a chunk of {size} bytes exceeds the {MAX_BODY_BYTES}-byte limit"
+            )
         buf = buf[end + 2 :]
         if size == 0:
             while True:  # trailers, up to the blank line
@@ -181,11 +206,16 @@ def _read_chunked(sock: socket.socket, buf: bytes) -> tuple[bytes, bytes]:
         if buf[size : size + 2] != b"\r\n":
             raise http.client.HTTPException("chunk not followed by CRLF")
         parts.append(buf[:size])
+        total += size
+        if total > MAX_BODY_BYTES:
+            raise http.client.HTTPException(
+                f"response body exceeds the {MAX_BODY_BYTES}-byte limit"
+            )
         buf = buf[size + 2 :]
 
 
 def _more(sock: socket.socket, buf: bytes) -> bytes:
-    if len(buf) > 16 * 1024 * 1024:
+    if len(buf) > MAX_BODY_BYTES + 65536:
         raise http.client.HTTPException("chunked response too large")
     chunk = sock.recv(_RECV)
     if not chunk:

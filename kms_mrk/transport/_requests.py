@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kms_mrk.errors._base import (
+    ClosedError,
     ConfigurationError,
     ConnectError,
     ConnectionClosedError,
@@ -102,7 +103,7 @@ class RequestsTransport:
     def send(self, request: HttpRequest) -> HttpResponse:
         """Send ``request`` and return the whole response."""
         if self._closed:
-            raise RuntimeError(
+            raise ClosedError(
                 f"Cannot send a request to {request.url}: this transport has been closed"
             )
         try:

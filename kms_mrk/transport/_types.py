@@ -7,29 +7,51 @@ serializer, signer and parser above always run for real (httpx's transport desig
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
 import attrs
 
 __all__ = ["HttpRequest", "HttpResponse", "Transport"]
 
+# Header values that are credentials, shown as *** by repr.
+_SECRET_HEADERS = frozenset({"x-amz-security-token", "authorization", "cookie", "set-cookie"})
+
+
+def _frozen(headers: Mapping[str, str]) -> Mapping[str, str]:
+    """A read-only copy: a request cannot change after it is signed, nor a response."""
+    return MappingProxyType(dict(headers))
+
 
 def _lower_keys(headers: Mapping[str, str]) -> Mapping[str, str]:
-    return {k.lower(): v for k, v in headers.items()}
+    return MappingProxyType({k.lower(): v for k, v in headers.items()})
 
 
-@attrs.frozen(slots=True)
+def _headers_repr(headers: Mapping[str, str]) -> str:
+    shown = {k: ("***" if k.lower() in _SECRET_HEADERS else v) for k, v in headers.items()}
+    return repr(shown)
+
+
+@attrs.frozen(slots=True, repr=False)
 class HttpRequest:
     """A signed (or about to be signed) HTTP request.
 
     ``url`` is absolute (``https://kms.us-east-1.amazonaws.com/``). ``headers`` keep the case
-    they were set with; use :meth:`header` for a case-insensitive lookup.
+    they were set with and are read-only; use :meth:`header` for a case-insensitive lookup
+    and :meth:`with_header` or :meth:`replace` for a changed copy. ``repr`` shows the body's
+    length only and masks credentials (the body may hold plaintext).
     """
 
     method: str
     url: str
-    headers: Mapping[str, str] = attrs.field(factory=dict)
+    headers: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen)
     body: bytes = b""
+
+    def __repr__(self) -> str:
+        return (
+            f"HttpRequest(method={self.method!r}, url={self.url!r}, "
+            f"headers={_headers_repr(self.headers)}, body=<{len(self.body)} bytes>)"
+        )
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """Return the first header named ``name`` in any case, or ``default``."""
@@ -66,13 +88,22 @@ class HttpRequest:
         )
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, repr=False)
 class HttpResponse:
-    """An HTTP response. Header names are stored lower-cased (HTTP/2 style)."""
+    """An HTTP response. Header names are stored lower-cased (HTTP/2 style), read-only.
+
+    ``repr`` shows the body's length only (a Decrypt response carries plaintext).
+    """
 
     status: int
     headers: Mapping[str, str] = attrs.field(factory=dict, converter=_lower_keys)
     body: bytes = b""
+
+    def __repr__(self) -> str:
+        return (
+            f"HttpResponse(status={self.status!r}, headers={_headers_repr(self.headers)}, "
+            f"body=<{len(self.body)} bytes>)"
+        )
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """Return the header named ``name`` (any case), or ``default``."""

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from kms_mrk.errors._base import (
+    ClosedError,
     ConfigurationError,
     ConnectError,
     ConnectionClosedError,
@@ -682,8 +683,8 @@ class Urllib3Transport:
         self.close()
 
 
-def _closed_error(where: str) -> RuntimeError:
-    return RuntimeError(
+def _closed_error(where: str) -> ClosedError:
+    return ClosedError(
         f"Cannot send a request to {where}: this transport has been closed "
         "(create a new transport or client)"
     )

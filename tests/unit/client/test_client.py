@@ -301,7 +301,12 @@ def test_default_credentials_come_from_botocore_lazily(monkeypatch: pytest.Monke
         ({"retry": "sometimes"}, "sometimes"),
         ({"credentials": "AKID:SECRET"}, "credentials"),
         ({"interceptors": [object()]}, "interceptors"),
+        ({"interceptors": Interceptor()}, "single Interceptor"),
         ({"transport": object()}, "transport"),
+        ({"user_agent_extra": "app\r\nX-Evil: 1"}, "user_agent_extra"),
+        ({"user_agent_extra": "caf\u00e9"}, "user_agent_extra"),
+        ({"verify": "yes"}, "verify"),
+        ({"sleep": None}, "sleep"),
     ],
 )
 def test_bad_arguments_are_named(kwargs: dict[str, Any], fragment: str) -> None:
@@ -317,8 +322,79 @@ def test_context_manager_closes_only_a_transport_it_created() -> None:
     assert not given.closed
     made = KMSClient("us-east-1", credentials=CREDS, environ={})
     made.close()
-    with pytest.raises(ConfigurationError, match="closed"):
+    with pytest.raises(kms_mrk.ClosedError, match="closed") as info:
         made.describe_key(key_id="k")
+    assert isinstance(info.value, kms_mrk.KmsMrkError)
+
+
+def test_closing_a_for_region_child_leaves_the_family_working() -> None:
+    transport = Scripted(ok())
+    home = client(transport)
+    with home.for_region("eu-west-1") as away:
+        away.describe_key(key_id="k")
+    home.describe_key(key_id="k")
+    home.for_region("ap-south-1").describe_key(key_id="k")
+    assert len(transport.requests) == 3
+
+
+def test_for_region_clients_of_one_region_share_one_pipeline_and_quota() -> None:
+    home = client(Scripted(ok()), retry="adaptive")
+    first, second = home.for_region("eu-west-1"), home.for_region("eu-west-1")
+    assert first._pipeline is second._pipeline
+    assert home.for_region("us-east-1")._pipeline is home._pipeline
+    assert first._pipeline.retry is not home._pipeline.retry
+
+
+def test_per_request_for_region_calls_still_drain_one_quota() -> None:
+    failing = Scripted(err("KMSInternalException", 500))
+    home = client(failing, retry=3)
+    sent_per_call = []
+    for _ in range(120):
+        before = len(failing.requests)
+        with pytest.raises(KMSInternalException):
+            home.for_region("eu-west-1").describe_key(key_id="k")
+        sent_per_call.append(len(failing.requests) - before)
+    assert sent_per_call[0] == 3
+    assert sent_per_call[-1] == 1  # the Region's quota is spent: no more retries
+
+
+def test_a_strategy_instance_serves_one_region_and_siblings_the_others() -> None:
+    from kms_mrk.retries import StandardRetryStrategy
+
+    strategy = StandardRetryStrategy(2)
+    home = client(Scripted(ok()), retry=strategy)
+    away = home.for_region("eu-west-1")
+    assert home._pipeline.retry is strategy
+    assert away._pipeline.retry is not strategy
+    assert away._pipeline.retry.max_attempts == 2
+
+
+def test_region_and_credentials_come_from_the_same_profile(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config"
+    config.write_text("[profile a]\nregion = eu-west-1\n\n[profile b]\nregion = ap-south-1\n")
+    credentials = tmp_path / "credentials"
+    credentials.write_text(
+        "[a]\naws_access_key_id = AKIDPROFILEA\naws_secret_access_key = secret-a\n\n"
+        "[b]\naws_access_key_id = AKIDPROFILEB\naws_secret_access_key = secret-b\n"
+    )
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION"):
+        monkeypatch.delenv(var, raising=False)
+    env = {
+        "AWS_PROFILE": "a",
+        "AWS_DEFAULT_PROFILE": "b",
+        "AWS_CONFIG_FILE": str(config),
+        "AWS_SHARED_CREDENTIALS_FILE": str(credentials),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    transport = Scripted(ok())
+    c = KMSClient(transport=transport)
+    assert c.region == "eu-west-1"
+    c.describe_key(key_id="k")
+    assert "Credential=AKIDPROFILEA/" in transport.requests[0].header("Authorization", "")
 
 
 class Recorder(Interceptor):
@@ -384,6 +460,12 @@ def test_on_error_sees_the_final_error() -> None:
     assert log == ["a:before_serialization:DescribeKey", "a:on_error:ParamValidationError"]
 
 
+def test_headers_interceptor_checks_its_headers() -> None:
+    for bad in ({"X-A": 5}, {"X A": "v"}, {"X-A": "a\nb"}):
+        with pytest.raises(ConfigurationError, match="header"):
+            kms_mrk.HeadersInterceptor(bad)  # type: ignore[arg-type]
+
+
 def test_user_agent_and_custom_headers_are_sent_and_signed() -> None:
     transport = Scripted(ok())
     c = client(
@@ -441,10 +523,54 @@ def test_debug_logging_has_request_ids_and_never_secrets(caplog: pytest.LogCaptu
     assert "plaintext=***" in text
 
 
-def test_failed_calls_log_at_info_with_request_id(caplog: pytest.LogCaptureFixture) -> None:
+def test_final_failures_log_at_info_unless_the_caller_asked_for_them(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.INFO, logger="kms_mrk"), pytest.raises(KMSInternalException):
+        client(Scripted(err("KMSInternalException", 500, "r-9")), retry=1).describe_key(key_id="k")
+    assert [r.levelno for r in caplog.records] == [logging.INFO]
+    assert "request_id=r-9" in caplog.records[0].getMessage()
+    caplog.clear()
     with caplog.at_level(logging.INFO, logger="kms_mrk"), pytest.raises(NotFoundException):
-        client(Scripted(err("NotFoundException", request_id="r-9"))).describe_key(key_id="k")
-    assert any("request_id=r-9" in r.getMessage() for r in caplog.records)
+        client(Scripted(err("NotFoundException", request_id="r-8"))).describe_key(key_id="k")
+    assert caplog.records == []  # a missing key is an answer, not an incident
+    with caplog.at_level(logging.DEBUG, logger="kms_mrk"), pytest.raises(NotFoundException):
+        client(Scripted(err("NotFoundException", request_id="r-7"))).describe_key(key_id="k")
+    assert any("request_id=r-7" in r.getMessage() for r in caplog.records)
+
+
+def test_errors_carry_the_extended_request_id() -> None:
+    response = HttpResponse(
+        500,
+        {"x-amzn-RequestId": "r", "x-amz-id-2": "ext-2"},
+        b'{"__type": "KMSInternalException"}',
+    )
+    with pytest.raises(KMSInternalException) as info:
+        client(Scripted(response), retry=1).describe_key(key_id="k")
+    assert info.value.metadata is not None
+    assert info.value.metadata.extended_request_id == "ext-2"
+
+
+def test_requests_and_responses_are_read_only_and_their_repr_hides_secrets() -> None:
+    captured: list[HttpRequest] = []
+
+    def answer(request: HttpRequest) -> HttpResponse:
+        captured.append(request)
+        return ok({"Plaintext": "c2VjcmV0LXBsYWludGV4dA==", "KeyId": "k"})
+
+    session = Credentials("AKIDEXAMPLE", "secret-key-value", "session-token-value")
+    c = client(Scripted(answer), credentials=session)
+    c.send(EncryptCommand(key_id="k", plaintext=b"secret-plaintext"))
+    request = captured[0]
+    text = repr(request)
+    assert "session-token-value" not in text
+    assert "Signature=" not in text
+    assert "c2VjcmV0" not in text
+    assert f"<{len(request.body)} bytes>" in text
+    with pytest.raises(TypeError):
+        request.headers["X-Amz-Target"] = "TrentService.Decrypt"  # type: ignore[index]
+    response = ok({"Plaintext": "c2VjcmV0"})
+    assert "c2VjcmV0" not in repr(response)
 
 
 def test_one_client_serves_many_threads() -> None:

@@ -47,7 +47,11 @@ def _read(raw: bytes, *, close: bool = True) -> Response:
 
 def test_format_head_adds_host_and_length_and_keeps_header_case() -> None:
     head = format_head(
-        "POST", "/", "kms.us-east-1.amazonaws.com", {"X-Amz-Target": "T.Op", "Host": "x"}, 12
+        "POST",
+        "/",
+        "kms.us-east-1.amazonaws.com",
+        {"X-Amz-Target": "T.Op", "Content-Length": "9"},
+        12,
     )
     assert head == (
         b"POST / HTTP/1.1\r\nHost: kms.us-east-1.amazonaws.com\r\nContent-Length: 12\r\n"
@@ -144,3 +148,34 @@ def test_chunked_and_length_framings_give_the_same_body(body: bytes, sizes: list
     chunked = _read(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + encoded)
     plain = _read(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
     assert chunked.body == plain.body == body
+
+
+def test_a_host_header_given_by_the_request_is_the_one_sent() -> None:
+    head = format_head("POST", "/", "route-host:8443", {"Host": "signed-host"}, 0)
+    assert b"\r\nHost: signed-host\r\n" in head
+    assert b"route-host" not in head
+    with pytest.raises(ValueError, match="forbidden"):
+        format_head("POST", "/", "h", {"Host": "a\r\nX: 1"}, 0)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffff\r\n",
+    ],
+)
+def test_bodies_over_the_limit_are_refused_before_reading_them(raw: bytes) -> None:
+    with pytest.raises(http.client.HTTPException, match="limit"):
+        _read(raw)
+
+
+def test_bodies_without_length_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kms_mrk.transport import _http11
+
+    monkeypatch.setattr(_http11, "MAX_BODY_BYTES", 1000)
+    with pytest.raises(http.client.HTTPException, match="limit"):
+        _read(b"HTTP/1.0 200 OK\r\n\r\n" + b"x" * 5000)
+    chunks = b"".join(b"64\r\n" + b"y" * 100 + b"\r\n" for _ in range(20)) + b"0\r\n\r\n"
+    with pytest.raises(http.client.HTTPException, match="limit"):
+        _read(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks)
