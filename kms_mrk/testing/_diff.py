@@ -69,13 +69,18 @@ def similarity(schema: Schema, expected: Any, actual: Any, *, partial: bool) -> 
     return difflib.SequenceMatcher(None, left, right).ratio()
 
 
-def input_diff(schema: Schema, expected: Any, actual: Any, *, partial: bool) -> str:
-    """A unified diff from ``expected`` (the stub) to ``actual`` (the request), redacted."""
+def input_diff(
+    schema: Schema,
+    expected: Any,
+    actual: Any,
+    *,
+    partial: bool,
+    labels: tuple[str, str] = ("expected (stub)", "actual (request)"),
+) -> str:
+    """A unified diff from ``expected`` to ``actual``, redacted; ``labels`` head both sides."""
     shown = project(expected, actual) if partial else actual
     left = pretty(display(schema, expected)).splitlines()
     right = pretty(display(schema, shown, expected)).splitlines()
     context = max(len(left), len(right))
-    lines = difflib.unified_diff(
-        left, right, "expected (stub)", "actual (request)", n=context, lineterm=""
-    )
+    lines = difflib.unified_diff(left, right, labels[0], labels[1], n=context, lineterm="")
     return "\n".join(lines)

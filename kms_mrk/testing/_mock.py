@@ -13,6 +13,18 @@ The history records every request the transport received: each attempt of a call
 ``client_for``, ``new_client`` and clients built while :meth:`KmsMock.patch_clients` is active)
 report the attempt exactly, through an interceptor; for other clients it is inferred (a request
 identical to the previous one from the same thread, which failed, is its next attempt).
+
+Clients outlive tests when applications cache them (a module global, ``functools.lru_cache``).
+So a client made under :meth:`KmsMock.patch_clients` is not bound to its mock: it talks to the
+mock whose ``patch_clients()`` is active now (the innermost), else to the mock that made it
+while that mock is open, else it raises :class:`KmsMockError` saying where it was made. A
+closed mock's transport refuses every request the same way, so no answer meant for one test
+ever reaches another.
+
+Exceptions raised by test code running inside the transport (a fake, a ``where=`` rule) reach
+the code under test, which may swallow them; they are also kept in :attr:`KmsMock.stub_errors`
+and reported by :meth:`KmsMock.verify` (strict fixtures) and
+:meth:`KmsMock.assert_no_stub_errors`.
 """
 
 from __future__ import annotations
@@ -26,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Generic, cast, overload
 
 import attrs
 
+from kms_mrk.errors._base import ServiceException, TransportError
 from kms_mrk.interceptors import Interceptor
 from kms_mrk.schema import Command, Response, Shape
 from kms_mrk.testing._common import TEST_CREDENTIALS, TEST_REGION, isolated_environ
@@ -39,8 +52,8 @@ from kms_mrk.testing._shapes import (
     display,
     pretty,
 )
-from kms_mrk.testing._stubs import Behaviour, CommandT, Stub
-from kms_mrk.testing._transport import MockTransport, WireRequest
+from kms_mrk.testing._stubs import Behaviour, CommandT, Stub, _origin
+from kms_mrk.testing._transport import MockTransport, WireRequest, describe_request
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -49,11 +62,14 @@ if TYPE_CHECKING:
     from kms_mrk.auth import Credentials
     from kms_mrk.interceptors import InterceptorContext
     from kms_mrk.retries import RetryConfig, RetryStrategy
-    from kms_mrk.transport._types import HttpRequest
+    from kms_mrk.transport._types import HttpRequest, HttpResponse
 
 __all__ = ["KmsMock", "RecordedCall", "RejectedRequest"]
 
 _MAX_CLOSEST = 3
+
+#: The mocks whose ``patch_clients()`` block is active, innermost last.
+_PATCHING: list[KmsMock] = []
 
 
 @attrs.frozen(slots=True, kw_only=True, repr=False)
@@ -121,8 +137,10 @@ class _AttemptTracker(Interceptor):
 class _Transport(MockTransport):
     """The mock's transport: answers through the mock's stubs."""
 
-    def __init__(self, mock: KmsMock, credentials: Credentials | None) -> None:
-        super().__init__(credentials=credentials)
+    def __init__(
+        self, mock: KmsMock, credentials: Credentials | None, service_validation: bool
+    ) -> None:
+        super().__init__(credentials=credentials, service_validation=service_validation)
         self._mock = mock
 
     def __repr__(self) -> str:
@@ -133,6 +151,84 @@ class _Transport(MockTransport):
 
     def _malformed(self, request: HttpRequest, answer: ErrorAnswer) -> None:
         self._mock._malformed(request, answer)
+
+    def _closed_error(self, request: HttpRequest) -> KmsMockError:
+        return KmsMockError(
+            f"{self._mock._label} is closed (its test is over), but a client it made sent it "
+            f"{describe_request(request)}. The client outlived its test's mock: clients from "
+            f"mock.client, client_for() and new_client() belong to that mock. Make the client "
+            f"inside the test, or let code that builds its own clients get them through "
+            f"patch_clients() (the kms_mock fixture's patch_clients=True)."
+        )
+
+
+class _ClientRoute:
+    """The transport, retry sleep and attempt tracker of a client made under patch_clients().
+
+    Each request goes to the mock patching clients now (the innermost), else to the mock that
+    made the client while it is open; with neither, the client is stale and its request fails.
+    """
+
+    def __init__(self, maker: KmsMock, origin: str | None) -> None:
+        self._maker = maker
+        self._origin = origin
+        self.tracker = _RoutedTracker(self)
+
+    def __repr__(self) -> str:
+        return f"MockTransport(patched client made by {self._maker!r})"
+
+    def target(self) -> KmsMock | None:
+        if _PATCHING:
+            return _PATCHING[-1]
+        return None if self._maker._closed else self._maker
+
+    def send(self, request: HttpRequest) -> HttpResponse:
+        mock = self.target()
+        if mock is None:
+            raise KmsMockError(self._stale_message(request))
+        return mock.transport.send(request)
+
+    def close(self) -> None:
+        """Nothing to release: the mocks own their transports."""
+
+    def sleep(self, seconds: float) -> None:
+        mock = self.target()
+        if mock is not None:
+            mock._sleep(seconds)
+
+    def _stale_message(self, request: HttpRequest) -> str:
+        where = f" at {self._origin}" if self._origin else ""
+        return (
+            f"A KMSClient made{where} under patch_clients() of {self._maker._label} sent "
+            f"{describe_request(request)}, but that mock is closed and no mock is patching "
+            f"clients now. The client outlived its test's mock, typically because the "
+            f"application caches its client (a module global, functools.lru_cache). Create "
+            f"clients inside the test, clear the cache between tests (e.g. "
+            f"get_client.cache_clear() in a fixture), or use patch_clients in every test that "
+            f"reaches the cached client: a patched client always talks to the mock that is "
+            f"patching clients now."
+        )
+
+
+class _RoutedTracker(Interceptor):
+    """Tells the mock a routed client's request goes to which attempt it is."""
+
+    def __init__(self, route: _ClientRoute) -> None:
+        self._route = route
+
+    def before_send(self, context: InterceptorContext, request: HttpRequest) -> None:
+        mock = self._route.target()
+        if mock is not None:
+            mock._local.attempt = context.attempt
+
+
+@attrs.frozen(slots=True)
+class _StubError:
+    """An exception test code raised inside the transport, and the stub it belongs to."""
+
+    error: BaseException
+    stub: Stub[Any] | None
+    call: RecordedCall[Any]
 
 
 class KmsMock:
@@ -148,7 +244,9 @@ class KmsMock:
     makes (as ``KMSClient(retry=...)``); their ``sleep`` only records the delay
     (:attr:`slept`), so retry tests take no time. ``credentials`` are what those clients sign
     with; with ``verify_signatures`` (the default) requests signed with them must carry a valid
-    SigV4 signature.
+    SigV4 signature. ``service_validation`` (the default) checks requests, and the inputs
+    given to :meth:`on`, as KMS does: enum members and the model's patterns included. Turn it
+    off to test code that sends enum values newer than the model.
     """
 
     def __init__(
@@ -158,11 +256,17 @@ class KmsMock:
         retry: str | int | RetryConfig | RetryStrategy | None = None,
         credentials: Credentials = TEST_CREDENTIALS,
         verify_signatures: bool = True,
+        service_validation: bool = True,
     ) -> None:
         from kms_mrk.endpoints import validate_region
 
         self.region = validate_region(region)
         self.credentials = credentials
+        self.service_validation = bool(service_validation)
+        origin = _origin()
+        self._label = f"the KmsMock made at {origin}" if origin else "a KmsMock"
+        self._closed = False
+        self._stub_errors: list[_StubError] = []
         self._retry = retry
         self._lock = threading.RLock()
         self._seq = itertools.count(1)
@@ -175,7 +279,9 @@ class KmsMock:
         self._local = threading.local()
         self._last: dict[int, tuple[str, str, bytes, int, bool]] = {}
         self._tracker = _AttemptTracker(self._local)
-        self.transport: MockTransport = _Transport(self, credentials if verify_signatures else None)
+        self.transport: MockTransport = _Transport(
+            self, credentials if verify_signatures else None, self.service_validation
+        )
 
     def __repr__(self) -> str:
         return f"KmsMock(region={self.region!r}, stubs={len(self._stubs)})"
@@ -221,6 +327,11 @@ class KmsMock:
         ``mockClient(KMSClient)`` does. A client made with an explicit ``transport`` keeps it.
         Clients get the mock's credentials unless given some, and the Region of the mock when
         neither the code nor ``AWS_REGION`` names one. Not thread-safe: the class is patched.
+
+        A client made here may outlive the block (an application's cached client): it then
+        talks to whichever mock is patching clients at the time of each call, or to this mock
+        while it is open; with neither, its calls raise :class:`KmsMockError`. Clients made
+        before the block (at import time, say) are not affected.
         """
         from kms_mrk import KMSClient
 
@@ -234,26 +345,44 @@ class KmsMock:
                 named = "AWS_REGION" in environ or "AWS_DEFAULT_REGION" in environ
                 if region is None and not named:
                     region = mock.region
-                options["transport"] = mock.transport
+                route = _ClientRoute(mock, _origin())
+                options["transport"] = route
                 if options.get("credentials") is None:
                     options["credentials"] = mock.credentials
-                options.setdefault("sleep", mock._sleep)
+                options.setdefault("sleep", route.sleep)
                 options["environ"] = environ
-                options["interceptors"] = (*options.get("interceptors", ()), mock._tracker)
+                options["interceptors"] = (*options.get("interceptors", ()), route.tracker)
             original(client, region, **options)
 
         KMSClient.__init__ = patched  # type: ignore[assignment, method-assign]
+        _PATCHING.append(self)
         try:
             yield self
         finally:
             KMSClient.__init__ = original  # type: ignore[method-assign]
+            for index in range(len(_PATCHING) - 1, -1, -1):
+                if _PATCHING[index] is self:
+                    del _PATCHING[index]
+                    break
 
     def close(self) -> None:
-        """Close the clients the mock made."""
+        """Close the mock: from now on its transport refuses every request.
+
+        History, stubs and assertions stay usable. A client that still calls the mock (one
+        kept past the test, or an application's cached client) gets a :class:`KmsMockError`
+        saying it outlived the mock: an ``AssertionError``, which ``except KmsMrkError`` in
+        the code under test does not catch. The clients are not closed themselves, so that
+        this is the error they raise (they hold nothing to release).
+        """
         with self._lock:
-            clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            client.close()
+            self._closed = True
+            self._clients = {}
+        self.transport.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
 
     def __enter__(self) -> KmsMock:
         return self
@@ -305,12 +434,16 @@ class KmsMock:
             if problem is not None:
                 raise InvalidStubError(f"on(): region {region!r} is not a Region name: {problem}")
         what = f"on({command_type.__name__}, ...)"
-        expected = None if input is None else canon_input(command_type, input, what=what)
+        expected = (
+            None
+            if input is None
+            else canon_input(command_type, input, what=what, service_rules=self.service_validation)
+        )
         if expected == {} and not strict:
             expected = None  # an empty partial input matches everything, as no input does
         with self._lock:
             for existing in self._stubs:
-                if existing.same_criteria(command_type, expected, strict, region, where):
+                if existing._same_criteria(command_type, expected, strict, region, where):
                     return cast("Stub[CommandT]", existing)
             stub: Stub[CommandT] = Stub(
                 command_type=command_type,
@@ -345,6 +478,7 @@ class KmsMock:
 
     def _clear_history(self) -> None:
         self._history.clear()
+        self._stub_errors.clear()
         self._unmatched.clear()
         self._rejected.clear()
         self._slept.clear()
@@ -353,32 +487,84 @@ class KmsMock:
     # -- history ---------------------------------------------------------------------------
     @overload
     def calls(
-        self, command: None = None, *, region: str | None = None
+        self,
+        command: None = None,
+        input: None = None,
+        *,
+        strict: bool = False,
+        region: str | None = None,
     ) -> list[RecordedCall[Any]]: ...
 
     @overload
     def calls(
-        self, command: type[CommandT], *, region: str | None = None
+        self,
+        command: type[CommandT],
+        input: Mapping[str, Any] | Shape | None = None,
+        *,
+        strict: bool = False,
+        region: str | None = None,
     ) -> list[RecordedCall[CommandT]]: ...
 
     def calls(
-        self, command: type[Command[Any]] | None = None, *, region: str | None = None
+        self,
+        command: type[Command[Any]] | None = None,
+        input: Mapping[str, Any] | Shape | None = None,
+        *,
+        strict: bool = False,
+        region: str | None = None,
     ) -> list[RecordedCall[Any]]:
-        """The requests received (every attempt), oldest first; filtered by command/Region."""
+        """The requests received (every attempt), oldest first.
+
+        Filtered by command class, by ``input`` (matched as :meth:`on` matches: partial
+        unless ``strict``; wire or Python names) and by Region, like aws-sdk-client-mock's
+        ``commandCalls(Command, input)``.
+        """
+        return self._filter_calls(command, input, strict, region)
+
+    def _filter_calls(
+        self,
+        command: type[Command[Any]] | None,
+        input: Mapping[str, Any] | Shape | None,
+        strict: bool,
+        region: str | None,
+    ) -> list[RecordedCall[Any]]:
         command_type = None if command is None else command_type_for(command, what="calls()")
+        expected: dict[str, Any] | None = None
+        if input is not None:
+            if command_type is None:
+                raise InvalidStubError(
+                    "calls(): an input filter needs the command class, e.g. "
+                    "calls(DescribeKeyCommand, {'KeyId': 'k'})"
+                )
+            expected = canon_input(
+                command_type,
+                input,
+                what=f"calls({command_type.__name__}, ...)",
+                service_rules=self.service_validation,
+            )
         with self._lock:
-            return [
+            found = [
                 call
                 for call in self._history
                 if (command_type is None or call.command_type is command_type)
                 and (region is None or call.region == region)
             ]
+        if expected is None:
+            return found
+        return [
+            call for call in found if matches(expected, canon_shape(call.input), partial=not strict)
+        ]
 
     def call_count(
-        self, command: type[Command[Any]] | None = None, *, region: str | None = None
+        self,
+        command: type[Command[Any]] | None = None,
+        input: Mapping[str, Any] | Shape | None = None,
+        *,
+        strict: bool = False,
+        region: str | None = None,
     ) -> int:
         """How many requests were received (every attempt counts), filtered like calls()."""
-        return len(self.calls(command, region=region))
+        return len(self._filter_calls(command, input, strict, region))
 
     @overload
     def last_call(self, command: None = None) -> RecordedCall[Any]: ...
@@ -411,6 +597,16 @@ class KmsMock:
         """Requests answered with an error before reaching a stub (malformed, bad signature)."""
         with self._lock:
             return list(self._rejected)
+
+    @property
+    def stub_errors(self) -> list[BaseException]:
+        """Exceptions test code raised inside the transport, even if the code under test
+        caught them: a fake's ``assert`` or bug, a fake's invalid response
+        (:class:`InvalidStubError`), a ``where=`` rule that raised. Modeled service errors
+        and transport errors a fake raises on purpose are answers, not stub errors.
+        """
+        with self._lock:
+            return [record.error for record in self._stub_errors]
 
     # -- assertions ------------------------------------------------------------------------
     def assert_called_with(
@@ -495,12 +691,24 @@ class KmsMock:
             more = f"\n\n(and {len(unmatched) - 3} more)" if len(unmatched) > 3 else ""
             raise KmsMockError(f"{len(unmatched)} request(s) matched no stub:\n\n{listed}{more}")
 
+    def assert_no_stub_errors(self) -> None:
+        """Fail if a fake or a rule raised inside the transport, even when the code caught it.
+
+        The error raised is chained to the first such exception, so its traceback shows.
+        """
+        with self._lock:
+            records = list(self._stub_errors)
+        if records:
+            raise KmsMockError(_stub_errors_message(records)) from records[0].error
+
     def verify(self) -> None:
-        """Every check at once: no unmatched or malformed request, every stub used, no
-        one-shot behaviour left. What ``@pytest.mark.kms_mock(strict=True)`` runs at teardown.
+        """Every check at once: no error raised by a fake or rule, no unmatched or malformed
+        request, every stub used, no one-shot behaviour left. What
+        ``@pytest.mark.kms_mock(strict=True)`` runs at teardown.
         """
         problems: list[str] = []
         for check in (
+            self.assert_no_stub_errors,
             self.assert_no_unmatched_calls,
             self.assert_all_stubs_used,
             self.assert_no_pending_once,
@@ -553,16 +761,28 @@ class KmsMock:
             request_id=request_id,
             request=wire.request,
         )
-        if unmatched is not None:
+        if isinstance(unmatched, UnmatchedRequestError):
             self._finish(wire, record(error=unmatched), None)
             with self._lock:
                 self._unmatched.append(unmatched)
+            raise unmatched
+        if unmatched is not None:  # a where= rule raised: ``stub`` is the rule's stub
+            call = record(error=unmatched, stub=None)
+            self._finish(wire, call, None)
+            with self._lock:
+                self._stub_errors.append(_StubError(unmatched, stub, call))
             raise unmatched
         assert behaviour is not None
         try:
             outcome = behaviour.run(wire)
         except BaseException as exc:
-            self._finish(wire, record(error=exc), stub)
+            call = record(error=exc)
+            self._finish(wire, call, stub)
+            if isinstance(exc, Exception) and not isinstance(
+                exc, (ServiceException, TransportError)
+            ):
+                with self._lock:
+                    self._stub_errors.append(_StubError(exc, stub, call))
             raise
         if isinstance(outcome, ErrorAnswer):
             self._finish(wire, record(error=outcome.exception(request_id)), stub)
@@ -586,23 +806,30 @@ class KmsMock:
 
     def _select(
         self, wire: WireRequest, actual: dict[str, Any], attempt: int
-    ) -> tuple[Stub[Any] | None, Behaviour | None, UnmatchedRequestError | None]:
+    ) -> tuple[Stub[Any] | None, Behaviour | None, KmsMockError | None]:
+        """The stub and behaviour answering; else the error to raise (no stub answers, or a
+        rule raised, in which case the stub returned is the rule's)."""
         candidates = [s for s in self._stubs if s.command_type is wire.command_type]
         matching: list[Stub[Any]] = []
         rule_failed: set[int] = set()
         for stub in candidates:
             if stub.region is not None and stub.region != wire.region:
                 continue
-            if not stub.matches_input(actual):
+            if not stub._matches_input(actual):
                 continue
-            if stub.where is not None and not stub.where(wire.input):
-                rule_failed.add(stub.seq)
-                continue
+            if stub.where is not None:
+                try:
+                    ruled = stub.where(wire.input)
+                except Exception as exc:
+                    return stub, None, _rule_error(stub, wire, attempt, exc)
+                if not ruled:
+                    rule_failed.add(stub.seq)
+                    continue
             matching.append(stub)
-        usable = [s for s in matching if s.has_behaviour()]
+        usable = [s for s in matching if s._has_behaviour()]
         if usable:
             chosen = max(usable, key=lambda s: (s.specificity, s.seq))
-            return chosen, chosen.take(), None
+            return chosen, chosen._take(), None
         message = self._unmatched_message(wire, actual, attempt, candidates, matching, rule_failed)
         return (
             None,
@@ -665,7 +892,7 @@ class KmsMock:
                 )
             if stub.seq in rule_failed:
                 lines.append("  Its input matches, but its rule (where=...) returned False.")
-            if stub.input_mismatches(actual):
+            if stub._input_mismatches(actual):
                 mode = (
                     "strict"
                     if stub.strict
@@ -695,7 +922,12 @@ class KmsMock:
         expected = (
             None
             if input is None
-            else canon_input(command_type, input, what=f"{method}({command_type.__name__}, ...)")
+            else canon_input(
+                command_type,
+                input,
+                what=f"{method}({command_type.__name__}, ...)",
+                service_rules=self.service_validation,
+            )
         )
         calls = self.calls(command_type, region=region)
         if expected is None:
@@ -742,15 +974,46 @@ class KmsMock:
             f"{len(calls)} {command_type.operation_name} request(s) received; the closest "
             f"(attempt {closest.attempt} in {closest.region}):"
         )
-        diff = input_diff(schema, expected, canon_shape(closest.input), partial=not strict)
+        diff = input_diff(
+            schema,
+            expected,
+            canon_shape(closest.input),
+            partial=not strict,
+            labels=(f"expected ({method})", "actual (closest request)"),
+        )
         lines.append(_indent(diff))
         return "\n".join(lines)
+
+
+def _rule_error(stub: Stub[Any], wire: WireRequest, attempt: int, exc: Exception) -> KmsMockError:
+    error = KmsMockError(
+        f"The rule (where=...) of {stub.describe()} raised {type(exc).__name__}: {exc}\n"
+        f"while matching a {wire.operation} request in {wire.region} (attempt {attempt}). "
+        f"A rule must return True or False for every request of its command; check for "
+        f"members that are not set (None) first."
+    )
+    error.__cause__ = exc
+    return error
+
+
+def _stub_errors_message(records: list[_StubError]) -> str:
+    lines = [f"{len(records)} error(s) were raised by stub code (fakes, rules):"]
+    for record in records[:5]:
+        call = record.call
+        owner = record.stub.describe() if record.stub is not None else "no stub"
+        lines.append(
+            f"  - {owner}, answering {call.operation} in {call.region} (attempt {call.attempt}):"
+        )
+        lines.append(_indent(f"{type(record.error).__name__}: {record.error}", 6))
+    if len(records) > 5:
+        lines.append(f"  (and {len(records) - 5} more; see mock.stub_errors)")
+    return "\n".join(lines)
 
 
 def _distance(
     stub: Stub[Any], wire: WireRequest, actual: dict[str, Any], rule_failed: set[int]
 ) -> int:
-    distance = stub.input_mismatches(actual)
+    distance = stub._input_mismatches(actual)
     if stub.region is not None and stub.region != wire.region:
         distance += 1
     if stub.seq in rule_failed:

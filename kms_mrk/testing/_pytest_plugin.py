@@ -6,9 +6,12 @@ Fixtures, fresh for every test:
     a :class:`~kms_mrk.testing.KmsMock` (``kms_mock.on(...)``, ``kms_mock.client``). It checks
     nothing at teardown unless asked to: ``@pytest.mark.kms_mock(strict=True)`` (or the ini
     option ``kms_mock_strict = true``) runs :meth:`~kms_mrk.testing.KmsMock.verify` after a
-    test that passed. Other marker arguments go to ``KmsMock`` (``region=...``,
-    ``retry=...``); ``patch_clients=True`` wires every ``KMSClient`` the code under test
-    creates to the mock for the test's duration.
+    test that passed (errors raised by fakes and rules, unmatched calls, unused stubs...).
+    Other marker arguments go to ``KmsMock`` (``region=...``, ``retry=...``,
+    ``service_validation=False``); ``patch_clients=True`` wires every ``KMSClient`` the code
+    under test creates to the mock for the test's duration. The mock is closed after the test:
+    a client that outlives it (an application's cached client) gets a ``KmsMockError`` naming
+    the test, unless a later test's mock patches clients, in which case it talks to that one.
 ``kms_local``
     a :class:`~kms_mrk.testing.KmsLocal`: an in-process local KMS with zero delays on a
     manual clock, with ``kms_local.client(region)``. ``@pytest.mark.kms_local(...)`` passes
@@ -83,6 +86,7 @@ def kms_mock(request: pytest.FixtureRequest) -> Iterator[KmsMock]:
     strict = bool(options.pop("strict", request.config.getini("kms_mock_strict")))
     patch_clients = bool(options.pop("patch_clients", False))
     mock = KmsMock(**options)
+    mock._label = f"the kms_mock fixture of {request.node.nodeid}"
     try:
         if patch_clients:
             with mock.patch_clients():

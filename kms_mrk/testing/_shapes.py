@@ -130,11 +130,17 @@ def canon_shape(value: Shape) -> dict[str, Any]:
 
 
 def canon_input(
-    command_type: type[Command[Any]], value: Shape | Mapping[str, Any], *, what: str
+    command_type: type[Command[Any]],
+    value: Shape | Mapping[str, Any],
+    *,
+    what: str,
+    service_rules: bool = False,
 ) -> dict[str, Any]:
     """The canonical form of an expected input (possibly partial); raises InvalidStubError.
 
     ``what`` names the caller in the error message (``"on(DescribeKeyCommand, ...)"``).
+    With ``service_rules``, enum members and the model's patterns are checked too, as the
+    service checks them: an expectation that no request KMS accepts could meet is refused.
     """
     schema = command_type.__schema__
     if isinstance(value, Shape):
@@ -150,14 +156,29 @@ def canon_input(
             f"got {_tname(value)}"
         )
     problems: list[ValidationProblem] = []
-    result = _canon(schema, value, "", problems, check=True)
+    result = _canon(schema, value, "", problems, check=True, rules=service_rules)
     if problems:
-        raise InvalidStubError(_problems_message(f"{what}: invalid input", problems))
+        message = _problems_message(f"{what}: invalid input", problems)
+        if service_rules:
+            plain: list[ValidationProblem] = []
+            _canon(schema, value, "", plain, check=True)
+            if len(plain) < len(problems):
+                message += (
+                    "\n(KMS refuses values outside the model's enums and patterns. To expect "
+                    "values newer than the model, use KmsMock(service_validation=False).)"
+                )
+        raise InvalidStubError(message)
     return result  # type: ignore[no-any-return]
 
 
 def _canon(
-    schema: Schema, value: Any, path: str, problems: list[ValidationProblem], *, check: bool
+    schema: Schema,
+    value: Any,
+    path: str,
+    problems: list[ValidationProblem],
+    *,
+    check: bool,
+    rules: bool = False,
 ) -> Any:
     if value is ANY:
         return ANY
@@ -176,7 +197,9 @@ def _canon(
             for m in schema.members:
                 item = getattr(value, m.py_name, None)
                 if item is not None:
-                    out[m.name] = _canon(m.target, item, _join(path, m.name), problems, check=check)
+                    out[m.name] = _canon(
+                        m.target, item, _join(path, m.name), problems, check=check, rules=rules
+                    )
             return out
         if not isinstance(value, Mapping):
             problems.append(
@@ -199,7 +222,7 @@ def _canon(
                 )
                 continue
             out[member.name] = _canon(
-                member.target, item, _join(path, member.name), problems, check=check
+                member.target, item, _join(path, member.name), problems, check=check, rules=rules
             )
         return out
     if kind == LIST:
@@ -209,7 +232,7 @@ def _canon(
         assert schema.member is not None
         item_schema = schema.member
         return [
-            _canon(item_schema, v, f"{path}[{i}]", problems, check=check)
+            _canon(item_schema, v, f"{path}[{i}]", problems, check=check, rules=rules)
             for i, v in enumerate(value)
         ]
     if kind == MAP:
@@ -219,13 +242,19 @@ def _canon(
         assert schema.value is not None
         value_schema = schema.value
         return {
-            k: _canon(value_schema, v, f"{path}[{k!r}]", problems, check=check)
+            k: _canon(value_schema, v, f"{path}[{k!r}]", problems, check=check, rules=rules)
             for k, v in value.items()
         }
     converted = _scalar(schema, value, path, problems)
     if check and converted is not ABSENT and kind != DOCUMENT:
         for problem in validate(schema, converted):
             problems.append(ValidationProblem(path + problem.path, problem.rule))
+        if rules and kind == STRING:
+            from kms_mrk.testing._service_checks import service_rule
+
+            broken = service_rule(schema, converted)
+            if broken is not None:
+                problems.append(ValidationProblem(path, broken))
     return None if converted is ABSENT else converted
 
 
@@ -264,11 +293,26 @@ def _scalar(schema: Schema, value: Any, path: str, problems: list[ValidationProb
                 return ABSENT
             return value.astimezone(_UTC)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return _dt.datetime.fromtimestamp(value, _UTC)
+            return _epoch(value, path, problems)
         problems.append(ValidationProblem(path, f"expected datetime, got {_tname(value)}"))
     else:  # documents
         return value
     return ABSENT
+
+
+def _epoch(value: float, path: str, problems: list[ValidationProblem]) -> Any:
+    """Seconds since the epoch as an aware UTC datetime; a problem when it is not one."""
+    try:
+        return _dt.datetime.fromtimestamp(value, _UTC)
+    except (ValueError, OverflowError, OSError):
+        problems.append(
+            ValidationProblem(
+                path,
+                f"{value!r} is not a timestamp: give an aware datetime, or a finite number of "
+                f"seconds since 1970 within the years 1 to 9999",
+            )
+        )
+        return ABSENT
 
 
 def leaf_count(value: Any) -> int:
@@ -356,11 +400,19 @@ def command_type_for(value: object, *, what: str) -> type[Command[Any]]:
     )
 
 
-def coerce_response(command_type: type[Command[Any]], value: Any, *, what: str) -> Response:
+def coerce_response(
+    command_type: type[Command[Any]],
+    value: Any,
+    *,
+    what: str,
+    allow_unknown_enums: bool = False,
+) -> Response:
     """``value`` as the operation's typed output, checked against the model.
 
     Accepts the output object itself, a dict keyed by wire or Python names, or ``None`` (an
-    empty output). Raises :class:`InvalidStubError` listing every problem.
+    empty output). Enum members must hold one of the model's values unless
+    ``allow_unknown_enums`` (for tests of how code copes with values KMS adds later). Raises
+    :class:`InvalidStubError` listing every problem.
     """
     output_type = command_type.output_type
     schema = output_type.__schema__
@@ -388,17 +440,36 @@ def coerce_response(command_type: type[Command[Any]], value: Any, *, what: str) 
             f"{what}: a {operation} response is a {output_type.__name__} or a dict of its "
             f"members; got {_tname(value)}"
         )
+    enum_problems: list[ValidationProblem] = []
     if typed is not None and not problems:
         problems.extend(validate(schema, typed))
+        if not allow_unknown_enums:
+            enum_problems = _enum_problems(schema, typed)
+            problems.extend(enum_problems)
     if problems:
-        raise InvalidStubError(
-            _problems_message(
-                f"{what}: this is not a valid {operation} response ({output_type.__name__})",
-                problems,
-            )
+        message = _problems_message(
+            f"{what}: this is not a valid {operation} response ({output_type.__name__})",
+            problems,
         )
+        if enum_problems:
+            message += (
+                "\n(KMS answers only the model's enum values. To test how the code copes with "
+                "a value KMS may add later, pass allow_unknown_enums=True.)"
+            )
+        raise InvalidStubError(message)
     assert typed is not None
     return typed
+
+
+def _enum_problems(schema: Schema, typed: Shape) -> list[ValidationProblem]:
+    from kms_mrk.testing._service_checks import service_rule, string_leaves
+
+    found: list[ValidationProblem] = []
+    for leaf, text, path, _kms_path, sensitive in string_leaves(schema, typed):
+        broken = service_rule(leaf, text, patterns=False, sensitive=sensitive)
+        if broken is not None:
+            found.append(ValidationProblem(path, broken))
+    return found
 
 
 def _wire_keys(schema: Schema, value: Any, path: str, problems: list[ValidationProblem]) -> Any:
@@ -425,6 +496,9 @@ def _wire_keys(schema: Schema, value: Any, path: str, problems: list[ValidationP
         }
     if kind == STRING and isinstance(value, enum.Enum):
         return value.value
+    if kind == TIMESTAMP and isinstance(value, (int, float)) and not isinstance(value, bool):
+        converted = _epoch(value, path, problems)
+        return None if converted is ABSENT else converted
     return value
 
 
@@ -499,8 +573,10 @@ def error_answer(
         code, fault = found.code, found.fault
     elif isinstance(error, type) and issubclass(error, ServiceException):
         cls, code, fault = error, error.code, error.fault
+        _check_error_class(cls, what)
     elif isinstance(error, ServiceException):
         cls, code, fault = type(error), error.code, error.fault
+        _check_error_instance(error, what)
         if message is None:
             message = error.message
         if status is None:
@@ -523,6 +599,53 @@ def error_answer(
         message=message,
         status=status if status is not None else default_status(code, fault),
         members=members,
+    )
+
+
+def _check_error_class(cls: type[ServiceException], what: str) -> None:
+    """A class stands for its code: it must be one KMS answers with, and the class for it."""
+    known = ERRORS_BY_CODE.get(cls.code)
+    if known is not None and issubclass(cls, known):
+        return
+    if cls in (ServiceException, KMSServiceException):
+        raise InvalidStubError(
+            f"{what}: {cls.__name__} is the base of the errors KMS answers, not one of them "
+            f"(KMS never sends the code {cls.code!r}). Reject with a specific error "
+            f"(NotFoundException) or, for a code the model does not know, with "
+            f"KMSServiceException('message', code='NewCodeException')."
+        )
+    raise InvalidStubError(
+        f"{what}: {cls.__name__} carries the code {cls.code!r}, which is not an error KMS "
+        f"answers with. Reject with a modeled error class, or with "
+        f"KMSServiceException('message', code={cls.code!r}) for a code the model does not know."
+    )
+
+
+def _check_error_instance(error: ServiceException, what: str) -> None:
+    """An instance sends its ``code``: a modeled one matching its class, or any code given
+    explicitly to a plain :class:`KMSServiceException` (a code newer than the model)."""
+    cls, code = type(error), error.code
+    if cls is KMSServiceException and code != KMSServiceException.code:
+        return
+    known = ERRORS_BY_CODE.get(code)
+    if known is not None and isinstance(error, known):
+        return
+    name = cls.__name__
+    if cls in (ServiceException, KMSServiceException):
+        raise InvalidStubError(
+            f"{what}: {name}(...) with the code {code!r} is not an error KMS answers with. "
+            f"Reject with a specific error (NotFoundException('message')) or, for a code the "
+            f"model does not know, with KMSServiceException('message', code='NewCodeException')."
+        )
+    if known is not None:
+        raise InvalidStubError(
+            f"{what}: this {name} carries the code {code!r}, so the client would receive a "
+            f"{known.__name__}. Reject with {known.__name__}(...) instead, or leave code= out."
+        )
+    raise InvalidStubError(
+        f"{what}: this {name} carries the code {code!r}, which is not an error KMS answers "
+        f"with, so the client would not receive a {name}. Leave code= out, or reject with "
+        f"KMSServiceException('message', code={code!r}) for a code the model does not know."
     )
 
 

@@ -119,13 +119,14 @@ class _Fail(Behaviour):
 
 
 class _Fake(Behaviour):
-    __slots__ = ("allow_unmodeled", "fake", "name")
+    __slots__ = ("allow_unknown_enums", "allow_unmodeled", "fake", "name")
 
-    def __init__(self, fake: Fake, allow_unmodeled: bool) -> None:
+    def __init__(self, fake: Fake, allow_unmodeled: bool, allow_unknown_enums: bool) -> None:
         self.name = getattr(fake, "__name__", type(fake).__name__)
         super().__init__(f"calls_fake({self.name})")
         self.fake = fake
         self.allow_unmodeled = allow_unmodeled
+        self.allow_unknown_enums = allow_unknown_enums
 
     def run(self, wire: WireRequest) -> Response | ErrorAnswer:
         what = f"the fake {self.name} for {wire.operation}"
@@ -135,7 +136,9 @@ class _Fake(Behaviour):
             return error_answer(
                 wire.command_type, exc, what=what, allow_unmodeled=self.allow_unmodeled
             )
-        return coerce_response(wire.command_type, value, what=what)
+        return coerce_response(
+            wire.command_type, value, what=what, allow_unknown_enums=self.allow_unknown_enums
+        )
 
 
 def _transport_failure(error: type[TransportError] | TransportError) -> _Fail:
@@ -184,7 +187,7 @@ class Stub(Generic[CommandT]):
         )
 
     # -- matching --------------------------------------------------------------------------
-    def same_criteria(
+    def _same_criteria(
         self,
         command_type: type[Command[Any]],
         expected: dict[str, Any] | None,
@@ -200,34 +203,50 @@ class Stub(Generic[CommandT]):
             and _same(self.expected, expected)
         )
 
-    def input_mismatches(self, actual: dict[str, Any]) -> int:
+    def _input_mismatches(self, actual: dict[str, Any]) -> int:
         """How many members the request gets wrong for this stub (0: the input matches)."""
         if self.expected is None:
             return 0 if not self.strict else len(actual)
         return mismatches(self.expected, actual, partial=not self.strict)
 
-    def matches_input(self, actual: dict[str, Any]) -> bool:
+    def _matches_input(self, actual: dict[str, Any]) -> bool:
         if self.expected is None:
             return not self.strict or not actual
         return matches(self.expected, actual, partial=not self.strict)
 
-    def has_behaviour(self) -> bool:
+    def _has_behaviour(self) -> bool:
         return bool(self._once) or self._default is not None
 
-    def take(self) -> Behaviour | None:
+    def _take(self) -> Behaviour | None:
         """The behaviour for the next call (caller holds the mock's lock)."""
         if self._once:
             return self._once.popleft()
         return self._default
 
     # -- behaviours ------------------------------------------------------------------------
-    def resolves(self, response: Response | Mapping[str, Any] | None = None) -> Self:
-        """Answer with ``response``: the typed output, a dict of its members, or empty."""
-        return self._set(_Resolve(self._response(response, "resolves")), once=False)
+    def resolves(
+        self,
+        response: Response | Mapping[str, Any] | None = None,
+        *,
+        allow_unknown_enums: bool = False,
+    ) -> Self:
+        """Answer with ``response``: the typed output, a dict of its members, or empty.
 
-    def resolves_once(self, response: Response | Mapping[str, Any] | None = None) -> Self:
-        """Answer the next matching call with ``response``."""
-        return self._set(_Resolve(self._response(response, "resolves_once")), once=True)
+        Enum members must hold values of the model unless ``allow_unknown_enums`` (to test
+        how the code copes with a value KMS may add later).
+        """
+        output = self._response(response, "resolves", allow_unknown_enums)
+        return self._set(_Resolve(output), once=False)
+
+    def resolves_once(
+        self,
+        response: Response | Mapping[str, Any] | None = None,
+        *,
+        allow_unknown_enums: bool = False,
+    ) -> Self:
+        """Answer the next matching call with ``response`` (see :meth:`resolves`)."""
+        output = self._response(response, "resolves_once", allow_unknown_enums)
+        return self._set(_Resolve(output), once=True)
 
     def rejects(
         self,
@@ -263,18 +282,27 @@ class Stub(Generic[CommandT]):
         fake: Callable[[CommandT, str], Response | Mapping[str, Any] | None],
         *,
         allow_unmodeled: bool = False,
+        allow_unknown_enums: bool = False,
     ) -> Self:
-        """Answer with ``fake(command, region)``: its return value (checked) or its exception."""
-        return self._set(self._fake(fake, allow_unmodeled, "calls_fake"), once=False)
+        """Answer with ``fake(command, region)``: its return value (checked) or its exception.
+
+        A modeled exception it raises is answered as an error response and a transport error
+        is raised by the transport; anything else (an ``assert``, a bug, an invalid response)
+        reaches the code under test and is also kept in ``KmsMock.stub_errors``.
+        """
+        behaviour = self._fake(fake, allow_unmodeled, allow_unknown_enums, "calls_fake")
+        return self._set(behaviour, once=False)
 
     def calls_fake_once(
         self,
         fake: Callable[[CommandT, str], Response | Mapping[str, Any] | None],
         *,
         allow_unmodeled: bool = False,
+        allow_unknown_enums: bool = False,
     ) -> Self:
         """Answer the next matching call with ``fake(command, region)``."""
-        return self._set(self._fake(fake, allow_unmodeled, "calls_fake_once"), once=True)
+        behaviour = self._fake(fake, allow_unmodeled, allow_unknown_enums, "calls_fake_once")
+        return self._set(behaviour, once=True)
 
     def times_out(self) -> Self:
         """Make the transport raise ReadTimeoutError (the request may have been processed)."""
@@ -354,8 +382,13 @@ class Stub(Generic[CommandT]):
     def _what(self, method: str) -> str:
         return f"{self!r}.{method}(...)"
 
-    def _response(self, response: Any, method: str) -> Response:
-        return coerce_response(self.command_type, response, what=self._what(method))
+    def _response(self, response: Any, method: str, allow_unknown_enums: bool) -> Response:
+        return coerce_response(
+            self.command_type,
+            response,
+            what=self._what(method),
+            allow_unknown_enums=allow_unknown_enums,
+        )
 
     def _error(
         self, error: Any, message: str | None, status: int | None, allow: bool, method: str
@@ -377,13 +410,13 @@ class Stub(Generic[CommandT]):
         )
         return _Reject(answer)
 
-    def _fake(self, fake: Any, allow: bool, method: str) -> Behaviour:
+    def _fake(self, fake: Any, allow: bool, allow_unknown_enums: bool, method: str) -> Behaviour:
         if not callable(fake):
             raise InvalidStubError(
                 f"{self._what(method)}: expected a function (command, region) -> response; "
                 f"got {type(fake).__name__}"
             )
-        return _Fake(fake, allow)
+        return _Fake(fake, allow, allow_unknown_enums)
 
     def _record(self, call: RecordedCall[CommandT]) -> None:
         self._calls.append(call)

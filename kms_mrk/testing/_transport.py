@@ -9,7 +9,11 @@ the client's serializer and signer, and checks it as KMS would before anything e
   ``X-Amz-Date``; when the transport knows the secret key of the access key used, the signature
   itself is verified (against the request's own date, so no wall clock is involved);
 * a body that the real codec decodes into the operation's typed input, and that passes the
-  model's validation again (so a stub can never accept an input the service would reject).
+  service's own validation: required members, lengths, ranges, enum membership and the model's
+  patterns, which the client deliberately leaves to the service (so a stub can never accept an
+  input the service would reject). The checks are the local KMS's, worded as KMS words them
+  (:mod:`kms_mrk.testing._service_checks`); ``service_validation=False`` narrows them to what
+  the client checks, for code that sends enum values newer than the model.
 
 A request that fails these checks is answered as the service would answer it
 (``UnknownOperationException``, ``MissingAuthenticationTokenException``,
@@ -21,6 +25,8 @@ is written as the service's error JSON with its HTTP status (400 for client faul
 for server faults, or the status it carries). The client's own parser and error mapping then
 run, exactly as against KMS. A :class:`~kms_mrk.errors.TransportError` raised by the handler is
 raised by ``send`` (a timeout, a reset connection), which is how retry paths are exercised.
+After :meth:`MockTransport.close`, ``send`` raises :class:`~kms_mrk.testing.KmsMockError`: a
+client that outlived its test must not get answers meant for another.
 
 This module builds on the transport interface and the protocol codec only; it knows nothing of
 the client that calls it.
@@ -42,6 +48,12 @@ from kms_mrk.errors import ERRORS_BY_CODE
 from kms_mrk.errors._base import ResponseParseError, ServiceException
 from kms_mrk.protocol.awsjson11 import CONTENT_TYPE, decode_body, encode_body, encode_error
 from kms_mrk.schema import Command, Response
+from kms_mrk.testing._errors import KmsMockError
+from kms_mrk.testing._service_checks import (
+    missing_required_message,
+    request_problems,
+    validation_message,
+)
 from kms_mrk.testing._shapes import (
     ErrorAnswer,
     coerce_response,
@@ -54,7 +66,14 @@ from kms_mrk.transport._types import HttpRequest, HttpResponse
 if TYPE_CHECKING:
     from kms_mrk.auth import Credentials
 
-__all__ = ["Handler", "MockTransport", "WireRequest", "service_error", "service_response"]
+__all__ = [
+    "Handler",
+    "MockTransport",
+    "WireRequest",
+    "describe_request",
+    "service_error",
+    "service_response",
+]
 
 _TARGET_PREFIX: Final = "TrentService."
 _SERVICE: Final = "kms"
@@ -131,15 +150,25 @@ class MockTransport:
     be omitted and given later through :attr:`handler`.
 
     ``credentials``: when given, requests signed with that access key must carry a valid
-    signature. :class:`~kms_mrk.testing.KmsMock` is the friendlier layer on top of this class.
+    signature. ``service_validation`` (the default) checks each request as KMS does, enum
+    members and the model's patterns included; ``False`` checks only what the client checks.
+    ``allow_unknown_enums`` lets the handler answer enum values the model does not know.
+    :class:`~kms_mrk.testing.KmsMock` is the friendlier layer on top of this class.
     """
 
     def __init__(
-        self, handler: Handler | None = None, *, credentials: Credentials | None = None
+        self,
+        handler: Handler | None = None,
+        *,
+        credentials: Credentials | None = None,
+        service_validation: bool = True,
+        allow_unknown_enums: bool = False,
     ) -> None:
         if handler is not None and not callable(handler):
             raise TypeError(f"handler must be callable; got {type(handler).__name__}")
         self.handler = handler
+        self.service_validation = bool(service_validation)
+        self.allow_unknown_enums = bool(allow_unknown_enums)
         self._credentials = credentials
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -151,6 +180,8 @@ class MockTransport:
     # -- Transport -------------------------------------------------------------------------
     def send(self, request: HttpRequest) -> HttpResponse:
         """Check ``request`` as KMS would, answer it through the handler, encode the answer."""
+        if self.closed:
+            raise self._closed_error(request)
         with self._lock:
             request_id = f"00000000-0000-4000-8000-{next(self._ids):012x}"
         try:
@@ -164,8 +195,15 @@ class MockTransport:
         return ok_response(wire.command_type, outcome, request_id)
 
     def close(self) -> None:
-        """Nothing to release; kept for the Transport interface."""
+        """Refuse every later request (with a :class:`KmsMockError` naming it)."""
         self.closed = True
+
+    def _closed_error(self, request: HttpRequest) -> KmsMockError:
+        return KmsMockError(
+            f"{self!r} is closed, but a client sent it {describe_request(request)}. The client "
+            f"outlived the transport it was given: create clients inside the test that "
+            f"closes their transport."
+        )
 
     # -- decoding --------------------------------------------------------------------------
     def _decode(self, request: HttpRequest) -> WireRequest:
@@ -195,16 +233,25 @@ class MockTransport:
         try:
             decoded = decode_body(schema, request.body)
         except ResponseParseError as exc:
-            code = "ValidationException" if "is missing" in exc.reason else "SerializationException"
-            raise _reject(code, f"Cannot read the {operation} request: {exc.reason}") from None
-        problems = validate(schema, decoded)
-        if problems:
-            detail = "; ".join(str(p) for p in problems)
+            missing = missing_required_message(schema, request.body)
+            if missing is not None:
+                raise _reject("ValidationException", missing) from None
             raise _reject(
-                "ValidationException",
-                f"{len(problems)} validation error(s) detected in the {operation} request: "
-                f"{detail}",
-            )
+                "SerializationException", f"Cannot read the {operation} request: {exc.reason}"
+            ) from None
+        if self.service_validation:
+            found = request_problems(schema, decoded)
+            if found:
+                raise _reject("ValidationException", validation_message(found))
+        else:
+            problems = validate(schema, decoded)
+            if problems:
+                detail = "; ".join(str(p) for p in problems)
+                raise _reject(
+                    "ValidationException",
+                    f"{len(problems)} validation error(s) detected in the {operation} request: "
+                    f"{detail}",
+                )
         command = command_type(**{name: getattr(decoded, name) for name in schema.py_names})
         return WireRequest(request, operation, command_type, command, region, access_key_id)
 
@@ -262,10 +309,23 @@ class MockTransport:
             value = handler(wire.input, wire.region)
         except ServiceException as exc:
             return error_answer(wire.command_type, exc, what=what)
-        return coerce_response(wire.command_type, value, what=what)
+        return coerce_response(
+            wire.command_type, value, what=what, allow_unknown_enums=self.allow_unknown_enums
+        )
 
     def _malformed(self, request: HttpRequest, answer: ErrorAnswer) -> None:
         """Called for each request answered with an error before it reached the handler."""
+
+
+def describe_request(request: HttpRequest) -> str:
+    """``DescribeKey in us-east-1``: what a request asks, read from its headers."""
+    from kms_mrk.auth import region_from_authorization
+
+    target = request.header("x-amz-target") or ""
+    operation = target[len(_TARGET_PREFIX) :] if target.startswith(_TARGET_PREFIX) else ""
+    region = region_from_authorization(request.header("authorization") or "")
+    text = operation or "a request"
+    return f"{text} in {region}" if region else text
 
 
 # --------------------------------------------------------------------------------------
@@ -307,14 +367,21 @@ def service_response(
     response: Response | Mapping[str, Any] | None = None,
     *,
     request_id: str = "00000000-0000-4000-8000-000000000000",
+    allow_unknown_enums: bool = False,
 ) -> HttpResponse:
     """The HTTP response KMS would send for ``command`` answering ``response``.
 
-    ``response`` is checked against the operation's output model first. Use it to build
-    bodies for ``responses`` or any other HTTP-level mock.
+    ``response`` is checked against the operation's output model first (enum values included,
+    unless ``allow_unknown_enums``). Use it to build bodies for ``responses`` or any other
+    HTTP-level mock.
     """
     command_type = command_type_for(command, what="service_response()")
-    output = coerce_response(command_type, response, what="service_response()")
+    output = coerce_response(
+        command_type,
+        response,
+        what="service_response()",
+        allow_unknown_enums=allow_unknown_enums,
+    )
     return ok_response(command_type, output, request_id)
 
 

@@ -68,11 +68,13 @@ def test_signatures_may_go_unchecked() -> None:
     assert relaxed.new_client(credentials=other).describe_key(key_id=KEY_ID).key_metadata
 
 
-def test_the_mock_is_a_context_manager_closing_its_clients() -> None:
+def test_the_mock_is_a_context_manager_closing_itself() -> None:
     with KmsMock() as mock:
         client = mock.client
         assert mock.client is client
-    assert mock.client is not client  # closed clients are forgotten
+        assert not mock.closed
+    assert mock.closed
+    assert mock.client is not client  # the clients of a closed mock are forgotten
     assert repr(mock) == "KmsMock(region='us-east-1', stubs=0)"
 
 
@@ -130,17 +132,28 @@ def test_patch_clients_keeps_the_region_from_the_environment(
 
 
 def test_patch_clients_is_undone_and_leaves_explicit_transports_alone() -> None:
+    original = KMSClient.__init__
     mock = KmsMock()
     other = KmsMock()
     other.on(DescribeKeyCommand).rejects(NotFoundException)
     with mock.patch_clients():
+        assert KMSClient.__init__ is not original
         client = KMSClient("us-east-1", credentials=TEST_CREDENTIALS, transport=other.transport)
         with pytest.raises(NotFoundException):
             client.describe_key(key_id=KEY_ID)
     assert mock.calls() == []
-    assert KMSClient.__init__ is not None
-    assert KMSClient.__init__.__name__ == "__init__"
-    assert "patched" not in KMSClient.__init__.__qualname__
+    assert KMSClient.__init__ is original
+
+
+def test_patch_clients_is_undone_when_the_block_raises() -> None:
+    original = KMSClient.__init__
+    mock = KmsMock()
+    with pytest.raises(RuntimeError, match="boom"), mock.patch_clients():
+        raise RuntimeError("boom")
+    assert KMSClient.__init__ is original
+    later = KMSClient("us-east-1", credentials=TEST_CREDENTIALS, transport=KmsMock().transport)
+    assert later.region == "us-east-1"
+    assert mock.calls() == []
 
 
 # -- KmsLocal ----------------------------------------------------------------------------------

@@ -15,7 +15,13 @@ from kms_mrk import (
     ListKeysCommand,
     NotFoundException,
 )
-from kms_mrk.testing import KmsMock, KmsMockError, RecordedCall, UnmatchedRequestError
+from kms_mrk.testing import (
+    InvalidStubError,
+    KmsMock,
+    KmsMockError,
+    RecordedCall,
+    UnmatchedRequestError,
+)
 from tests.testing._helpers import KEY_ID
 
 METADATA = {"KeyMetadata": {"KeyId": KEY_ID}}
@@ -79,6 +85,30 @@ def test_calls_filter_by_command_and_region(mock: KmsMock) -> None:
         DescribeKeyCommand(key_id="a"),
         DescribeKeyCommand(key_id="b"),
     ]
+
+
+def test_calls_filter_by_input_like_on(mock: KmsMock) -> None:
+    mock.client.describe_key(key_id="a", grant_tokens=["t"])
+    mock.client_for("eu-west-1").describe_key(key_id="a")
+    mock.client.describe_key(key_id="b")
+
+    assert len(mock.calls(DescribeKeyCommand, {"KeyId": "a"})) == 2
+    assert len(mock.calls(DescribeKeyCommand, {"key_id": "a"}, region="eu-west-1")) == 1
+    assert len(mock.calls(DescribeKeyCommand, DescribeKeyCommand(key_id="b"))) == 1
+    strict = mock.calls(DescribeKeyCommand, {"KeyId": "a"}, strict=True)
+    assert [c.region for c in strict] == ["eu-west-1"]
+    assert mock.call_count(DescribeKeyCommand, {"GrantTokens": ["t"]}) == 1
+    assert mock.call_count(DescribeKeyCommand, {"KeyId": "c"}) == 0
+    assert mock.calls(DescribeKeyCommand, {"KeyId": "a"}) == [
+        c for c in mock.calls(DescribeKeyCommand) if c.input.key_id == "a"
+    ]
+
+
+def test_an_input_filter_needs_a_command_and_a_valid_input(mock: KmsMock) -> None:
+    with pytest.raises(InvalidStubError, match="an input filter needs the command class"):
+        mock.calls(None, {"KeyId": "a"})  # type: ignore[call-overload]
+    with pytest.raises(InvalidStubError, match="did you mean 'KeyId'"):
+        mock.calls(DescribeKeyCommand, {"KeyID": "a"})
 
 
 def test_last_call_fails_when_nothing_was_called(mock: KmsMock) -> None:

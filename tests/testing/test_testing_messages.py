@@ -211,6 +211,26 @@ def test_assert_called_with_shows_the_closest_call() -> None:
     assert "assert_called_with: no DescribeKey request matched (partial)" in text
     assert "2 DescribeKey request(s) received; the closest (attempt 1 in us-east-1)" in text
     assert '+  "KeyId": "alias/a"' in text
+    assert "--- expected (assert_called_with)\n" in text
+    assert "+++ actual (closest request)\n" in text
+    assert "stub" not in text  # no stub is involved in an assertion on the history
+    with pytest.raises(KmsMockError) as once:
+        mock.assert_called_once_with(DescribeKeyCommand, {"KeyId": "alias/b"})
+    assert "expected exactly one" in str(once.value).lower()
+    mock.reset_history()
+    mock.client.describe_key(key_id="alias/a")
+    with pytest.raises(KmsMockError) as once:
+        mock.assert_called_once_with(DescribeKeyCommand, {"KeyId": "alias/b"})
+    assert "--- expected (assert_called_once_with)\n" in str(once.value)
+
+
+def test_an_unmatched_request_diff_is_headed_by_the_stub() -> None:
+    mock = KmsMock()
+    mock.on(DescribeKeyCommand, {"KeyId": "alias/b"}).resolves()
+    with pytest.raises(UnmatchedRequestError) as raised:
+        mock.client.describe_key(key_id="alias/a")
+    assert "--- expected (stub)\n" in str(raised.value)
+    assert "+++ actual (request)\n" in str(raised.value)
 
 
 def test_assert_called_with_when_nothing_was_called() -> None:

@@ -151,6 +151,8 @@ def test_opted_out(kms_mock):
 
 def test_marker_options_configure_the_fixtures(pytester: pytest.Pytester) -> None:
     body = """
+ORIGINAL_INIT = KMSClient.__init__  # read when the module is collected, before any fixture
+
 @pytest.mark.kms_mock(region="eu-west-1", retry=1)
 def test_mock_options(kms_mock):
     assert kms_mock.client.region == "eu-west-1"
@@ -167,7 +169,12 @@ def test_patched_clients(kms_mock, monkeypatch):
     assert kms_mock.calls()[0].region == "ap-northeast-1"
 
 def test_clients_are_unpatched_afterwards():
-    assert KMSClient.__init__.__qualname__ == "KMSClient.__init__"
+    assert KMSClient.__init__ is ORIGINAL_INIT
+    kms = KmsMock()
+    kms.on(DescribeKeyCommand).resolves({"KeyMetadata": {"KeyId": "k"}})
+    with kms.patch_clients():
+        assert KMSClient.__init__ is not ORIGINAL_INIT
+    assert KMSClient.__init__ is ORIGINAL_INIT
 
 @pytest.mark.kms_local(updating_seconds=5, replica_creating_seconds=2, region="eu-west-1")
 def test_local_options(kms_local):

@@ -4,7 +4,13 @@
 * a strict stub of the input matches the request the client sends for it, and the history
   holds the command as it was sent;
 * any part of an input matches it partially;
-* any valid output survives the trip stub -> real codec -> client parser unchanged.
+* any valid output survives the trip stub -> real codec -> client parser unchanged;
+* the mock's service-side verdict on a request (answered, or refused with a
+  ValidationException) agrees with the enum and pattern rules ``on(...)`` applies.
+
+The generated values satisfy the client's rules (lengths, ranges) but not always the service's
+(enum values, patterns), so the round trips run with ``service_validation=False`` and
+``allow_unknown_enums=True``; the last property covers the service's rules.
 """
 
 from __future__ import annotations
@@ -15,10 +21,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kms_mrk import commands
+from kms_mrk import ValidationException, commands
 from kms_mrk.schema import LIST, MAP, STRUCTURED_TYPES, Command, Response, Schema
 from kms_mrk.testing import KmsMock
 from kms_mrk.testing._diff import matches
+from kms_mrk.testing._service_checks import service_rule, string_leaves
 from kms_mrk.testing._shapes import canon_input, canon_shape
 from tests._strategies import values
 
@@ -64,7 +71,7 @@ def test_every_form_of_an_input_is_the_same_expectation(command: Command[Any]) -
 @settings(max_examples=60)
 @given(command=command_inputs())
 def test_a_strict_stub_of_an_input_matches_what_the_client_sends(command: Command[Any]) -> None:
-    mock = KmsMock()
+    mock = KmsMock(service_validation=False)
     mock.on(type(command), command.to_dict(), strict=True).resolves()
 
     mock.client.send(command)
@@ -107,10 +114,32 @@ def test_any_valid_output_reaches_the_caller_unchanged(
     output = _exact_timestamps(output)
     request = data.draw(values(command_type.__schema__, floats_special=False))
     command = command_type(**{n: getattr(request, n) for n in command_type.__schema__.py_names})
-    mock = KmsMock()
-    mock.on(command_type).resolves(output)
+    mock = KmsMock(service_validation=False)
+    mock.on(command_type).resolves(output, allow_unknown_enums=True)
 
     assert mock.client.send(command) == output
+
+
+@settings(max_examples=80)
+@given(command=command_inputs())
+def test_the_service_side_verdict_agrees_with_the_stub_side_rules(command: Command[Any]) -> None:
+    schema = type(command).__schema__
+    broken = [
+        path
+        for leaf, text, path, _kms_path, _sensitive in string_leaves(schema, command)
+        if service_rule(leaf, text) is not None
+    ]
+    mock = KmsMock()
+    mock.on(type(command)).resolves()
+    try:
+        mock.client.send(command)
+    except ValidationException as exc:
+        assert broken, f"refused though every enum and pattern holds: {exc}"
+        assert mock.calls() == []
+        assert len(mock.rejected_requests) == 1
+    else:
+        assert broken == []
+        assert mock.call_count() == 1
 
 
 def _exact_timestamps(value: Any) -> Any:

@@ -18,6 +18,7 @@ from kms_mrk import (
     DisabledException,
     EncryptCommand,
     EncryptResponse,
+    ImportKeyMaterialCommand,
     KeyMetadata,
     KeyState,
     KMSInternalException,
@@ -25,11 +26,12 @@ from kms_mrk import (
     ListAliasesCommand,
     NotFoundException,
     ParamValidationError,
+    ServiceException,
     ThrottlingException,
     UpdatePrimaryRegionCommand,
 )
 from kms_mrk.schema import Command
-from kms_mrk.testing import InvalidStubError, KmsMock, UnmatchedRequestError
+from kms_mrk.testing import InvalidStubError, KmsMock, UnmatchedRequestError, service_error
 from tests.testing._helpers import KEY_ARN, KEY_ID
 
 METADATA = {"KeyMetadata": {"KeyId": KEY_ID, "Arn": KEY_ARN, "KeyState": "Enabled"}}
@@ -238,6 +240,62 @@ def test_rejects_with_a_code_the_model_does_not_know(mock: KmsMock) -> None:
     assert raised.value.code == "BrandNewException"
 
 
+def test_a_base_class_with_a_known_code_answers_as_that_error(mock: KmsMock) -> None:
+    mock.on(DescribeKeyCommand).rejects(KMSServiceException("gone", code="NotFoundException"))
+    with pytest.raises(NotFoundException, match="gone"):
+        mock.client.describe_key(key_id=KEY_ID)
+
+
+def test_a_subclass_of_a_modeled_error_sends_its_code(mock: KmsMock) -> None:
+    class AppNotFound(NotFoundException):  # type: ignore[misc]
+        pass
+
+    mock.on(DescribeKeyCommand, {"KeyId": "class"}).rejects(AppNotFound, "gone")
+    mock.on(DescribeKeyCommand, {"KeyId": "instance"}).rejects(AppNotFound("gone"))
+    for key_id in ("class", "instance"):
+        with pytest.raises(NotFoundException) as raised:
+            mock.client.describe_key(key_id=key_id)
+        assert raised.value.code == "NotFoundException"
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (
+            KMSServiceException,
+            r"KMSServiceException is the base of the errors KMS answers, not one of them "
+            r"\(KMS never sends the code 'KMSServiceException'\)",
+        ),
+        (ServiceException, r"ServiceException is the base of the errors KMS answers"),
+        (
+            KMSServiceException("no code"),
+            r"KMSServiceException\(...\) with the code 'KMSServiceException' is not an error "
+            r"KMS answers with",
+        ),
+        (
+            ServiceException("m", code="BrandNewException"),
+            r"ServiceException\(...\) with the code 'BrandNewException' is not an error KMS",
+        ),
+        (
+            NotFoundException("m", code="Other"),
+            r"this NotFoundException carries the code 'Other', which is not an error KMS "
+            r"answers with, so the client would not receive a NotFoundException",
+        ),
+        (
+            NotFoundException("m", code="KMSInternalException"),
+            r"this NotFoundException carries the code 'KMSInternalException', so the client "
+            r"would receive a KMSInternalException",
+        ),
+    ],
+    ids=["base-class", "root-class", "base-no-code", "root-with-code", "wrong-code", "other-code"],
+)
+def test_error_codes_are_checked_in_every_form(mock: KmsMock, error: Any, message: str) -> None:
+    with pytest.raises(InvalidStubError, match=message):
+        mock.on(DescribeKeyCommand).rejects(error, "what")
+    with pytest.raises(InvalidStubError, match=message):
+        service_error(DescribeKeyCommand, error)
+
+
 def test_rejects_with_a_status_of_your_choice(mock: KmsMock) -> None:
     mock.on(DescribeKeyCommand).rejects(ThrottlingException, "slow down", status=429)
     with pytest.raises(ThrottlingException) as raised:
@@ -353,6 +411,25 @@ def test_responses_are_checked_against_the_output_model(
 ) -> None:
     with pytest.raises(InvalidStubError, match=message):
         mock.on(DescribeKeyCommand).resolves(response)
+
+
+@pytest.mark.parametrize(
+    "when", [float("nan"), float("inf"), 1e20, -1e20], ids=["nan", "inf", "huge", "negative"]
+)
+def test_impossible_timestamps_are_stub_errors_with_their_path(mock: KmsMock, when: float) -> None:
+    response = {"KeyMetadata": {"KeyId": KEY_ID, "CreationDate": when}}
+    with pytest.raises(InvalidStubError) as raised:
+        mock.on(DescribeKeyCommand).resolves(response)
+    assert f"KeyMetadata.CreationDate: {when!r} is not a timestamp" in str(raised.value)
+    with pytest.raises(InvalidStubError, match=r"ValidTo: .* is not a timestamp"):
+        mock.on(ImportKeyMaterialCommand, {"ValidTo": when})
+
+
+def test_epoch_seconds_are_timestamps(mock: KmsMock) -> None:
+    mock.on(DescribeKeyCommand).resolves({"KeyMetadata": {"KeyId": KEY_ID, "CreationDate": 0}})
+    metadata = mock.client.describe_key(key_id=KEY_ID).key_metadata
+    assert metadata is not None
+    assert metadata.creation_date == dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
 def test_every_response_problem_is_listed_at_once(mock: KmsMock) -> None:

@@ -240,8 +240,18 @@ def test_a_malformed_authorization_header_is_refused() -> None:
         (b"{not json", "SerializationException", "not valid JSON"),
         (b"[]", "SerializationException", "JSON object"),
         (b'{"KeyId": 7}', "SerializationException", "KeyId: expected a string"),
-        (b"{}", "ValidationException", "KeyId"),
-        (b'{"KeyId": ""}', "ValidationException", "KeyId: length 0 is below the minimum of 1"),
+        (
+            b"{}",
+            "ValidationException",
+            "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: "
+            "Member must not be null",
+        ),
+        (
+            b'{"KeyId": ""}',
+            "ValidationException",
+            "1 validation error detected: Value '' at 'keyId' failed to satisfy constraint: "
+            "Member must have length greater than or equal to 1",
+        ),
     ],
 )
 def test_the_input_is_decoded_and_validated_again(body: bytes, code: str, detail: str) -> None:
