@@ -1,7 +1,9 @@
 """``python -m codegen``: regenerate kms_mrk's GENERATED modules from the vendored model.
 
 Options:
-  --update-model   refresh codegen/model/ from the installed botocore first
+  --update-model   refresh codegen/model/ from the installed botocore first (refused when that
+                   botocore is older than the vendored model's, unless --force is given)
+  --force          with --update-model: vendor an older botocore's model anyway, with a warning
   --check          write nothing; exit 1 and list the files that differ from a regeneration
   --out DIR        write the tree under DIR instead of the repository root
 """
@@ -13,6 +15,7 @@ import sys
 from pathlib import Path
 
 from codegen.generate import generate
+from codegen.model import CodegenError
 from codegen.vendor import update_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,16 +24,23 @@ ROOT = Path(__file__).resolve().parent.parent
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m codegen", description=__doc__.splitlines()[0])
     parser.add_argument("--update-model", action="store_true")
+    parser.add_argument("--force", action="store_true")
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT)
     args = parser.parse_args(argv)
-    if args.update_model:
-        source = update_model()
-        print(
-            f"vendored KMS model from botocore {source['botocore_version']}: "
-            f"{source['operations']} operations"
-        )
-    files = generate(args.out)
+    if args.force and not args.update_model:
+        parser.error("--force only applies to --update-model")
+    try:
+        if args.update_model:
+            source = update_model(force=args.force)
+            print(
+                f"vendored KMS model from botocore {source['botocore_version']}: "
+                f"{source['operations']} operations"
+            )
+        files = generate(args.out)
+    except CodegenError as exc:
+        print(f"python -m codegen: error: {exc}", file=sys.stderr)
+        return 2
     if args.check:
         stale = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
         for path in stale:

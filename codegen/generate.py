@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from codegen.descriptions import ERRORS, OPERATIONS
-from codegen.model import enum_members, load_json, py_member_name, snake_case
+from codegen.model import CodegenError, enum_members, load_json, py_member_name, snake_case
 from codegen.vendor import PAGINATORS_FILE, SERVICE_FILE
 
 API = "https://docs.aws.amazon.com/kms/latest/APIReference"
@@ -242,7 +242,7 @@ def schema_ref(model: Model, name: str, here: str) -> str:
     return f"{alias}.S_{name}"
 
 
-def struct_doc(model: Model, name: str) -> str:
+def struct_doc(model: Model, name: str) -> tuple[str, str]:
     if name in model.requests:
         op = model.requests[name]
         return f"Input of {op}: see :class:`{op}Command`.", f"{API}/API_{op}.html"
@@ -617,9 +617,32 @@ def emit_operations(model: Model) -> str:
     return "".join(out)
 
 
-def generate(root: Path) -> dict[Path, str]:
-    """Return every generated file (path relative to ``root``) and its text."""
-    model = load_model()
+def check_descriptions(model: Model) -> None:
+    """Fail with one message listing every operation and error without a summary."""
+    missing_ops = sorted(set(model.operations) - set(OPERATIONS))
+    missing_errors = sorted(set(model.errors) - set(ERRORS))
+    if not missing_ops and not missing_errors:
+        return
+    lines = [
+        "codegen/descriptions.py has no one-line summary for what the model gained. Add one, "
+        "in our own words, for each of:"
+    ]
+    if missing_ops:
+        lines.append(f"  OPERATIONS: {', '.join(missing_ops)}")
+    if missing_errors:
+        lines.append(f"  ERRORS: {', '.join(missing_errors)}")
+    raise CodegenError("\n".join(lines))
+
+
+def generate(root: Path, model: Model | None = None) -> dict[Path, str]:
+    """Return every generated file (path relative to ``root``) and its text.
+
+    Raises :class:`~codegen.model.CodegenError` when ``codegen/descriptions.py`` lacks a
+    summary for an operation or error of the model.
+    """
+    if model is None:
+        model = load_model()
+    check_descriptions(model)
     files: dict[Path, str] = {}
     pkg = root / "kms_mrk"
     files[pkg / "models" / "_enums.py"] = emit_enums(model)

@@ -18,6 +18,11 @@ import attrs
 
 from kms_mrk.schema import Member, Schema, Shape, StrEnum
 
+
+class CodegenError(Exception):
+    """A problem the generator reports as a message (and exit status 2), not a traceback."""
+
+
 _RESERVED = frozenset(
     {"self", "cls", "to_dict", "from_dict", "metadata", "errors", "paginator", "operation_name"}
 )
@@ -138,7 +143,7 @@ def make_shape_class(schema: Schema) -> type[Shape]:
         m.py_name: attrs.field(default=None if not m.required else attrs.NOTHING, kw_only=True)
         for m in sorted(schema.members, key=lambda m: not m.required)
     }
-    cls = attrs.make_class(
+    cls: type[Shape] = attrs.make_class(
         schema.name,
         these,
         bases=(Shape,),

@@ -1,9 +1,10 @@
 """Client-side validation of a command against its model, before any I/O.
 
 Checked: required members, Python types, string and blob lengths, numeric ranges, list and
-map sizes, and that a union has exactly one member set. Like botocore, patterns are not
-checked (a model's regular expressions are advisory and sometimes stricter than the
-service), and enum members accept any string (services add values).
+map sizes, that a union has exactly one member set, and that a timestamp is an aware datetime
+or finite epoch seconds that a datetime can hold (years 1 to 9999 in UTC). Like botocore,
+patterns are not checked (a model's regular expressions are advisory and sometimes stricter
+than the service), and enum members accept any string (services add values).
 
 Every problem is collected, then reported at once in one :class:`ParamValidationError`
 whose paths use wire names (``Tags[2].TagKey``).
@@ -32,6 +33,9 @@ from kms_mrk.schema import (
 )
 
 __all__ = ["check", "validate"]
+
+_UTC = _dt.timezone.utc
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_UTC)
 
 
 def check(value: Shape, operation: str | None = None) -> None:
@@ -114,8 +118,24 @@ def _validate(schema: Schema, value: Any, path: str, problems: list[ValidationPr
                         "(give tzinfo, e.g. datetime.timezone.utc)",
                     )
                 )
+                return
+            try:
+                value.astimezone(_UTC)
+            except OverflowError:
+                add(ValidationProblem(path, f"{value.isoformat()} is out of range in UTC"))
         elif not isinstance(value, (int, float)) or isinstance(value, bool):
             add(ValidationProblem(path, f"expected datetime, got {_tname(value)}"))
+        else:
+            try:
+                _EPOCH + _dt.timedelta(seconds=value)
+            except (OverflowError, ValueError):
+                add(
+                    ValidationProblem(
+                        path,
+                        f"{value!r} is not a time: epoch seconds must be a finite number "
+                        "between years 1 and 9999",
+                    )
+                )
     elif kind == LIST:
         if not isinstance(value, (list, tuple)):
             add(ValidationProblem(path, f"expected list, got {_tname(value)}"))

@@ -66,6 +66,7 @@ FLOAT_TYPES = frozenset({FLOAT, DOUBLE, BIG_DECIMAL})
 STRUCTURED_TYPES = frozenset({STRUCTURE, UNION})
 
 REDACTED = "***"
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 
 
 class Member:
@@ -337,7 +338,9 @@ def shape_from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
     problems: list[ValidationProblem] = []
     result = _from_document(cls.__schema__, data, "", problems, cls)
     if problems:
-        raise ParamValidationError(cls.__schema__.name, problems)
+        # A command's problems name its operation, as client.send does; other shapes their own.
+        name = getattr(cls, "operation_name", None) or cls.__schema__.name
+        raise ParamValidationError(name, problems)
     return result  # type: ignore[no-any-return]
 
 
@@ -402,7 +405,17 @@ def _from_document(
     if schema.enum_type is not None and isinstance(data, str):
         return _enum_value(schema.enum_type, data)
     if kind == TIMESTAMP and isinstance(data, (int, float)) and not isinstance(data, bool):
-        return _dt.datetime.fromtimestamp(data, _dt.timezone.utc)
+        try:
+            return _EPOCH + _dt.timedelta(seconds=data)
+        except (OverflowError, ValueError):
+            problems.append(
+                ValidationProblem(
+                    path,
+                    f"{data!r} is not a time: epoch seconds must be a finite number "
+                    "between years 1 and 9999",
+                )
+            )
+            return None
     return data
 
 

@@ -59,3 +59,15 @@ ERRORS_BY_CODE: dict[str, type[KMSServiceException]] = {**COMMON_ERRORS, **MODEL
 def error_class_for_code(code: str) -> type[KMSServiceException]:
     """The exception class for an error code; :class:`KMSServiceException` when unknown."""
     return ERRORS_BY_CODE.get(code, KMSServiceException)
+
+
+def _present_as_public() -> None:
+    # Tracebacks and reprs name the public module (kms_mrk.errors.NotFoundException), not the
+    # private one that defines the class; pickle finds the classes there too.
+    for name in __all__:
+        obj = globals()[name]
+        if isinstance(obj, type) and issubclass(obj, BaseException):
+            obj.__module__ = __name__
+
+
+_present_as_public()

@@ -74,6 +74,17 @@ class KmsMrkError(Exception):
 
     metadata: ResponseMetadata | None = None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickle the message and the attributes as they are: subclasses' __init__ take other
+        # arguments than the message, so they are not called again when unpickling.
+        return (_restore_error, (type(self), self.args), self.__dict__ or None)
+
+
+def _restore_error(cls: type[KmsMrkError], args: tuple[Any, ...]) -> KmsMrkError:
+    error = cls.__new__(cls)
+    error.args = args
+    return error
+
 
 @attrs.frozen(slots=True)
 class ValidationProblem:

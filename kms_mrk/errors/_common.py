@@ -2,7 +2,8 @@
 
 They are subclasses of :class:`KMSServiceException` so that ``except AccessDeniedException``
 reads as naturally as the modeled errors do. ``ThrottlingException`` is what KMS answers when
-a request-rate quota is exceeded.
+a request-rate quota is exceeded. Three of them are ``retryable`` (a later attempt may
+succeed): ``ThrottlingException``, ``InternalFailure`` and ``ServiceUnavailableException``.
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ class AccessDeniedException(KMSServiceException):
 
 
 class ThrottlingException(KMSServiceException):
-    """A request-rate quota was exceeded; retried with backoff by default."""
+    """A request-rate quota was exceeded; retryable, with the longer throttling backoff."""
 
     code: ClassVar[str] = "ThrottlingException"  # type: ignore[misc]
+    retryable: ClassVar[bool] = True  # type: ignore[misc]
 
 
 class ValidationException(KMSServiceException):

@@ -5,7 +5,9 @@ base64, timestamps epoch seconds (unless a member says otherwise), unset members
 and NaN/Infinity written as the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``.
 
 Encoders and decoders are compiled once per schema into small closures (cached on the
-schema), so the per-call cost is a walk over the members actually present. Decoders check
+schema), so the per-call cost is a walk over the members actually present. Compiling takes a
+lock and publishes the closures only once they are complete; a call that finds them compiled
+takes no lock. Decoders check
 every type they read: a response that breaks the protocol raises
 :class:`~kms_mrk.errors.ResponseParseError` naming the member path, never a bare
 ``KeyError``/``ValueError``/``JSONDecodeError``.
@@ -21,6 +23,8 @@ import binascii
 import datetime as _dt
 import json
 import math
+import re
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -141,30 +145,130 @@ def _parse_timestamp(value: Any) -> _dt.datetime:
         try:
             return _dt.datetime.fromtimestamp(value, _UTC)
         except (OverflowError, OSError, ValueError) as exc:
-            raise _Bad(f"timestamp {value!r} is out of range") from exc
+            raise _out_of_range(value) from exc
     if isinstance(value, str):
-        text = value.strip()
-        try:
-            return _dt.datetime.fromtimestamp(float(text), _UTC)
-        except ValueError:
-            pass
-        except (OverflowError, OSError) as exc:
-            raise _Bad(f"timestamp {value!r} is out of range") from exc
-        try:
-            moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError:
-            moment = None
-        if moment is None:
-            from email.utils import parsedate_to_datetime
-
-            try:
-                moment = parsedate_to_datetime(text)
-            except (TypeError, ValueError, IndexError) as exc:
-                raise _Bad(f"{value[:40]!r} is not a timestamp") from exc
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=_UTC)
-        return moment.astimezone(_UTC)
+        return _parse_timestamp_text(value)
     raise _Bad(f"expected a timestamp, got {_jtype(value)}")
+
+
+def _out_of_range(value: Any) -> _Bad:
+    shown = repr(value[:40]) if isinstance(value, str) else repr(value)
+    return _Bad(f"timestamp {shown} is out of range")
+
+
+# Strict forms first: epoch seconds, ISO 8601 (4-digit year, any fraction length, Z or a
+# numeric offset) and RFC 822 / IMF-fixdate with a 4-digit year. The standard library is
+# only asked about other forms; it would read year 0001 as 2001 (the two-digit-year rule of
+# email.utils) and, before Python 3.11, reject "Z" and fractions that are not 3 or 6 digits.
+_EPOCH_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_ISO_TEXT = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+    r"(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?"
+)
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+_ZONES = {
+    "gmt": 0,
+    "ut": 0,
+    "utc": 0,
+    "z": 0,
+    "est": -5,
+    "edt": -4,
+    "cst": -6,
+    "cdt": -5,
+    "mst": -7,
+    "mdt": -6,
+    "pst": -8,
+    "pdt": -7,
+}
+_RFC822_TEXT = re.compile(
+    r"(?:(?:mon|tue|wed|thu|fri|sat|sun),?\s*)?(\d{1,2})[ -]"
+    r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[ -](\d{4})\s+"
+    r"(\d{2}):(\d{2})(?::(\d{2}))?(?:\s*(?:([+-])(\d{2})(\d{2})|([a-z]{1,3})))?",
+    re.IGNORECASE,
+)
+
+
+def _parse_timestamp_text(value: str) -> _dt.datetime:
+    text = value.strip()
+    try:
+        if _EPOCH_TEXT.fullmatch(text):
+            return _dt.datetime.fromtimestamp(float(text), _UTC)
+        moment = _strict_iso(text) or _strict_rfc822(text) or _stdlib_timestamp(text)
+        if moment is not None:
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=_UTC)
+            return moment.astimezone(_UTC)
+    except (OverflowError, OSError) as exc:
+        raise _out_of_range(value) from exc
+    except ValueError as exc:
+        raise _Bad(f"{value[:40]!r} is not a valid timestamp ({exc})") from exc
+    raise _Bad(f"{value[:40]!r} is not a timestamp")
+
+
+def _offset(sign: str | None, hours: str | None, minutes: str | None) -> _dt.tzinfo:
+    if not sign:
+        return _UTC
+    delta = _dt.timedelta(hours=int(hours or 0), minutes=int(minutes or 0))
+    return _dt.timezone(-delta if sign == "-" else delta)
+
+
+def _strict_iso(text: str) -> _dt.datetime | None:
+    match = _ISO_TEXT.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, _z, sign, oh, om = match.groups()
+    micro = int(fraction[:6].ljust(6, "0")) if fraction else 0
+    return _dt.datetime(
+        int(year),
+        int(month),
+        int(day),
+        int(hour),
+        int(minute),
+        int(second or 0),
+        micro,
+        tzinfo=_offset(sign, oh, om),
+    )
+
+
+def _strict_rfc822(text: str) -> _dt.datetime | None:
+    match = _RFC822_TEXT.fullmatch(text)
+    if match is None:
+        return None
+    day, month, year, hour, minute, second, sign, oh, om, zone = match.groups()
+    if zone is not None:
+        hours = _ZONES.get(zone.lower())
+        if hours is None:
+            raise ValueError(f"unknown time zone {zone!r}")
+        tz: _dt.tzinfo = _dt.timezone(_dt.timedelta(hours=hours)) if hours else _UTC
+    else:
+        tz = _offset(sign, oh, om)
+    return _dt.datetime(
+        int(year),
+        _MONTHS[month.lower()],
+        int(day),
+        int(hour),
+        int(minute),
+        int(second or 0),
+        tzinfo=tz,
+    )
+
+
+def _stdlib_timestamp(text: str) -> _dt.datetime | None:
+    try:
+        return _dt.datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 # --------------------------------------------------------------------------------------
@@ -187,13 +291,58 @@ def _encode_float(value: Any) -> Any:
     return value
 
 
+# Compiled encoders and decoders live in ``schema.cache``. Reading the cache takes no lock; a
+# miss compiles under _COMPILE_LOCK. Closures being built are kept in a _Pending map (a
+# recursive shape finds its own unfinished closure there) and are published to the schemas'
+# caches only when the outermost build is complete, so no thread ever sees a closure whose
+# member list is still being filled.
+_COMPILE_LOCK = threading.Lock()
+_MISSING: Any = object()
+
+
+class _Pending:
+    """Closures compiled under the lock, not yet visible to other threads."""
+
+    __slots__ = ("entries",)
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[int, str], tuple[Schema, Any]] = {}
+
+    def get(self, schema: Schema, key: str) -> Any:
+        found = schema.cache.get(key, _MISSING)
+        if found is _MISSING:
+            entry = self.entries.get((id(schema), key))
+            if entry is not None:
+                found = entry[1]
+        return found
+
+    def put(self, schema: Schema, key: str, value: Any) -> None:
+        self.entries[(id(schema), key)] = (schema, value)
+
+    def publish(self) -> None:
+        for (_id, key), (schema, value) in self.entries.items():
+            schema.cache[key] = value
+
+
 def _encoder(schema: Schema, ts_format: str | None = None) -> Callable[[Any], Any] | None:
     """Return the encoder for ``schema`` (``None`` means the value is written as it is)."""
     key = f"enc:{ts_format}" if ts_format else "enc"
-    cache = schema.cache
-    if key in cache:
-        enc: Callable[[Any], Any] | None = cache[key]
-        return enc
+    enc: Callable[[Any], Any] | None = schema.cache.get(key, _MISSING)
+    if enc is _MISSING:
+        with _COMPILE_LOCK:
+            pending = _Pending()
+            enc = _build_encoder(schema, ts_format, pending)
+            pending.publish()
+    return enc
+
+
+def _build_encoder(
+    schema: Schema, ts_format: str | None, pending: _Pending
+) -> Callable[[Any], Any] | None:
+    key = f"enc:{ts_format}" if ts_format else "enc"
+    found: Callable[[Any], Any] | None = pending.get(schema, key)
+    if found is not _MISSING:
+        return found
     kind = schema.type
     if kind in STRUCTURED_TYPES:
         fields: list[tuple[str, str, Callable[[Any], Any] | None]] = []
@@ -206,13 +355,13 @@ def _encoder(schema: Schema, ts_format: str | None = None) -> Callable[[Any], An
                     out[wire] = item if fn is None else fn(item)
             return out
 
-        cache[key] = encode_struct  # set before members: recursive shapes
-        fields.extend((m.py_name, m.name, _member_encoder(m)) for m in schema.members)
+        pending.put(schema, key, encode_struct)  # before members: recursive shapes
+        fields.extend((m.py_name, m.name, _member_encoder(m, pending)) for m in schema.members)
         return encode_struct
     result: Callable[[Any], Any] | None
     if kind == LIST:
         assert schema.member is not None
-        item_enc = _encoder(schema.member)
+        item_enc = _build_encoder(schema.member, None, pending)
         if item_enc is None:
             result = list
         else:
@@ -224,7 +373,7 @@ def _encoder(schema: Schema, ts_format: str | None = None) -> Callable[[Any], An
             result = encode_list
     elif kind == MAP:
         assert schema.value is not None
-        value_enc = _encoder(schema.value)
+        value_enc = _build_encoder(schema.value, None, pending)
         if value_enc is None:
             result = dict
         else:
@@ -243,14 +392,14 @@ def _encoder(schema: Schema, ts_format: str | None = None) -> Callable[[Any], An
         result = _TS_WRITERS.get(fmt, _epoch_seconds)
     else:  # strings, enums, integers, booleans, documents
         result = None
-    cache[key] = result
+    pending.put(schema, key, result)
     return result
 
 
-def _member_encoder(member: Member) -> Callable[[Any], Any] | None:
+def _member_encoder(member: Member, pending: _Pending) -> Callable[[Any], Any] | None:
     if member.timestamp_format and member.target.type == TIMESTAMP:
-        return _encoder(member.target, member.timestamp_format)
-    return _encoder(member.target)
+        return _build_encoder(member.target, member.timestamp_format, pending)
+    return _build_encoder(member.target, None, pending)
 
 
 def encode_body(schema: Schema | None, value: Shape | None) -> bytes:
@@ -345,9 +494,18 @@ def _decode_document(value: Any) -> Any:
 
 
 def _decoder(schema: Schema) -> Callable[[Any], Any]:
-    cache = schema.cache
-    dec: Callable[[Any], Any] | None = cache.get("dec")
-    if dec is not None:
+    dec: Callable[[Any], Any] | None = schema.cache.get("dec")
+    if dec is None:
+        with _COMPILE_LOCK:
+            pending = _Pending()
+            dec = _build_decoder(schema, pending)
+            pending.publish()
+    return dec
+
+
+def _build_decoder(schema: Schema, pending: _Pending) -> Callable[[Any], Any]:
+    dec: Callable[[Any], Any] = pending.get(schema, "dec")
+    if dec is not _MISSING:
         return dec
     kind = schema.type
     if kind in STRUCTURED_TYPES:
@@ -399,14 +557,14 @@ def _decoder(schema: Schema) -> Callable[[Any], Any]:
                 return factory(**decode_kwargs(value))
 
             decode = decode_struct
-        cache["dec"] = decode
-        cache["dec_kwargs"] = decode_kwargs
+        pending.put(schema, "dec_kwargs", decode_kwargs)
+        pending.put(schema, "dec", decode)  # before members: recursive shapes
         for m in schema.members:
-            fields[m.name] = _member_reader(m)
+            fields[m.name] = _member_reader(m, pending)
         return decode
     if kind == LIST:
         assert schema.member is not None
-        item_dec = _decoder(schema.member)
+        item_dec = _build_decoder(schema.member, pending)
         sparse = schema.sparse
 
         def decode_list(value: Any) -> list[Any]:
@@ -428,7 +586,7 @@ def _decoder(schema: Schema) -> Callable[[Any], Any]:
         dec = decode_list
     elif kind == MAP:
         assert schema.value is not None
-        value_dec = _decoder(schema.value)
+        value_dec = _build_decoder(schema.value, pending)
         sparse_map = schema.sparse
 
         def decode_map(value: Any) -> dict[str, Any]:
@@ -474,7 +632,7 @@ def _decoder(schema: Schema) -> Callable[[Any], Any]:
         dec = _decode_document
     else:
         raise TypeError(f"unsupported shape type {kind!r} in {schema.name}")
-    cache["dec"] = dec
+    pending.put(schema, "dec", dec)
     return dec
 
 
@@ -487,7 +645,7 @@ def _bad_at(wire: str, reason: str) -> _Bad:
     return bad
 
 
-def _member_reader(member: Member) -> tuple[str, int, Any]:
+def _member_reader(member: Member, pending: _Pending) -> tuple[str, int, Any]:
     target = member.target
     if target.type == STRING:
         if target.enum_type is not None:
@@ -495,12 +653,12 @@ def _member_reader(member: Member) -> tuple[str, int, Any]:
         return (member.py_name, _READ_STR, None)
     if target.type == BOOLEAN:
         return (member.py_name, _READ_BOOL, None)
-    return (member.py_name, _READ_CALL, _member_decoder(member))
+    return (member.py_name, _READ_CALL, _member_decoder(member, pending))
 
 
-def _member_decoder(member: Member) -> Callable[[Any], Any]:
+def _member_decoder(member: Member, pending: _Pending) -> Callable[[Any], Any]:
     if member.target.type == UNION:
-        inner = _decoder(member.target)
+        inner = _build_decoder(member.target, pending)
 
         def decode_union(value: Any) -> Any:
             if type(value) is dict and "__type" in value:
@@ -508,7 +666,7 @@ def _member_decoder(member: Member) -> Callable[[Any], Any]:
             return inner(value)
 
         return decode_union
-    return _decoder(member.target)
+    return _build_decoder(member.target, pending)
 
 
 def _loads(body: bytes) -> Any:
@@ -556,19 +714,30 @@ def request_id_from(headers: Mapping[str, str]) -> str | None:
 
 
 def has_sensitive_members(schema: Schema) -> bool:
-    """Whether any member reachable from ``schema`` is sensitive (cached)."""
+    """Whether any member reachable from ``schema`` is sensitive (cached).
+
+    Only the final answer is stored: the walk keeps its own set of visited schemas, so another
+    thread never reads a half-computed value.
+    """
     cached: bool | None = schema.cache.get("sensitive_any")
-    if cached is not None:
-        return cached
-    schema.cache["sensitive_any"] = False  # recursion guard
-    result = schema.sensitive or any(
-        m.sensitive or has_sensitive_members(m.target) for m in schema.members
+    if cached is None:
+        cached = schema.cache["sensitive_any"] = _reaches_sensitive(schema, set())
+    return cached
+
+
+def _reaches_sensitive(schema: Schema, seen: set[int]) -> bool:
+    if id(schema) in seen:
+        return False
+    seen.add(id(schema))
+    if schema.sensitive:
+        return True
+    for m in schema.members:
+        if m.sensitive or _reaches_sensitive(m.target, seen):
+            return True
+    return any(
+        child is not None and _reaches_sensitive(child, seen)
+        for child in (schema.member, schema.key, schema.value)
     )
-    for child in (schema.member, schema.key, schema.value):
-        if child is not None and has_sensitive_members(child):
-            result = True
-    schema.cache["sensitive_any"] = result
-    return result
 
 
 def deserialize_response(
@@ -603,17 +772,23 @@ def _clean_code(code: str) -> str:
 
 
 def error_code_from(headers: Mapping[str, str], data: Any) -> str | None:
-    """The error code: ``X-Amzn-Errortype``, else the body's ``code``, else ``__type``."""
+    """The error code: ``X-Amzn-Errortype``, else the body's ``code``, else ``__type``.
+
+    A source that is empty once cleaned (``""``, ``":"``, ``"ns#"``) is skipped.
+    """
     raw = headers.get("x-amzn-errortype")
-    if not raw and isinstance(data, dict):
+    if raw:
+        code = _clean_code(raw)
+        if code:
+            return code
+    if isinstance(data, dict):
         for key in ("code", "__type"):
             candidate = data.get(key)
             if isinstance(candidate, str) and candidate:
-                raw = candidate
-                break
-    if not raw:
-        return None
-    return _clean_code(raw) or None
+                code = _clean_code(candidate)
+                if code:
+                    return code
+    return None
 
 
 class ParsedError:
@@ -707,8 +882,13 @@ def deserialize_error(
 
 
 def _struct_kwargs_decoder(schema: Schema) -> Callable[[Any], dict[str, Any]]:
-    _decoder(schema)
-    fn: Callable[[Any], dict[str, Any]] = schema.cache["dec_kwargs"]
+    fn: Callable[[Any], dict[str, Any]] | None = schema.cache.get("dec_kwargs")
+    if fn is None:
+        with _COMPILE_LOCK:
+            pending = _Pending()
+            _build_decoder(schema, pending)
+            pending.publish()
+        fn = schema.cache["dec_kwargs"]
     return fn
 
 

@@ -45,3 +45,19 @@ def test_update_primary_region_example_prints_the_documented_request() -> None:
         "KeyId": "arn:aws:kms:us-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab",
         "PrimaryRegion": "eu-central-1",
     }
+
+
+def test_update_primary_region_example_goes_through_a_client() -> None:
+    # The example captures what a KMSClient sends (validated, serialized, signed) instead of
+    # calling the protocol layer with a hand-written target prefix.
+    source = (EXAMPLES / "update_primary_region_request.py").read_text(encoding="utf-8")
+    assert "KMSClient(" in source
+    assert "awsjson11" not in source and "TrentService" not in source
+    lines = _run(EXAMPLES / "update_primary_region_request.py").stdout.splitlines()
+    auth = next(line for line in lines if line.startswith("Authorization: "))
+    assert auth.startswith("Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert "/us-west-1/kms/aws4_request" in auth
+    signature = auth.split("Signature=", 1)[1]
+    assert signature.endswith("...") and len(signature) < 64
+    assert any(line.startswith("X-Amz-Date: ") for line in lines)
+    assert "Content-Type: application/x-amz-json-1.1" in lines

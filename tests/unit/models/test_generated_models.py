@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
+import pickle
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +17,19 @@ from hypothesis import strategies as st
 
 import kms_mrk
 import kms_mrk.commands
+import kms_mrk.errors
 import kms_mrk.models
 from codegen.generate import GENERATED_MARK, generate
-from codegen.vendor import SERVICE_FILE, SOURCE_FILE
-from kms_mrk.errors import KMSServiceException, ParamValidationError
+from codegen.vendor import PAGINATORS_FILE, SERVICE_FILE, SOURCE_FILE
+from kms_mrk.errors import (
+    KMSServiceException,
+    ParamValidationError,
+    ResponseMetadata,
+    ResponseParseError,
+    ServiceException,
+    TransportError,
+    ValidationProblem,
+)
 from kms_mrk.schema import Command, Response, Schema, Shape, StrEnum
 from tests._strategies import values
 
@@ -37,9 +50,35 @@ def _all_model_classes() -> list[type[Shape]]:
 def test_model_is_vendored_from_a_recorded_botocore() -> None:
     source = json.loads(SOURCE_FILE.read_text())
     assert source["operations"] == 56
-    assert len(source["service"]["sha256"]) == 64
     assert source["botocore_version"].startswith("1.")
     assert "documentation" not in SERVICE_FILE.read_text()
+    for key, vendored in (("service", SERVICE_FILE), ("paginators", PAGINATORS_FILE)):
+        record = source[key]
+        assert set(record) == {
+            "shipped_path",
+            "shipped_sha256",
+            "decompressed_sha256",
+            "vendored_sha256",
+        }
+        assert record["vendored_sha256"] == hashlib.sha256(vendored.read_bytes()).hexdigest()
+    # botocore ships the service model gzip-compressed: both hashes are recorded, and told apart.
+    assert source["service"]["shipped_path"].endswith("service-2.json.gz")
+    assert source["service"]["shipped_sha256"] != source["service"]["decompressed_sha256"]
+    assert "shipped_sha256" in source["hashes"] and "decompressed_sha256" in source["hashes"]
+
+
+def test_recorded_hashes_match_the_installed_botocore_when_it_is_the_recorded_version() -> None:
+    botocore = pytest.importorskip("botocore")
+    source = json.loads(SOURCE_FILE.read_text())
+    if botocore.__version__ != source["botocore_version"]:
+        pytest.skip(f"installed botocore {botocore.__version__} is not the recorded one")
+    site = Path(botocore.__file__).resolve().parent.parent
+    for key in ("service", "paginators"):
+        record = source[key]
+        shipped = (site / record["shipped_path"]).read_bytes()
+        assert hashlib.sha256(shipped).hexdigest() == record["shipped_sha256"]
+        text = gzip.decompress(shipped) if record["shipped_path"].endswith(".gz") else shipped
+        assert hashlib.sha256(text).hexdigest() == record["decompressed_sha256"]
 
 
 def test_every_operation_has_a_command_exported_from_the_package_root() -> None:
@@ -138,12 +177,21 @@ def test_enums_keep_unknown_values_as_strings() -> None:
     assert kms_mrk.KeyState.UPDATING == "Updating"
 
 
-@pytest.mark.parametrize("cls", _all_model_classes(), ids=lambda c: c.__name__)
+def _all_commands() -> list[type[Shape]]:
+    return [
+        getattr(kms_mrk.commands, name) for name in sorted(kms_mrk.commands.OPERATIONS.values())
+    ]
+
+
+@pytest.mark.parametrize("cls", _all_model_classes() + _all_commands(), ids=lambda c: c.__name__)
 @settings(max_examples=10)
 @given(data=st.data())
 def test_to_dict_from_dict_round_trip(cls: type[Shape], data: st.DataObject) -> None:
-    value = data.draw(values(cls.__schema__))
-    assert cls.from_dict(value.to_dict()) == value
+    value = data.draw(values(cls.__schema__).map(lambda v: cls(**attrs.asdict(v, recurse=False))))
+    assert type(value) is cls
+    again = cls.from_dict(value.to_dict())
+    assert type(again) is cls
+    assert again == value
 
 
 def _sensitive_members() -> list[tuple[type[Shape], str, str]]:
@@ -223,3 +271,97 @@ def test_generated_files_are_marked_and_hand_written_ones_are_not() -> None:
     for path in (REPO / "kms_mrk").rglob("*.py"):
         marked = GENERATED_MARK in path.read_text().split("\n", 2)[0]
         assert marked == (path in generated), path
+
+
+# -- errors: names, modules, pickling, retryable ----------------------------------------------
+
+
+def test_command_from_dict_errors_name_the_operation() -> None:
+    with pytest.raises(ParamValidationError) as info:
+        kms_mrk.UpdatePrimaryRegionCommand.from_dict({"KeyId": "mrk-1"})
+    assert info.value.operation == "UpdatePrimaryRegion"
+    assert str(info.value).startswith("Invalid UpdatePrimaryRegion input, 1 problem:")
+    # A shape that is not a command still names itself.
+    with pytest.raises(ParamValidationError, match=r"^Invalid Tag input"):
+        kms_mrk.Tag.from_dict({"TagKey": "a"})
+
+
+def _public_exception_classes() -> list[type[BaseException]]:
+    out = []
+    for name in kms_mrk.errors.__all__:
+        obj = getattr(kms_mrk.errors, name)
+        if isinstance(obj, type) and issubclass(obj, BaseException):
+            out.append(obj)
+    return out
+
+
+def test_public_exceptions_present_themselves_as_kms_mrk_errors() -> None:
+    classes = _public_exception_classes()
+    assert len(classes) > 48 + 14
+    for cls in classes:
+        assert cls.__module__ == "kms_mrk.errors", cls
+        assert getattr(kms_mrk.errors, cls.__qualname__) is cls
+    error = ParamValidationError("CreateKey", [ValidationProblem("Tags[0].TagKey", "missing")])
+    import traceback
+
+    text = "".join(traceback.format_exception_only(type(error), error))
+    assert text.startswith("kms_mrk.errors.ParamValidationError: Invalid CreateKey input")
+
+
+def _sample(cls: type[BaseException]) -> BaseException:
+    if issubclass(cls, ServiceException):
+        return cls(
+            "the message",
+            code="SomeCode" if cls in (ServiceException, KMSServiceException) else None,
+            http_status=400,
+            request_id="rid-1",
+            headers={"x-amzn-requestid": "rid-1"},
+        )
+    if issubclass(cls, ParamValidationError):
+        return cls("CreateKey", [ValidationProblem("Tags[0].TagKey", "required member is missing")])
+    if issubclass(cls, TransportError):
+        return cls("kms.us-east-1.amazonaws.com", "connection reset")
+    if issubclass(cls, ResponseParseError):
+        return cls("not JSON", http_status=502, request_id="rid-2", body=b"<html>", operation="X")
+    return cls("something went wrong")
+
+
+@pytest.mark.parametrize("cls", _public_exception_classes(), ids=lambda c: c.__name__)
+def test_public_exceptions_pickle_faithfully(cls: type[BaseException]) -> None:
+    error = _sample(cls)
+    error.metadata = ResponseMetadata(request_id="rid-1", attempts=3)  # type: ignore[attr-defined]
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is cls
+    assert str(again) == str(error)
+    assert again.args == error.args
+    assert again.metadata == error.metadata  # type: ignore[attr-defined]
+    for attr in (
+        "operation",
+        "problems",
+        "host",
+        "detail",
+        "phase",
+        "reason",
+        "http_status",
+        "request_id",
+        "body_excerpt",
+        "code",
+        "message",
+        "headers",
+        "fault",
+        "retryable",
+    ):
+        assert getattr(again, attr, None) == getattr(error, attr, None), attr
+
+
+def test_throttling_is_retryable() -> None:
+    assert kms_mrk.ThrottlingException.retryable is True
+    assert kms_mrk.ThrottlingException.fault == "client"
+
+
+def test_the_docs_list_exactly_the_retryable_errors() -> None:
+    text = (REPO / "docs" / "commands-and-errors.md").read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if line.startswith("| `retryable`"))
+    documented = set(re.findall(r"\b([A-Z][A-Za-z]+(?:Exception|Failure))\b", row))
+    retryable = {cls.__name__ for cls in kms_mrk.errors.ERRORS_BY_CODE.values() if cls.retryable}
+    assert documented == retryable

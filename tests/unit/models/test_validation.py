@@ -102,3 +102,73 @@ def test_enums_accept_values_the_model_does_not_know() -> None:
 def test_patterns_are_not_enforced_client_side() -> None:
     command = kms_mrk.UpdatePrimaryRegionCommand(key_id="k", primary_region="Not A Region")
     assert _problems(command) == {}
+
+
+def _import(valid_to: object) -> kms_mrk.ImportKeyMaterialCommand:
+    return kms_mrk.ImportKeyMaterialCommand(
+        key_id="k",
+        import_token=b"t",
+        encrypted_key_material=b"m",
+        valid_to=valid_to,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize(
+    "valid_to",
+    [float("nan"), float("inf"), float("-inf"), 1e20, -1e20, 253402300800, -62135596801, 10**30],
+)
+def test_timestamps_must_be_finite_and_in_range(valid_to: float) -> None:
+    problems = _problems(_import(valid_to))
+    assert list(problems) == ["ValidTo"]
+    assert "epoch seconds must be a finite number between years 1 and 9999" in problems["ValidTo"]
+
+
+@pytest.mark.parametrize("valid_to", [0, 1.5, 253402300799, -62135596800, 1893456000.25])
+def test_epoch_seconds_in_range_are_accepted(valid_to: float) -> None:
+    assert _problems(_import(valid_to)) == {}
+
+
+def test_aware_datetimes_that_leave_the_range_in_utc_are_rejected() -> None:
+    plus_five = dt.timezone(dt.timedelta(hours=5))
+    problems = _problems(_import(dt.datetime(1, 1, 1, tzinfo=plus_five)))
+    assert problems == {"ValidTo": "0001-01-01T00:00:00+05:00 is out of range in UTC"}
+    minus_five = dt.timezone(dt.timedelta(hours=-5))
+    assert "ValidTo" in _problems(_import(dt.datetime(9999, 12, 31, 23, tzinfo=minus_five)))
+
+
+class _CountingTransport:
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def send(self, request: kms_mrk.HttpRequest) -> kms_mrk.HttpResponse:
+        self.sent += 1
+        return kms_mrk.HttpResponse(200, {}, b"{}")
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("valid_to", [float("nan"), float("inf"), 1e20])
+def test_client_rejects_bad_timestamps_before_any_io(valid_to: float) -> None:
+    transport = _CountingTransport()
+    client = kms_mrk.KMSClient(
+        "us-east-1",
+        credentials=kms_mrk.Credentials("AKIDEXAMPLE", "not-a-real-secret"),
+        transport=transport,
+        environ={},
+        sleep=lambda _s: None,
+    )
+    with client, pytest.raises(ParamValidationError) as info:
+        client.send(_import(valid_to))
+    assert transport.sent == 0
+    assert [p.path for p in info.value.problems] == ["ValidTo"]
+    assert str(info.value).startswith("Invalid ImportKeyMaterial input, 1 problem:")
+
+
+@pytest.mark.parametrize("valid_to", [float("nan"), float("inf"), 1e20])
+def test_from_dict_rejects_bad_epoch_seconds_naming_the_member(valid_to: float) -> None:
+    with pytest.raises(ParamValidationError) as info:
+        kms_mrk.ImportKeyMaterialCommand.from_dict(
+            {"KeyId": "k", "ImportToken": b"t", "EncryptedKeyMaterial": b"m", "ValidTo": valid_to}
+        )
+    assert [p.path for p in info.value.problems] == ["ValidTo"]

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import functools
 import json
 import math
+from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kms_mrk
+import kms_mrk.commands
 from kms_mrk.errors import ERRORS_BY_CODE, KMSServiceException, ResponseParseError, ServiceException
 from kms_mrk.protocol import awsjson11
+from kms_mrk.schema import BLOB, LIST, MAP, STRING, STRUCTURED_TYPES, TIMESTAMP, Schema
 from kms_mrk.transport import HttpResponse
 
 ENDPOINT = "https://kms.us-west-1.amazonaws.com"
@@ -274,3 +279,102 @@ def test_hostile_responses_only_raise_library_errors(
             assert error.code
     except ResponseParseError as exc:
         assert str(exc)
+
+
+# -- every output schema, values shaped like the schema but hostile at any member -------------
+
+_OUTPUT_SCHEMAS = sorted(
+    {
+        getattr(kms_mrk.commands, name).output_type.__schema__
+        for name in kms_mrk.commands.OPERATIONS.values()
+    },
+    key=lambda schema: schema.name,
+)
+_EXTREME_TIMES: list[Any] = [
+    "0001-01-01T00:00:00+05:00",
+    "9999-12-31T23:59:59-05:00",
+    "Fri, 31 Dec 9999 23:59:59 -1200",
+    "Mon, 01 Jan 0001 00:00:00 +0100",
+    "0000-01-01T00:00:00Z",
+    "2015-02-30T00:00:00Z",
+    "1e999",
+    "NaN",
+    "",
+    1e300,
+    -1e300,
+    2**70,
+    253402300800,
+    -62135596801,
+]
+_WRONG = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats()
+    | st.text(max_size=12)
+    | st.lists(st.integers(), max_size=2)
+    | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)
+)
+
+
+@functools.cache
+def _hostile(schema: Schema, depth: int = 0) -> st.SearchStrategy[Any]:
+    """JSON shaped like ``schema``, where any member may hold a wrong or extreme value."""
+    kind = schema.type
+    right: st.SearchStrategy[Any]
+    if depth > 4:
+        return _WRONG
+    if kind in STRUCTURED_TYPES:
+        members = {m.name: _hostile(m.target, depth + 1) for m in schema.members}
+        right = st.fixed_dictionaries({}, optional={**members, "UnknownMember": _WRONG})
+    elif kind == LIST:
+        assert schema.member is not None
+        right = st.lists(_hostile(schema.member, depth + 1), max_size=3)
+    elif kind == MAP:
+        assert schema.value is not None
+        right = st.dictionaries(st.text(max_size=4), _hostile(schema.value, depth + 1), max_size=3)
+    elif kind == TIMESTAMP:
+        right = st.sampled_from(_EXTREME_TIMES) | st.floats() | st.integers() | st.text(max_size=30)
+    elif kind == BLOB:
+        right = st.binary(max_size=12).map(lambda b: base64.b64encode(b).decode()) | st.text(
+            max_size=8
+        )
+    elif kind == STRING and schema.enum:
+        right = st.sampled_from(list(schema.enum)) | st.text(max_size=8)
+    else:
+        right = _WRONG
+    return right | _WRONG
+
+
+@settings(max_examples=600)
+@given(data=st.data())
+def test_hostile_values_in_every_output_schema_only_raise_parse_errors(
+    data: st.DataObject,
+) -> None:
+    schema = data.draw(st.sampled_from(_OUTPUT_SCHEMAS))
+    payload = data.draw(_hostile(schema))
+    body = json.dumps(payload, allow_nan=True).encode()
+    try:
+        result = awsjson11.deserialize_response(schema, HttpResponse(200, {}, body))
+    except ResponseParseError as exc:
+        assert str(exc)
+    else:
+        assert isinstance(result, schema.py_type)
+
+
+@pytest.mark.parametrize("header", ["", ":", ":http://internal.amazon.com/", "aws#", " "])
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b'{"code": "DisabledException"}', "DisabledException"),
+        (b'{"__type": "com.amazonaws.kms#NotFoundException"}', "NotFoundException"),
+        (b'{"code": ":", "__type": "NotFoundException"}', "NotFoundException"),
+    ],
+)
+def test_an_empty_error_type_header_falls_through_to_the_body(
+    header: str, body: bytes, code: str
+) -> None:
+    response = HttpResponse(400, {"X-Amzn-Errortype": header}, body)
+    error = awsjson11.deserialize_error(response, ERRORS_BY_CODE, KMSServiceException)
+    assert error.code == code
+    assert type(error) is ERRORS_BY_CODE[code]
