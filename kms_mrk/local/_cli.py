@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import re
 import signal
 import sys
 import threading
-from typing import Any
+from typing import Any, Final
 
 from kms_mrk.errors import ConfigurationError
 
-__all__ = ["add_serve_arguments", "run_serve"]
+__all__ = ["ACCESS_KEYS_VARIABLE", "add_serve_arguments", "run_serve"]
 
 _log = logging.getLogger("kms_mrk.local")
+
+#: environment variable holding access key pairs: ID:SECRET, separated by commas or spaces
+ACCESS_KEYS_VARIABLE: Final = "KMS_MRK_LOCAL_ACCESS_KEYS"
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,14 +65,21 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--verify-signatures",
         action="store_true",
-        help="check SigV4 signatures against the --access-key pairs",
+        help=f"check SigV4 signatures against the access key pairs (${ACCESS_KEYS_VARIABLE}, "
+        "--access-keys-file, --access-key)",
     )
     parser.add_argument(
         "--access-key",
         action="append",
         default=[],
         metavar="ID:SECRET",
-        help="an access key pair accepted with --verify-signatures (repeatable)",
+        help="an access key pair accepted with --verify-signatures (repeatable; other users "
+        f"can read the command line: prefer ${ACCESS_KEYS_VARIABLE} or --access-keys-file)",
+    )
+    parser.add_argument(
+        "--access-keys-file",
+        metavar="FILE",
+        help="read access key pairs from FILE, one ID:SECRET a line ('#' starts a comment)",
     )
     parser.add_argument(
         "--principal",
@@ -104,10 +116,47 @@ def _pairs(values: list[str], separator: str, what: str, shape: str) -> dict[str
     return out
 
 
+def _access_keys(args: argparse.Namespace) -> dict[str, str]:
+    """Access key pairs from the environment, --access-keys-file and --access-key."""
+    keys: dict[str, str] = {}
+    from_environment = os.environ.get(ACCESS_KEYS_VARIABLE, "")
+    keys.update(
+        _pairs(
+            re.split(r"[\s,]+", from_environment.strip()) if from_environment.strip() else [],
+            ":",
+            f"${ACCESS_KEYS_VARIABLE}",
+            "ID:SECRET (pairs separated by commas or spaces)",
+        )
+    )
+    if args.access_keys_file:
+        try:
+            with open(args.access_keys_file, encoding="utf-8") as handle:
+                lines = handle.read().splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            raise ConfigurationError(
+                f"--access-keys-file: cannot read {args.access_keys_file} ({reason})"
+            ) from None
+        for number, line in enumerate(lines, 1):
+            text = line.strip()
+            if text and not text.startswith("#"):
+                keys.update(
+                    _pairs([text], ":", f"{args.access_keys_file}, line {number}:", "ID:SECRET")
+                )
+    if args.access_key:
+        _log.warning(
+            "--access-key puts a secret key on the command line, where other users of this "
+            "machine can read it; prefer $%s or --access-keys-file",
+            ACCESS_KEYS_VARIABLE,
+        )
+        keys.update(_pairs(list(args.access_key), ":", "--access-key", "ID:SECRET"))
+    return keys
+
+
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     from kms_mrk.local._faults import FaultInjector, FaultRule
 
-    access_keys = _pairs(list(args.access_key), ":", "--access-key", "ID:SECRET")
+    access_keys = _access_keys(args)
     principals = _pairs(list(args.principal), "=", "--principal", "ID=ARN")
     try:
         rules = [FaultRule.parse(spec) for spec in args.fault]

@@ -88,6 +88,34 @@ class CryptoError(Exception):
     """Decryption or parsing failed: the caller answers InvalidCiphertextException."""
 
 
+_AVAILABLE = False
+
+
+def require_cryptography() -> None:
+    """ConfigurationError unless the ``cryptography`` package is installed.
+
+    Called when a LocalKMS is made, so that a missing package is reported at start and not
+    as an internal error on the first Encrypt. It looks the package up without importing it.
+    """
+    global _AVAILABLE
+    if _AVAILABLE:
+        return
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("cryptography") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        from kms_mrk.errors import ConfigurationError
+
+        raise ConfigurationError(
+            "the kms-mrk local KMS needs the cryptography package, which is not installed: "
+            "pip install 'kms-mrk[local]'"
+        )
+    _AVAILABLE = True
+
+
 def _crypto() -> Any:
     """The ``cryptography`` modules, imported on first use (they take tens of milliseconds)."""
     global _MODULES

@@ -9,6 +9,12 @@ the local KMS looks at it. Rules are tried in order; the first firing error wins
 
 On the command line a rule is written ``op=Encrypt,error=ThrottlingException,rate=0.3``
 (keys: op, error, rate, latency, status, times, message); see :meth:`FaultRule.parse`.
+
+Rules are checked when they are made: the operation must be a KMS operation name (as in
+``kms_mrk.commands.OPERATIONS``, case and all) and the error a code the client knows
+(``kms_mrk.errors.ERRORS_BY_CODE``: KMS's modeled errors and the common AWS ones such as
+``ThrottlingException``), so that a misspelt rule fails at once with a
+``ConfigurationError`` naming the field, instead of never firing.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from typing import Final
 
 import attrs
 
-from kms_mrk.errors import ERRORS_BY_CODE, KMSServiceException
+from kms_mrk.commands import OPERATIONS
+from kms_mrk.errors import ERRORS_BY_CODE, ConfigurationError, KMSServiceException
 
 __all__ = ["FaultInjector", "FaultRule", "default_status"]
 
@@ -44,33 +51,71 @@ def default_status(error: str) -> int:
     return 500 if cls is not None and cls.fault == "server" else 400
 
 
+#: the error codes a rule may inject
+INJECTABLE_ERRORS: Final = frozenset(ERRORS_BY_CODE) | frozenset(_SERVER_STATUS)
+
+
+def _closest(value: str, choices: Iterable[str]) -> str:
+    """ " (did you mean X?)" for the nearest choice, or ""."""
+    import difflib
+
+    options = list(choices)
+    for choice in options:
+        if choice.lower() == value.lower():
+            return f" (did you mean {choice}?)"
+    close = difflib.get_close_matches(value, options, n=1, cutoff=0.75)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _check_operation(_inst: object, _attr: object, value: str | None) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or value not in OPERATIONS:
+        hint = _closest(value, OPERATIONS) if isinstance(value, str) else ""
+        raise ConfigurationError(
+            f"FaultRule.operation must be a KMS operation name such as Encrypt (or None for "
+            f"every operation), got {value!r}{hint}"
+        )
+
+
+def _check_error(_inst: object, _attr: object, value: str | None) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or value not in INJECTABLE_ERRORS:
+        hint = _closest(value, INJECTABLE_ERRORS) if isinstance(value, str) else ""
+        raise ConfigurationError(
+            f"FaultRule.error must be an error code such as ThrottlingException or "
+            f"KMSInternalException (or None for latency only), got {value!r}{hint}"
+        )
+
+
 def _check_rate(_inst: object, _attr: object, value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f"FaultRule.rate must be a number from 0 to 1, got {value!r}")
+        raise ConfigurationError(f"FaultRule.rate must be a number from 0 to 1, got {value!r}")
 
 
 def _check_latency(_inst: object, _attr: object, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(f"FaultRule.latency_seconds must be a number >= 0, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ConfigurationError(f"FaultRule.latency_seconds must be a number >= 0, got {value!r}")
 
 
 def _check_status(_inst: object, _attr: object, value: int | None) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ValueError(f"FaultRule.status must be an HTTP status code, got {value!r}")
+        raise ConfigurationError(f"FaultRule.status must be an HTTP status code, got {value!r}")
     if value is not None and not 400 <= value <= 599:
-        raise ValueError(f"FaultRule.status must be from 400 to 599, got {value!r}")
+        raise ConfigurationError(f"FaultRule.status must be from 400 to 599, got {value!r}")
 
 
 def _check_times(_inst: object, _attr: object, value: int | None) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise ValueError(f"FaultRule.times must be a positive integer or None, got {value!r}")
-
-
-def _check_error(_inst: object, _attr: object, value: str | None) -> None:
-    if value is not None and (not isinstance(value, str) or not value.isidentifier()):
-        raise ValueError(
-            f"FaultRule.error must be an error code such as ThrottlingException, got {value!r}"
+        raise ConfigurationError(
+            f"FaultRule.times must be a positive integer or None, got {value!r}"
         )
+
+
+def _check_message(_inst: object, _attr: object, value: str | None) -> None:
+    if value is not None and not isinstance(value, str):
+        raise ConfigurationError(f"FaultRule.message must be a string or None, got {value!r}")
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -81,13 +126,13 @@ class FaultRule:
     faults); ``times`` caps how often the rule fires (None: no cap).
     """
 
-    operation: str | None = None
+    operation: str | None = attrs.field(default=None, validator=_check_operation)
     error: str | None = attrs.field(default="ThrottlingException", validator=_check_error)
     rate: float = attrs.field(default=1.0, validator=_check_rate)
     latency_seconds: float = attrs.field(default=0.0, validator=_check_latency)
     status: int | None = attrs.field(default=None, validator=_check_status)
     times: int | None = attrs.field(default=None, validator=_check_times)
-    message: str | None = None
+    message: str | None = attrs.field(default=None, validator=_check_message)
 
     @classmethod
     def parse(cls, spec: str) -> FaultRule:
@@ -102,14 +147,14 @@ class FaultRule:
             name, eq, value = part.partition("=")
             name = name.strip().lower()
             if not eq or not name:
-                raise ValueError(
+                raise ConfigurationError(
                     f"fault rule {spec!r}: write key=value pairs separated by commas "
                     "(op, error, rate, latency, status, times, message)"
                 )
             values[name] = value.strip()
         unknown = set(values) - {"op", "error", "rate", "latency", "status", "times", "message"}
         if unknown:
-            raise ValueError(f"fault rule {spec!r}: unknown keys {sorted(unknown)}")
+            raise ConfigurationError(f"fault rule {spec!r}: unknown keys {sorted(unknown)}")
         try:
             op = values.get("op")
             error = values.get("error", "ThrottlingException")
@@ -122,8 +167,8 @@ class FaultRule:
                 times=int(values["times"]) if "times" in values else None,
                 message=values.get("message"),
             )
-        except ValueError as exc:
-            raise ValueError(f"fault rule {spec!r}: {exc}") from None
+        except ValueError as exc:  # ConfigurationError too
+            raise ConfigurationError(f"fault rule {spec!r}: {exc}") from None
 
 
 class FaultInjector:
@@ -139,7 +184,9 @@ class FaultInjector:
         self.rules: tuple[FaultRule, ...] = tuple(rules)
         for rule in self.rules:
             if not isinstance(rule, FaultRule):
-                raise TypeError(f"FaultInjector rules must be FaultRule objects, got {rule!r}")
+                raise ConfigurationError(
+                    f"FaultInjector rules must be FaultRule objects, got {rule!r}"
+                )
         self.seed = seed
         self._random = random.Random(seed)
         self._sleep = sleep

@@ -3,13 +3,22 @@
 Handlers run with the LocalKMS lock held and get a :class:`Ctx` naming the caller (account,
 Region, principal) and the request time. Every check (key lookup, key policy, key state,
 key usage, arguments) happens before the first change to the state, so a refused request
-changes nothing. Expensive key generation (RSA keys for CreateKey, data key pairs) happens in
-a ``prepare`` step before the lock is taken.
+changes nothing. Expensive key generation (RSA keys for CreateKey, data key pairs) is asked
+for with :meth:`Ctx.costly` once every check has passed: the first time it raises
+:class:`Prepare`, the LocalKMS releases the lock, generates the key and runs the handler
+again (checking everything again) with the result at hand. A refused request never pays for
+a key it does not get, and the lock is never held while a key is generated.
+
+DescribeKey has a second, wire-level handler that writes the response body directly from
+cached JSON fragments (the per-spec parts, the multi-Region configuration of a related-key
+group), because pollers call it far more than anything else; the tests check that its bytes
+are those the AWS JSON codec writes for :func:`key_metadata`.
 
 Key identifiers are resolved as KMS resolves them: key id, key ARN, alias name or alias ARN
 where the operation's API reference allows aliases (cryptographic operations, DescribeKey,
 GetPublicKey), key id or key ARN elsewhere. A key ARN of another Region is refused with
-``NotFoundException: Invalid arn <region>`` (as real KMS answers); a malformed key id with
+``NotFoundException: Invalid arn <region>`` (as real KMS answers), one of another partition
+with ``NotFoundException: Invalid arn <partition>``; a malformed key id with
 ``NotFoundException: Invalid keyId '<id>'``.
 """
 
@@ -19,6 +28,8 @@ import base64
 import binascii
 import bisect
 import datetime as _dt
+import json
+import logging
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -43,7 +54,13 @@ from kms_mrk.errors import (
 )
 from kms_mrk.local import _crypto
 from kms_mrk.local._keystates import check_key_state
-from kms_mrk.local._policy import CompiledPolicy, access_denied, compile_policy, default_policy
+from kms_mrk.local._policy import (
+    CompiledPolicy,
+    access_denied,
+    compile_policy,
+    default_policy,
+    principal_arn,
+)
 from kms_mrk.local._state import (
     CREATING,
     DAY,
@@ -146,7 +163,18 @@ from kms_mrk.models._shared import KeyMetadata, MultiRegionConfiguration, MultiR
 if TYPE_CHECKING:
     from kms_mrk.schema import Response, Shape
 
-__all__ = ["HANDLERS", "Ctx", "Handler", "Settings", "key_metadata"]
+__all__ = [
+    "HANDLERS",
+    "Ctx",
+    "Handler",
+    "KeyFacts",
+    "Prepare",
+    "Settings",
+    "key_metadata",
+    "key_metadata_json",
+]
+
+_log = logging.getLogger("kms_mrk.local")
 
 # --------------------------------------------------------------------------- key specs
 
@@ -228,6 +256,8 @@ _REGION: Final = re.compile(r"(?:[a-z]+-){2,3}[0-9]+")
 _ALIAS_PATTERN: Final = re.compile(r"[a-zA-Z0-9:/_-]+")
 _UTC: Final = _dt.timezone.utc
 
+_T = TypeVar("_T")
+
 INCORRECT_KEY: Final = (
     "The key ID in the request does not identify a CMK that can perform this operation."
 )
@@ -252,11 +282,31 @@ class Settings:
         self.random_bytes = random_bytes
 
 
+class KeyFacts:
+    """What policy conditions may ask about a key (also for a key not made yet)."""
+
+    __slots__ = ("key_type", "multi_region", "spec", "usage")
+
+    def __init__(self, spec: str, usage: str, multi_region: bool, key_type: str | None) -> None:
+        self.spec = spec
+        self.usage = usage
+        self.multi_region = multi_region
+        self.key_type = key_type
+
+    @classmethod
+    def of(cls, key: KeyRecord, now: float) -> KeyFacts:
+        shared = key.shared
+        key_type = None
+        if shared.multi_region:
+            key_type = "PRIMARY" if key.is_primary(now) else "REPLICA"
+        return cls(shared.spec, shared.usage, shared.multi_region, key_type)
+
+
 class Ctx:
     """One request as handlers see it: who calls, where, when, and the state."""
 
-    __slots__ = ("account", "now", "operation", "partition", "prepared", "principal", "region",
-                 "settings", "store")  # fmt: skip
+    __slots__ = ("account", "conditions", "now", "operation", "partition", "prepared",
+                 "principal", "region", "secure", "settings", "store", "subject")  # fmt: skip
 
     def __init__(
         self,
@@ -269,7 +319,8 @@ class Ctx:
         partition: str,
         principal: str,
         operation: str,
-        prepared: Any = None,
+        prepared: dict[str, Any] | None = None,
+        secure: bool = True,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -279,7 +330,14 @@ class Ctx:
         self.partition = partition
         self.principal = principal
         self.operation = operation
-        self.prepared = prepared
+        #: results of costly steps made outside the lock (see :meth:`costly`)
+        self.prepared: dict[str, Any] = {} if prepared is None else prepared
+        #: whether the request came over TLS (aws:SecureTransport); in process counts as TLS
+        self.secure = secure
+        #: request-specific condition keys (kms:PrimaryRegion...), lower case
+        self.conditions: dict[str, str] = {}
+        #: the key (or the facts of a key being made) whose policy is being evaluated
+        self.subject: KeyRecord | KeyFacts | None = None
 
     # ------------------------------------------------------------------ names
 
@@ -300,12 +358,14 @@ class Ctx:
             parts = ident.split(":", 5)
             if len(parts) != 6 or parts[2] != "kms" or "/" not in parts[5]:
                 raise InvalidArnException(f"Invalid arn {ident}")
-            arn_region, arn_account = parts[3], parts[4]
+            arn_partition, arn_region, arn_account = parts[1], parts[3], parts[4]
             resource_type, _, resource_id = parts[5].partition("/")
             if resource_type not in ("key", "alias") or not resource_id:
                 raise InvalidArnException(f"Invalid arn {ident}")
             if arn_region != self.region:
                 raise NotFoundException(f"Invalid arn {arn_region}")
+            if arn_partition != self.partition:
+                raise NotFoundException(f"Invalid arn {arn_partition}")
             if arn_account != self.account:
                 raise NotFoundException(f"Key '{ident}' does not exist")
             if resource_type == "alias":
@@ -339,9 +399,39 @@ class Ctx:
     def authorize(self, key: KeyRecord, action: str | None = None) -> None:
         """AccessDeniedException unless the key policy allows the action to the caller."""
         wanted = action or "kms:" + self.operation
-        decision = key.compiled_policy().decide(self.principal, wanted, key.arn)
+        self.subject = key
+        decision = key.compiled_policy().decide(self.principal, wanted, key.arn, self.condition)
         if decision != "allow":
             raise access_denied(self.principal, wanted, key.arn, decision)
+
+    def condition(self, name: str) -> str | None:
+        """The value of condition key ``name`` (lower case) in this request, if it has one."""
+        if name.startswith("aws:"):
+            if name == "aws:principalarn":
+                return principal_arn(self.principal)
+            if name == "aws:principalaccount":
+                return self.account
+            if name == "aws:requestedregion":
+                return self.region
+            if name == "aws:securetransport":
+                return "true" if self.secure else "false"
+            return None
+        if name == "kms:calleraccount":
+            return self.account
+        subject = self.subject
+        if subject is not None:
+            facts = subject if isinstance(subject, KeyFacts) else KeyFacts.of(subject, self.now)
+            if name == "kms:keyspec":
+                return facts.spec
+            if name == "kms:keyusage":
+                return facts.usage
+            if name == "kms:keyorigin":
+                return "AWS_KMS"
+            if name == "kms:multiregion":
+                return "true" if facts.multi_region else "false"
+            if name == "kms:multiregionkeytype":
+                return facts.key_type
+        return self.conditions.get(name)
 
     def check_state(self, key: KeyRecord, operation: str | None = None) -> str:
         """Raise the key-state table's error for this operation; return the key state."""
@@ -359,17 +449,43 @@ class Ctx:
         return key
 
     def new_key_id(self, multi_region: bool) -> str:
-        raw = self.settings.random_bytes(16)
-        if multi_region:
-            return "mrk-" + raw.hex()
-        value = bytearray(raw)
-        value[6] = (value[6] & 0x0F) | 0x40
-        value[8] = (value[8] & 0x3F) | 0x80
-        h = value.hex()
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        """A key id no key of the caller's account has, in any Region."""
+        for _attempt in range(100):
+            raw = self.settings.random_bytes(16)
+            if multi_region:
+                key_id = "mrk-" + raw.hex()
+            else:
+                value = bytearray(raw)
+                value[6] = (value[6] & 0x0F) | 0x40
+                value[8] = (value[8] & 0x3F) | 0x80
+                h = value.hex()
+                key_id = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+            if not self.store.key_id_taken(self.account, key_id):
+                return key_id
+        raise RuntimeError("the random source keeps repeating key ids")  # pragma: no cover
 
     def nonce(self) -> bytes:
         return self.settings.random_bytes(_crypto.NONCE_SIZE)
+
+    def costly(self, name: str, make: Callable[[], _T]) -> _T:
+        """The result of ``make()``, made outside the lock: call once every check passed.
+
+        The first time, raises :class:`Prepare`; the LocalKMS calls ``make`` without the lock
+        and runs the handler again with the result here.
+        """
+        if name in self.prepared:
+            made: _T = self.prepared[name]
+            return made
+        raise Prepare(name, make)
+
+
+class Prepare(Exception):
+    """Raised by a handler that needs ``make()`` run outside the lock before it goes on."""
+
+    def __init__(self, name: str, make: Callable[[], Any]) -> None:
+        super().__init__(name)
+        self.name = name
+        self.make = make
 
 
 def _when(seconds: float) -> _dt.datetime:
@@ -383,6 +499,39 @@ def _enum_or_text(value: str | None) -> str | None:
 # --------------------------------------------------------------------------- metadata
 
 
+def _group_keys(shared: Shared) -> tuple[MultiRegionKey, list[MultiRegionKey], str]:
+    """The primary and replica entries of a multi-Region key group, and their JSON.
+
+    Made once per shape of the group (primary Region and member Regions) and shared by every
+    member's metadata until the group changes.
+    """
+    shape = (shared.primary_region, tuple(shared.members))
+    cached = shared.config_cache
+    if cached is not None and cached[0] == shape:
+        return cached[1], cached[2], cached[3]
+    primary_region = shared.primary_region
+    primary = shared.members.get(primary_region)
+    primary_arn = (
+        primary.arn
+        if primary is not None
+        else f"arn:{shared.partition}:kms:{primary_region}:{shared.account}:key/{shared.key_id}"
+    )
+    replicas = [
+        MultiRegionKey(arn=member.arn, region=region)
+        for region, member in shared.members.items()
+        if region != primary_region
+    ]
+    # What the AWS JSON codec writes for these members (ARNs and Regions need no escaping).
+    text = (
+        f'"PrimaryKey":{{"Arn":"{primary_arn}","Region":"{primary_region}"}},"ReplicaKeys":['
+        + ",".join(f'{{"Arn":"{r.arn}","Region":"{r.region}"}}' for r in replicas)
+        + "]}"
+    )
+    entry = (shape, MultiRegionKey(arn=primary_arn, region=primary_region), replicas, text)
+    shared.config_cache = entry
+    return entry[1], entry[2], entry[3]
+
+
 def key_metadata(key: KeyRecord, now: float, *, state: str | None = None) -> KeyMetadata:
     """The KeyMetadata DescribeKey returns for ``key`` at ``now``."""
     shared = key.shared
@@ -391,23 +540,13 @@ def key_metadata(key: KeyRecord, now: float, *, state: str | None = None) -> Key
     current = state or key.key_state(now)
     mrc = None
     if shared.multi_region:
-        primary_region = shared.primary_region
-        primary = shared.members.get(primary_region)
-        primary_arn = (
-            primary.arn
-            if primary is not None
-            else f"arn:{shared.partition}:kms:{primary_region}:{shared.account}:key/{shared.key_id}"
-        )
+        primary_key, replica_keys, _text = _group_keys(shared)
         mrc = MultiRegionConfiguration(
             multi_region_key_type=(
                 MultiRegionKeyType.PRIMARY if key.is_primary(now) else MultiRegionKeyType.REPLICA
             ),
-            primary_key=MultiRegionKey(arn=primary_arn, region=primary_region),
-            replica_keys=[
-                MultiRegionKey(arn=member.arn, region=region)
-                for region, member in shared.members.items()
-                if region != primary_region
-            ],
+            primary_key=primary_key,
+            replica_keys=list(replica_keys),
         )
     encryption = ENCRYPTION_ALGORITHMS.get(spec) if usage == ENCRYPT_DECRYPT else None
     signing = SIGNING_ALGORITHMS.get(spec) if usage == SIGN_VERIFY else None
@@ -445,6 +584,85 @@ def key_metadata(key: KeyRecord, now: float, *, state: str | None = None) -> Key
             shared.material.material_id if spec == SYMMETRIC and current != CREATING else None
         ),
     )
+
+
+# The JSON of KeyMetadata, written from fragments. Member order and number formats are the AWS
+# JSON codec's (tests compare the bytes with ``encode_body`` of :func:`key_metadata`).
+
+_UTC_EPOCH: Final = _dt.datetime(1970, 1, 1, tzinfo=_UTC)
+#: (spec, usage, multi-Region) -> (the "KeyUsage" member, the members from "Origin" to
+#: "MultiRegion", the "MacAlgorithms" member)
+_SPEC_JSON: dict[tuple[str, str, bool], tuple[str, str, str]] = {}
+
+
+def _json_time(seconds: float) -> str:
+    """A timestamp as the codec writes it: epoch seconds of the (microsecond) datetime."""
+    delta = _dt.datetime.fromtimestamp(seconds, _UTC) - _UTC_EPOCH
+    whole = delta.days * 86400 + delta.seconds
+    if delta.microseconds:
+        return repr((whole * 10**6 + delta.microseconds) / 10**6)
+    return str(whole)
+
+
+def _json_list(values: Sequence[str] | None) -> str | None:
+    return None if values is None else "[" + ",".join(f'"{v}"' for v in values) + "]"
+
+
+def _spec_json(spec: str, usage: str, multi_region: bool) -> tuple[str, str, str]:
+    cached = _SPEC_JSON.get((spec, usage, multi_region))
+    if cached is not None:
+        return cached
+    encryption = _json_list(ENCRYPTION_ALGORITHMS.get(spec) if usage == ENCRYPT_DECRYPT else None)
+    signing = _json_list(SIGNING_ALGORITHMS.get(spec) if usage == SIGN_VERIFY else None)
+    agreement = '["ECDH"]' if usage == KEY_AGREEMENT else None
+    macs = _json_list(MAC_ALGORITHMS.get(spec) if usage == GENERATE_VERIFY_MAC else None)
+    middle = f',"Origin":"AWS_KMS","KeyManager":"CUSTOMER","CustomerMasterKeySpec":"{spec}"'
+    middle += f',"KeySpec":"{spec}"'
+    for name, value in (
+        ("EncryptionAlgorithms", encryption),
+        ("SigningAlgorithms", signing),
+        ("KeyAgreementAlgorithms", agreement),
+    ):
+        if value is not None:
+            middle += f',"{name}":{value}'
+    middle += ',"MultiRegion":' + ("true" if multi_region else "false")
+    entry = (
+        f',"KeyUsage":"{usage}"',
+        middle,
+        "" if macs is None else f',"MacAlgorithms":{macs}',
+    )
+    _SPEC_JSON[(spec, usage, multi_region)] = entry
+    return entry
+
+
+def key_metadata_json(key: KeyRecord, now: float) -> str:
+    """The JSON object :func:`key_metadata` encodes to, written directly."""
+    shared = key.shared
+    current = key.key_state(now)
+    usage_json, middle, macs = _spec_json(shared.spec, shared.usage, shared.multi_region)
+    parts = [
+        f'{{"AWSAccountId":"{shared.account}","KeyId":"{shared.key_id}","Arn":"{key.arn}"',
+        f',"CreationDate":{_json_time(key.created)},"Enabled":',
+        "true" if current in (ENABLED, UPDATING) else "false",
+        ',"Description":',
+        json.dumps(key.description),
+        usage_json,
+        f',"KeyState":"{current}"',
+    ]
+    if current == PENDING_DELETION and key.deletion_date is not None:
+        parts.append(f',"DeletionDate":{_json_time(key.deletion_date)}')
+    parts.append(middle)
+    if shared.multi_region:
+        kind = "PRIMARY" if key.is_primary(now) else "REPLICA"
+        parts.append(f',"MultiRegionConfiguration":{{"MultiRegionKeyType":"{kind}",')
+        parts.append(_group_keys(shared)[2])
+    if current == PENDING_REPLICA_DELETION and key.pending_window_days is not None:
+        parts.append(f',"PendingDeletionWindowInDays":{key.pending_window_days}')
+    parts.append(macs)
+    if shared.spec == SYMMETRIC and current != CREATING:
+        parts.append(f',"CurrentKeyMaterialId":"{shared.material.material_id}"')
+    parts.append("}")
+    return "".join(parts)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -502,26 +720,36 @@ def _check_tags(existing: dict[str, str], tags: Sequence[Tag]) -> dict[str, str]
 
 
 def _new_policy(
-    ctx: Ctx, text: str | None, arn: str, *, bypass: bool | None
+    ctx: Ctx, text: str | None, arn: str, facts: KeyFacts, *, bypass: bool | None
 ) -> tuple[str, CompiledPolicy]:
     """A validated policy for a key with ``arn`` (the default one when ``text`` is None)."""
     if text is None:
         text = default_policy(ctx.account, ctx.partition)
         return text, compile_policy(text)
     compiled = compile_policy(text)
-    if not bypass and compiled.decide(ctx.principal, "kms:PutKeyPolicy", arn) != "allow":
+    ctx.subject = facts
+    allowed = compiled.decide(ctx.principal, "kms:PutKeyPolicy", arn, ctx.condition)
+    if not bypass and allowed != "allow":
         raise MalformedPolicyDocumentException(
             "The new key policy will not allow you to update the key policy in the future."
         )
     return text, compiled
 
 
+def _warn_unevaluated(compiled: CompiledPolicy, arn: str) -> None:
+    """Log, when a policy is stored, the conditions the local KMS cannot evaluate in it."""
+    if compiled.unsupported:
+        _log.warning(
+            "the key policy of %s has conditions the local KMS cannot evaluate (%s): a Deny "
+            "statement with them always applies and an Allow statement with them never does",
+            arn,
+            ", ".join(dict.fromkeys(compiled.unsupported)),
+        )
+
+
 def _dry_run(flag: bool | None) -> None:
     if flag:
         raise DryRunOperationException(DRY_RUN)
-
-
-_T = TypeVar("_T")
 
 
 def _encode_marker(position: int) -> str:
@@ -556,15 +784,6 @@ def _limit(value: int | None, default: int, maximum: int) -> int:
 # --------------------------------------------------------------------------- key management
 
 
-def prepare_create_key(request: CreateKeyRequest, random_bytes: Callable[[int], bytes]) -> Any:
-    spec = str(request.key_spec or request.customer_master_key_spec or SYMMETRIC)
-    if spec in _crypto.RSA_SIZES and (
-        request.key_usage is None or request.key_usage in KEY_USAGES[spec]
-    ):
-        return _crypto.new_material(spec, random_bytes)
-    return None
-
-
 def create_key(ctx: Ctx, request: CreateKeyRequest) -> CreateKeyResponse:
     spec_given = _enum_or_text(request.key_spec)
     legacy = _enum_or_text(request.customer_master_key_spec)
@@ -595,10 +814,16 @@ def create_key(ctx: Ctx, request: CreateKeyRequest) -> CreateKeyResponse:
     multi_region = bool(request.multi_region)
     key_id = ctx.new_key_id(multi_region)
     arn = ctx.key_arn(key_id)
+    facts = KeyFacts(spec, usage, multi_region, "PRIMARY" if multi_region else None)
     policy, compiled = _new_policy(
-        ctx, request.policy, arn, bypass=request.bypass_policy_lockout_safety_check
+        ctx, request.policy, arn, facts, bypass=request.bypass_policy_lockout_safety_check
     )
-    material = ctx.prepared or _crypto.new_material(spec, ctx.settings.random_bytes)
+    random_bytes = ctx.settings.random_bytes
+    if spec in _crypto.RSA_SIZES:  # seconds for RSA_4096: only once the request is accepted
+        material = ctx.costly(f"material {spec}", lambda: _crypto.new_material(spec, random_bytes))
+    else:
+        material = _crypto.new_material(spec, random_bytes)
+    _warn_unevaluated(compiled, arn)
     shared = Shared(
         key_id=key_id,
         account=ctx.account,
@@ -639,6 +864,17 @@ def _fingerprint(key: KeyRecord) -> tuple[Any, ...]:
     )
 
 
+def _valid_until(key: KeyRecord, now: float) -> float:
+    """Until when a DescribeKey answer stays true if nothing changes: the next timed boundary
+    (end of Creating or Updating); deletions remove the key, so they need no boundary."""
+    until = math.inf
+    if key.creating_until > now:
+        until = key.creating_until
+    if now < key.updating_until < until:
+        until = key.updating_until
+    return until
+
+
 def describe_key(ctx: Ctx, request: DescribeKeyRequest) -> DescribeKeyResponse:
     key = ctx.use(request.key_id)
     fingerprint = _fingerprint(key)
@@ -647,11 +883,21 @@ def describe_key(ctx: Ctx, request: DescribeKeyRequest) -> DescribeKeyResponse:
         response: DescribeKeyResponse = cached[2]
         return response
     response = DescribeKeyResponse(key_metadata=key_metadata(key, ctx.now))
-    # Valid while the fingerprint holds, until the next timed boundary (end of Creating or
-    # Updating); deletions remove the key, so they need no boundary.
-    boundaries = [t for t in (key.creating_until, key.updating_until) if t > ctx.now]
-    key.cache = (fingerprint, min(boundaries, default=math.inf), response)
+    key.cache = (fingerprint, _valid_until(key, ctx.now), response)
     return response
+
+
+def describe_key_body(ctx: Ctx, request: DescribeKeyRequest) -> bytes:
+    """The body :func:`describe_key` answers with, kept per key until the key changes."""
+    key = ctx.use(request.key_id)
+    fingerprint = _fingerprint(key)
+    cached = key.body_cache
+    if cached is not None and ctx.now < cached[1] and cached[0] == fingerprint:
+        return cached[2]
+    text = '{"KeyMetadata":' + key_metadata_json(key, ctx.now) + "}"
+    body = text.encode("ascii")
+    key.body_cache = (fingerprint, _valid_until(key, ctx.now), body)
+    return body
 
 
 def list_keys(ctx: Ctx, request: ListKeysRequest) -> ListKeysResponse:
@@ -740,12 +986,24 @@ def update_key_description(
 # --------------------------------------------------------------------------- multi-Region keys
 
 
+def _same_partition(region: str, partition: str) -> None:
+    """ValidationException unless ``region`` is in ``partition`` (related keys never leave it)."""
+    from kms_mrk.arn import partition_for_region
+
+    if partition_for_region(region) != partition:
+        raise ValidationException(
+            f"Region {region} is not in partition {partition}; multi-Region keys are "
+            "replicated within one partition."
+        )
+
+
 def _not_primary(key: KeyRecord) -> UnsupportedOperationException:
     return UnsupportedOperationException(f"{key.arn} is not a multi-region primary key.")
 
 
 def replicate_key(ctx: Ctx, request: ReplicateKeyRequest) -> ReplicateKeyResponse:
     key = ctx.resolve(request.key_id, alias=False)
+    ctx.conditions["kms:replicaregion"] = request.replica_region
     ctx.authorize(key)
     shared = key.shared
     if not shared.multi_region or key.region != shared.primary_region:
@@ -756,22 +1014,17 @@ def replicate_key(ctx: Ctx, request: ReplicateKeyRequest) -> ReplicateKeyRespons
         raise ValidationException(
             f"The replica Region must differ from the primary key's Region ({key.region})."
         )
-    from kms_mrk.arn import partition_for_region
-
-    if partition_for_region(target) != shared.partition:
-        raise ValidationException(
-            f"Region {target} is not in partition {shared.partition}; multi-Region keys are "
-            "replicated within one partition."
-        )
+    _same_partition(target, shared.partition)
     if target in shared.members:
         raise AlreadyExistsException(
             f"Multi-Region key {shared.key_id} already has a replica in {target}."
         )
     replica_arn = ctx.key_arn(shared.key_id, target)
-    policy, compiled = _new_policy(
-        ctx, request.policy, replica_arn, bypass=request.bypass_policy_lockout_safety_check
-    )
     tags = _check_tags({}, request.tags or [])
+    facts = KeyFacts(shared.spec, shared.usage, True, "REPLICA")
+    policy, compiled = _new_policy(
+        ctx, request.policy, replica_arn, facts, bypass=request.bypass_policy_lockout_safety_check
+    )
     replica = KeyRecord(
         shared=shared,
         region=target,
@@ -781,6 +1034,7 @@ def replicate_key(ctx: Ctx, request: ReplicateKeyRequest) -> ReplicateKeyRespons
         seq=ctx.store.next_seq(),
         creating_until=ctx.now + ctx.settings.creating_seconds,
     )
+    _warn_unevaluated(compiled, replica_arn)
     replica.set_policy(policy, compiled)
     replica.tags = tags
     ctx.store.add_key(replica)
@@ -796,6 +1050,7 @@ def update_primary_region(
     ctx: Ctx, request: UpdatePrimaryRegionRequest
 ) -> UpdatePrimaryRegionResponse:
     key = ctx.resolve(request.key_id, alias=False)
+    ctx.conditions["kms:primaryregion"] = request.primary_region
     ctx.authorize(key)
     shared = key.shared
     if not shared.multi_region:
@@ -805,6 +1060,7 @@ def update_primary_region(
     target_region = _region_param(request.primary_region, "primaryRegion")
     if target_region == key.region:
         raise ValidationException(f"{key.arn} is already the primary key in {target_region}.")
+    _same_partition(target_region, shared.partition)
     target = shared.members.get(target_region)
     if target is None:
         raise NotFoundException(f"Key '{ctx.key_arn(shared.key_id, target_region)}' does not exist")
@@ -1024,16 +1280,6 @@ def generate_data_key_without_plaintext(
     )
 
 
-def prepare_key_pair(
-    request: GenerateDataKeyPairRequest | GenerateDataKeyPairWithoutPlaintextRequest,
-    _random_bytes: Callable[[int], bytes],
-) -> Any:
-    spec = str(request.key_pair_spec)
-    if spec in DATA_KEY_PAIR_SPECS and not request.dry_run:
-        return _crypto.generate_data_key_pair(spec)
-    return None
-
-
 def _key_pair(
     ctx: Ctx,
     request: GenerateDataKeyPairRequest | GenerateDataKeyPairWithoutPlaintextRequest,
@@ -1045,7 +1291,9 @@ def _key_pair(
     if spec not in DATA_KEY_PAIR_SPECS:
         raise _unsupported(f"KeyPairSpec {spec}")
     _dry_run(request.dry_run)
-    private_der, public_der = ctx.prepared or _crypto.generate_data_key_pair(spec)
+    private_der, public_der = ctx.costly(
+        f"key pair {spec}", lambda: _crypto.generate_data_key_pair(spec)
+    )
     blob = _crypto.encrypt_symmetric(
         key.shared.material, key.key_id, private_der, request.encryption_context, ctx.nonce()
     )
@@ -1341,8 +1589,13 @@ def put_key_policy(ctx: Ctx, request: PutKeyPolicyRequest) -> PutKeyPolicyRespon
     key = ctx.use(request.key_id, alias=False)
     _policy_name(request.policy_name)
     policy, compiled = _new_policy(
-        ctx, request.policy, key.arn, bypass=request.bypass_policy_lockout_safety_check
+        ctx,
+        request.policy,
+        key.arn,
+        KeyFacts.of(key, ctx.now),
+        bypass=request.bypass_policy_lockout_safety_check,
     )
+    _warn_unevaluated(compiled, key.arn)
     key.set_policy(policy, compiled)
     ctx.store.changed()
     return PutKeyPolicyResponse()
@@ -1415,7 +1668,7 @@ def get_key_rotation_status(
 class Handler:
     """An operation the local KMS implements."""
 
-    __slots__ = ("cached", "function", "mutating", "name", "prepare", "request_type")
+    __slots__ = ("function", "mutating", "name", "request_type", "wire")
 
     def __init__(
         self,
@@ -1424,15 +1677,14 @@ class Handler:
         function: Callable[[Ctx, Any], Response],
         *,
         mutating: bool = False,
-        prepare: Callable[[Any, Callable[[int], bytes]], Any] | None = None,
+        wire: Callable[[Ctx, Any], bytes] | None = None,
     ) -> None:
         self.name = name
-        #: the handler may return the same response object again (its body can be reused)
-        self.cached = name == "DescribeKey"
         self.request_type = request_type
         self.function = function
         self.mutating = mutating
-        self.prepare = prepare
+        #: writes the response body itself (what ``function`` answers, as AWS JSON 1.1)
+        self.wire = wire
 
 
 def _h(
@@ -1441,15 +1693,15 @@ def _h(
     function: Callable[[Ctx, Any], Response],
     *,
     mutating: bool = False,
-    prepare: Callable[[Any, Callable[[int], bytes]], Any] | None = None,
+    wire: Callable[[Ctx, Any], bytes] | None = None,
 ) -> tuple[str, Handler]:
-    return name, Handler(name, request_type, function, mutating=mutating, prepare=prepare)
+    return name, Handler(name, request_type, function, mutating=mutating, wire=wire)
 
 
 HANDLERS: Final[dict[str, Handler]] = dict(
     (
-        _h("CreateKey", CreateKeyRequest, create_key, mutating=True, prepare=prepare_create_key),
-        _h("DescribeKey", DescribeKeyRequest, describe_key),
+        _h("CreateKey", CreateKeyRequest, create_key, mutating=True),
+        _h("DescribeKey", DescribeKeyRequest, describe_key, wire=describe_key_body),
         _h("ListKeys", ListKeysRequest, list_keys),
         _h("EnableKey", EnableKeyRequest, enable_key, mutating=True),
         _h("DisableKey", DisableKeyRequest, disable_key, mutating=True),
@@ -1476,13 +1728,11 @@ HANDLERS: Final[dict[str, Handler]] = dict(
             "GenerateDataKeyPair",
             GenerateDataKeyPairRequest,
             generate_data_key_pair,
-            prepare=prepare_key_pair,
         ),
         _h(
             "GenerateDataKeyPairWithoutPlaintext",
             GenerateDataKeyPairWithoutPlaintextRequest,
             generate_data_key_pair_without_plaintext,
-            prepare=prepare_key_pair,
         ),
         _h("GenerateRandom", GenerateRandomRequest, generate_random),
         _h("Sign", SignRequest, sign),

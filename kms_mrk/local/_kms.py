@@ -3,22 +3,25 @@
 One request, end to end (``send``)::
 
     X-Amz-Target -> operation             UnknownOperationException / UnsupportedOperationException
-    Authorization -> access key, Region   SigV4 scope; verified when verify_signatures=True
+    Authorization -> access key, Region   SigV4 scope; IncompleteSignatureException when the
+                                          header is malformed; verified when verify_signatures
     access key -> principal -> account    ``principals`` (default: the account root)
     fault rules                            injected errors and latency
     body -> typed request                  SerializationException / ValidationException
     validate                               ValidationException, in KMS's wording
     handler (state lock held)              typed response or a modeled KMS exception
-    persist (mutating requests)            before answering, without the state lock
-    typed response -> body
+    persist (mutating requests)            before answering, without the state lock; a failed
+                                          write undoes the change (KMSInternalException)
+    typed response -> body                 DescribeKey writes its body itself (cached)
 
 :meth:`LocalKMS.handle` enters the same path with a typed request (no wire). Unexpected
 errors become ``KMSInternalException`` with a generic message and are logged with their
 traceback under the ``kms_mrk.local`` logger; plaintext and key material are never logged.
 
 One lock guards the state. Handlers are short (dictionary lookups and one cryptographic
-operation); RSA key generation runs before the lock is taken, and the state file is written
-after it is released.
+operation); RSA key generation runs without the lock once the handler has checked the request
+(see :class:`~kms_mrk.local._handlers.Prepare`), and the state file is written after the lock
+is released.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from kms_mrk.commands import OPERATIONS
 from kms_mrk.errors import (
     ConfigurationError,
     ConnectError,
+    IncompleteSignatureException,
     KMSInternalException,
     SerializationException,
     ServiceException,
@@ -48,11 +52,12 @@ from kms_mrk.errors import (
 )
 from kms_mrk.errors._base import ResponseParseError
 from kms_mrk.local._clock import ManualClock, system_clock
+from kms_mrk.local._crypto import require_cryptography
 from kms_mrk.local._faults import FaultInjector, default_status
-from kms_mrk.local._handlers import HANDLERS, Ctx, Handler, Settings, key_metadata
+from kms_mrk.local._handlers import HANDLERS, Ctx, Handler, Prepare, Settings, key_metadata
 from kms_mrk.local._persist import StateFile
 from kms_mrk.local._policy import account_of_principal, root_principal
-from kms_mrk.local._state import Store
+from kms_mrk.local._state import StateFileError, Store
 from kms_mrk.local._validate import raise_for, required_missing, validation_error
 from kms_mrk.protocol.awsjson11 import CONTENT_TYPE, decode_body, encode_body, encode_error
 from kms_mrk.transport._types import HttpRequest, HttpResponse
@@ -60,7 +65,7 @@ from kms_mrk.transport._types import HttpRequest, HttpResponse
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-    from kms_mrk.schema import Response, Shape
+    from kms_mrk.schema import Shape
 
 __all__ = ["REALISTIC_CREATING_SECONDS", "REALISTIC_UPDATING_SECONDS", "LocalKMS"]
 
@@ -77,7 +82,13 @@ _INTERNAL_MESSAGE: Final = (
     "An internal error occurred in the kms-mrk local KMS; its log has the details."
 )
 _SCOPE_CACHE_SIZE: Final = 256
-_BODY_CACHE_SIZE: Final = 4096
+_SIGNATURE: Final = re.compile(r"[0-9a-f]{64}")
+_MALFORMED_AUTHORIZATION: Final = (
+    "The Authorization header is not a valid AWS Signature Version 4 header; expected "
+    "'AWS4-HMAC-SHA256 Credential=<access key id>/<YYYYMMDD>/<region>/kms/aws4_request, "
+    "SignedHeaders=<header names>, Signature=<64 lower-case hex digits>'"
+)
+_MAX_PREPARE: Final = 4
 
 
 def _number(name: str, value: object) -> float:
@@ -113,7 +124,8 @@ class LocalKMS:
         principal's account is the caller's account. Others act as the account root.
     ``seed``
         make key ids, symmetric and HMAC key material, ECC keys and nonces reproducible
-        (tests only: a seeded local KMS is not secure; RSA keys stay random).
+        (tests only: a seeded local KMS is not secure; RSA keys stay random). Not with
+        ``state_file``: a restart would replay the ids, material and nonces.
     """
 
     def __init__(
@@ -131,6 +143,7 @@ class LocalKMS:
         principals: Mapping[str, str] | None = None,
         seed: int | None = None,
     ) -> None:
+        require_cryptography()
         if not isinstance(account_id, str) or not _ACCOUNT.fullmatch(account_id):
             raise ConfigurationError(f"LocalKMS: account_id must be 12 digits, got {account_id!r}")
         if not isinstance(default_region, str) or not _REGION.fullmatch(default_region):
@@ -144,6 +157,11 @@ class LocalKMS:
             raise ConfigurationError("LocalKMS: faults must be a FaultInjector")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ConfigurationError(f"LocalKMS: seed must be an integer, got {seed!r}")
+        if seed is not None and state_file is not None:
+            raise ConfigurationError(
+                "LocalKMS: seed cannot be combined with state_file: after a restart the seed "
+                "would replay the same key ids, key material and nonces over the saved keys"
+            )
         self._access_keys = _string_map("access_keys", access_keys)
         if verify_signatures and not self._access_keys:
             raise ConfigurationError(
@@ -165,7 +183,6 @@ class LocalKMS:
             random_bytes: Callable[[int], bytes] = os.urandom
         else:
             random_bytes = random.Random(seed).randbytes
-        self._random_bytes = random_bytes
         self._settings = Settings(
             creating_seconds=_number("replica_creating_seconds", replica_creating_seconds),
             updating_seconds=_number("updating_seconds", updating_seconds),
@@ -177,7 +194,7 @@ class LocalKMS:
         self._root = root_principal(account_id)
         self._scopes: dict[str, tuple[str, str]] = {}
         self._partitions: dict[str, str] = {}
-        self._bodies: dict[int, tuple[Response, bytes]] = {}
+        self._accounts: dict[str, str] = {}  # principal ARN -> account (principals are fixed)
         prefix = os.urandom(10).hex()
         self._rid_prefix = f"{prefix[:8]}-{prefix[8:12]}-{prefix[12:16]}-{prefix[16:20]}-"
         self._rid_counter = itertools.count(1)
@@ -193,6 +210,7 @@ class LocalKMS:
             if loaded is not None:
                 self._store = loaded
                 _log.info("loaded the local KMS state from %s", file.path)
+            file.durable = self._store.dump()
             self._state_file = file
 
     @classmethod
@@ -282,8 +300,9 @@ class LocalKMS:
             if faults is not None:
                 faults.apply(operation)
             decoded = self._decode(handler, request.body)
-            response = self._execute(handler, decoded, account, region, principal)
-            body = self._encode(handler, response)
+            secure = request.url.startswith("https:")
+            answer = self._execute(handler, decoded, account, region, principal, secure, wire=True)
+            body = answer if isinstance(answer, bytes) else encode_body(answer.__schema__, answer)
             if _log.isEnabledFor(logging.DEBUG):
                 _log.debug("%s %s %s -> 200", request_id, region, operation)
             return HttpResponse(
@@ -296,14 +315,18 @@ class LocalKMS:
             return self._error(KMSInternalException(_INTERNAL_MESSAGE), request_id, operation)
 
     def close(self) -> None:
-        """Write any pending state and release the state file. Idempotent."""
+        """Write any pending state and release the state file. Idempotent.
+
+        Raises :class:`~kms_mrk.local._state.StateFileError` (a ``ConfigurationError``)
+        naming the file when the last changes cannot be written; the file is released anyway.
+        """
         if self._closed:
             return
         self._closed = True
         file = self._state_file
         if file is not None:
             try:
-                file.flush(self._store.version, self._snapshot_data)
+                file.flush(self._store.version, self._snapshot_data, self._roll_back)
             finally:
                 file.release()
 
@@ -342,7 +365,8 @@ class LocalKMS:
         faults = self._faults
         if faults is not None:
             faults.apply(operation)
-        return self._execute(handler, request, account, region, who)
+        response: Shape = self._execute(handler, request, account, region, who)
+        return response
 
     # ------------------------------------------------------------------ inspection
 
@@ -406,33 +430,43 @@ class LocalKMS:
         )
         if self._verify:
             akid, region = self._verified(request)
-        elif header:
+        elif header and not header.isspace():
             akid, region = self._scope(header)
         else:
             akid, region = "", self._default_region
         principal = self._principals.get(akid) or self._root
-        account = account_of_principal(principal) or self._account_id
+        account = self._accounts.get(principal)
+        if account is None:
+            account = self._accounts[principal] = (
+                account_of_principal(principal) or self._account_id
+            )
         return account, region, principal
 
     def _scope(self, header: str) -> tuple[str, str]:
-        start = header.find("Credential=")
-        if start < 0:
-            return "", self._default_region
-        end = header.find(",", start)
-        scope = header[start + 11 : end if end >= 0 else len(header)]
-        hit = self._scopes.get(scope)
-        if hit is not None:
-            return hit
+        """(access key id, Region) of a SigV4 Authorization header, without verifying it.
+
+        A header that is present but not a well-formed SigV4 header is refused, as AWS
+        refuses it (never routed to the default Region). Results are cached by the header up
+        to its ``Signature=`` part: every header that hits the cache differs from one that
+        parsed completely only in a signature that is itself well formed.
+        """
+        at = header.rfind("Signature=")
+        prefix = header[:at] if at >= 0 and _SIGNATURE.fullmatch(header, at + 10) else None
+        if prefix is not None:
+            hit = self._scopes.get(prefix)
+            if hit is not None:
+                return hit
         from kms_mrk.auth._sigv4 import parse_authorization
 
         parsed = parse_authorization(header)
         if parsed is None:
-            return "", self._default_region
+            raise IncompleteSignatureException(_MALFORMED_AUTHORIZATION)
         _check_region(parsed.region)
         hit = (parsed.access_key_id, parsed.region)
-        if len(self._scopes) >= _SCOPE_CACHE_SIZE:
-            self._scopes.clear()
-        self._scopes[scope] = hit
+        if prefix is not None:
+            if len(self._scopes) >= _SCOPE_CACHE_SIZE:
+                self._scopes.clear()
+            self._scopes[prefix] = hit
         return hit
 
     def _verified(self, request: HttpRequest) -> tuple[str, str]:
@@ -468,52 +502,73 @@ class LocalKMS:
         return decoded
 
     def _execute(
-        self, handler: Handler, request: Shape, account: str, region: str, principal: str
-    ) -> Response:
+        self,
+        handler: Handler,
+        request: Shape,
+        account: str,
+        region: str,
+        principal: str,
+        secure: bool = True,
+        *,
+        wire: bool = False,
+    ) -> Any:
+        """Run ``handler``: its typed response, or with ``wire`` the body when it writes one."""
         raise_for(handler.request_type.__schema__, request)
-        prepared = None if handler.prepare is None else handler.prepare(request, self._random_bytes)
+        function: Callable[[Ctx, Any], Any] = (
+            handler.wire if wire and handler.wire is not None else handler.function
+        )
         partition = self._partitions.get(region)
         if partition is None:
             from kms_mrk.arn import partition_for_region
 
             partition = self._partitions[region] = partition_for_region(region)
-        with self._lock:
-            now = self._clock()
-            store = self._store
-            store.tick(now)
-            ctx = Ctx(
-                store=store,
-                settings=self._settings,
-                now=now,
-                account=account,
-                region=region,
-                partition=partition,
-                principal=principal,
-                operation=handler.name,
-                prepared=prepared,
-            )
-            response = handler.function(ctx, request)
-            version = store.version
+        prepared: dict[str, Any] = {}
+        for _attempt in range(_MAX_PREPARE):
+            with self._lock:
+                now = self._clock()
+                store = self._store
+                store.tick(now)
+                ctx = Ctx(
+                    store=store,
+                    settings=self._settings,
+                    now=now,
+                    account=account,
+                    region=region,
+                    partition=partition,
+                    principal=principal,
+                    operation=handler.name,
+                    prepared=prepared,
+                    secure=secure,
+                )
+                try:
+                    response = function(ctx, request)
+                except Prepare as needed:
+                    pending = needed
+                else:
+                    version = store.version
+                    break
+            # Every check passed: make the costly thing without the lock, then run again.
+            prepared[pending.name] = pending.make()
+        else:  # pragma: no cover - a handler asking for more than it should
+            raise RuntimeError(f"{handler.name} kept asking for costly steps")
         if handler.mutating and self._state_file is not None:
-            self._state_file.flush(version, self._snapshot_data)
+            try:
+                self._state_file.flush(version, self._snapshot_data, self._roll_back)
+            except StateFileError as exc:
+                raise KMSInternalException(_capitalized(str(exc)) + ".") from None
         return response
-
-    def _encode(self, handler: Handler, response: Response) -> bytes:
-        """The body of ``response``; bodies of cached (shared) responses are kept too."""
-        if not handler.cached:
-            return encode_body(response.__schema__, response)
-        hit = self._bodies.get(id(response))
-        if hit is not None and hit[0] is response:
-            return hit[1]
-        body = encode_body(response.__schema__, response)
-        if len(self._bodies) >= _BODY_CACHE_SIZE:
-            self._bodies.clear()
-        self._bodies[id(response)] = (response, body)
-        return body
 
     def _snapshot_data(self) -> tuple[int, dict[str, Any]]:
         with self._lock:
             return self._store.version, self._store.dump()
+
+    def _roll_back(self, durable: dict[str, Any]) -> int:
+        """Put the state back to ``durable`` (the last snapshot written); its new version."""
+        with self._lock:
+            restored = Store.load(durable, source="the last state written")
+            restored.version = self._store.version + 1
+            self._store = restored
+            return restored.version
 
     def _error(self, exc: ServiceException, request_id: str, operation: str) -> HttpResponse:
         status = exc.http_status or default_status(exc.code)
@@ -524,6 +579,10 @@ class LocalKMS:
             {"content-type": CONTENT_TYPE, "x-amzn-requestid": request_id},
             encode_error(exc.code, exc.message),
         )
+
+
+def _capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _check_region(region: str) -> None:

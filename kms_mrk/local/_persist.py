@@ -14,6 +14,14 @@ Concurrent writers are coalesced (group commit): a request whose change is alrea
 snapshot another thread wrote returns at once. A lock file (``FILE.lock``, ``flock``) keeps a
 second server from writing the same state file.
 
+When a write fails (the directory was removed, the disk is full), nothing is answered as
+done that is not on disk: the owner's ``roll_back`` puts the state back to the last snapshot
+written (kept in memory as plain data), and every change made since then, the failing
+request's and any other request's waiting for the same write, is answered with an error
+naming the file. The next change is written as usual, so the server recovers on its own once
+the disk is back. A failed ``fsync`` of the directory after the rename is only logged: the
+new file is in place, and undoing changes it holds would make memory and disk disagree.
+
 The file holds key material (base64): it is a local development tool's state. It is created
 0600 and its contents are never logged.
 """
@@ -22,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -33,6 +42,8 @@ from kms_mrk.local._state import StateFileError, Store
 
 __all__ = ["StateFile"]
 
+_log = logging.getLogger("kms_mrk.local")
+
 
 class StateFile:
     """One state file: load it, and write snapshots of a store atomically."""
@@ -42,6 +53,11 @@ class StateFile:
         self._io_lock = threading.Lock()
         self._written = -1
         self._lock_fd: int | None = None
+        #: the last snapshot on disk (or loaded from it), as plain data: what a failed write
+        #: rolls the state back to
+        self.durable: dict[str, Any] | None = None
+        #: (after, up to): versions whose changes a failed write undid
+        self._lost: list[tuple[int, int]] = []
 
     def __repr__(self) -> str:
         return f"StateFile({str(self.path)!r})"
@@ -97,17 +113,44 @@ class StateFile:
 
     # ------------------------------------------------------------------ writing
 
-    def flush(self, version: int, snapshot: Callable[[], tuple[int, dict[str, Any]]]) -> None:
+    def flush(
+        self,
+        version: int,
+        snapshot: Callable[[], tuple[int, dict[str, Any]]],
+        roll_back: Callable[[dict[str, Any]], int],
+    ) -> None:
         """Make sure a snapshot at least as new as ``version`` is on disk.
 
         ``snapshot`` returns (version, data) of the current state, taking the state lock.
+        When the write fails, ``roll_back(durable data)`` restores the state from the last
+        snapshot written and returns the version the restored state has (higher than any
+        change it undid); StateFileError then says what went wrong. A version whose change
+        an earlier failure undid raises StateFileError too.
         """
         with self._io_lock:
+            for after, up_to in self._lost:
+                if after < version <= up_to:
+                    raise StateFileError(
+                        f"the local KMS could not write its state file {self.path}, so the "
+                        "change was not made"
+                    )
             if self._written >= version:
                 return
             current, data = snapshot()
-            self.write(data)
+            try:
+                self.write(data)
+            except Exception as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                message = f"the local KMS could not write its state file {self.path} ({reason})"
+                _log.error("%s; changes since the last write are undone", message)
+                if self.durable is None:  # pragma: no cover - the owner sets it when it opens
+                    raise StateFileError(message) from None
+                restored = roll_back(self.durable)
+                self._lost.append((self._written, restored - 1))
+                self._written = restored
+                raise StateFileError(f"{message}, so the change was not made") from None
             self._written = current
+            self.durable = data
 
     def write(self, data: dict[str, Any]) -> None:
         """Write ``data`` as the new state file, atomically and durably."""
@@ -126,7 +169,15 @@ class StateFile:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
             raise
-        _fsync_directory(directory)
+        try:
+            _fsync_directory(directory)
+        except OSError as exc:
+            _log.warning(
+                "could not fsync the directory of the state file %s (%s): the last write may "
+                "not survive a power cut",
+                self.path,
+                exc.strerror or exc,
+            )
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -3,37 +3,75 @@
 What is evaluated: ``Effect``, ``Principal``/``NotPrincipal`` (``"*"``, ``{"AWS": ...}`` with
 account ids, account root ARNs, user and role ARNs; an assumed-role session matches its role),
 ``Action``/``NotAction`` with ``*`` and ``?`` wildcards (case-insensitive, as IAM compares
-action names), and ``Resource``/``NotResource`` against the key ARN. An explicit Deny wins over
-any Allow; without an Allow the request is denied.
+action names), ``Resource``/``NotResource`` against the key ARN, and ``Condition`` blocks on
+the condition keys in :data:`CONDITION_KEYS` with the operators ``StringEquals``,
+``StringNotEquals``, ``StringEqualsIgnoreCase``, ``StringNotEqualsIgnoreCase``,
+``StringLike``, ``StringNotLike``, ``Bool`` (each also as ``...IfExists``) and ``Null``, with
+IAM's rules: operators and keys AND together, the values of one key OR together (NOR for the
+negated operators), and a key the request does not have fails a positive operator but
+satisfies a negated one. An explicit Deny wins over any Allow; without an Allow the request
+is denied.
 
-What is not: IAM policies (there are none: an account principal such as
+A condition the local KMS cannot evaluate (another condition key or operator, a set
+operator such as ``ForAnyValue:``, a policy variable) fails closed: a Deny statement with one
+applies as if the condition held, an Allow statement with one never applies, unless a part it
+can evaluate already fails. :attr:`CompiledPolicy.unsupported` lists such conditions, and the
+handlers log a warning when a policy with them is stored.
+
+What is not evaluated: IAM policies (there are none: an account principal such as
 ``arn:aws:iam::111122223333:root`` in a key policy is taken to admit every principal of that
-account, as if their IAM policies allowed everything), grants, and ``Condition`` blocks (a
-statement with a Condition is skipped, neither allowing nor denying).
+account, as if their IAM policies allowed everything) and grants.
+
+Compiled policies are shared by every key with the same policy text, and so are their
+decisions: a policy whose statements all name ``"Resource": "*"`` decides per (principal,
+action), whatever the key.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from kms_mrk.errors import AccessDeniedException, MalformedPolicyDocumentException
 
 __all__ = [
+    "CONDITION_KEYS",
     "CompiledPolicy",
+    "Lookup",
     "access_denied",
     "account_of_principal",
     "compile_policy",
     "default_policy",
+    "principal_arn",
     "root_principal",
 ]
 
-_log = logging.getLogger("kms_mrk.local")
-
 MAX_POLICY_CHARS: Final = 32768
+
+#: The condition keys the local KMS evaluates (lower case: IAM compares key names that way).
+#: A request that has no value for one (kms:PrimaryRegion outside UpdatePrimaryRegion) lacks
+#: the key, as on AWS.
+CONDITION_KEYS: Final = frozenset(
+    {
+        "aws:principalarn",
+        "aws:principalaccount",
+        "aws:requestedregion",
+        "aws:securetransport",
+        "kms:calleraccount",
+        "kms:keyorigin",
+        "kms:keyspec",
+        "kms:keyusage",
+        "kms:multiregion",
+        "kms:multiregionkeytype",
+        "kms:primaryregion",
+        "kms:replicaregion",
+    }
+)
+
+#: condition key (lower case) -> its value in this request, or None when the request lacks it
+Lookup = Callable[[str], "str | None"]
 _VERSIONS: Final = frozenset({"2012-10-17", "2008-10-17"})
 _ACCOUNT = re.compile(r"[0-9]{12}")
 _ASSUMED_ROLE = re.compile(r"arn:([^:]+):sts::([0-9]{12}):assumed-role/([^/]+)/.+")
@@ -55,6 +93,15 @@ def account_of_principal(principal: str) -> str | None:
     ):
         return parts[4]
     return None
+
+
+def principal_arn(principal: str) -> str:
+    """The ``aws:PrincipalArn`` of a caller: an assumed-role session counts as its role."""
+    assumed = _ASSUMED_ROLE.fullmatch(principal)
+    if assumed is None:
+        return principal
+    partition, account, role = assumed.groups()
+    return f"arn:{partition}:iam::{account}:role/{role}"
 
 
 def default_policy(account_id: str, partition: str = "aws") -> str:
@@ -140,11 +187,121 @@ class _Principals:
         return False
 
 
+# --------------------------------------------------------------------------- conditions
+
+_STRING_OPERATORS: Final[dict[str, tuple[str, bool]]] = {
+    # operator -> (how values compare, negated)
+    "stringequals": ("equals", False),
+    "stringnotequals": ("equals", True),
+    "stringequalsignorecase": ("ignorecase", False),
+    "stringnotequalsignorecase": ("ignorecase", True),
+    "stringlike": ("like", False),
+    "stringnotlike": ("like", True),
+    "bool": ("bool", False),
+}
+
+
+class _Test:
+    """One condition key under one operator that the local KMS evaluates."""
+
+    __slots__ = ("if_exists", "key", "kind", "negated", "patterns", "values")
+
+    def __init__(
+        self, kind: str, key: str, values: list[str], *, negated: bool, if_exists: bool
+    ) -> None:
+        self.kind = kind
+        self.key = key
+        self.negated = negated
+        self.if_exists = if_exists
+        self.values = [v.lower() for v in values] if kind in ("ignorecase", "bool") else values
+        self.patterns = [_glob(v, ignore_case=False) for v in values] if kind == "like" else []
+
+    def evaluate(self, lookup: Lookup | None) -> bool:
+        value = None if lookup is None else lookup(self.key)
+        if self.kind == "null":  # values: "true" (the key is absent) or "false"
+            return any((value is None) == (v == "true") for v in self.values)
+        if value is None:
+            return self.if_exists or self.negated
+        if self.kind == "like":
+            matched = any(p.fullmatch(value) for p in self.patterns)
+        elif self.kind == "equals":
+            matched = value in self.values
+        else:
+            matched = value.lower() in self.values
+        return matched != self.negated
+
+
+class _Condition:
+    """A statement's Condition block: its tests, and what it holds that cannot be evaluated."""
+
+    __slots__ = ("tests", "unsupported")
+
+    def __init__(self, raw: Any, where: str) -> None:
+        if not isinstance(raw, dict):
+            raise _malformed(f"{where}.Condition must be an object")
+        self.tests: list[_Test] = []
+        self.unsupported: list[str] = []
+        for operator, block in raw.items():
+            if not isinstance(operator, str) or not isinstance(block, dict) or not block:
+                raise _malformed(f"{where}.Condition.{operator} must map condition keys to values")
+            for key, raw_values in block.items():
+                values = _condition_values(raw_values, f"{where}.Condition.{operator}.{key}")
+                test = _test(operator, key, values, f"{where}.Condition.{operator}.{key}")
+                if test is None:
+                    self.unsupported.append(f"{operator} {key}")
+                else:
+                    self.tests.append(test)
+
+    def holds(self, lookup: Lookup | None) -> bool | None:
+        """True, False, or None when it depends on what cannot be evaluated."""
+        for test in self.tests:
+            if not test.evaluate(lookup):
+                return False
+        return None if self.unsupported else True
+
+
+def _condition_values(raw: Any, where: str) -> list[str]:
+    items = raw if isinstance(raw, list) else [raw]
+    if not items:
+        raise _malformed(f"{where} needs at least one value")
+    out: list[str] = []
+    for item in items:
+        if isinstance(item, bool):
+            out.append("true" if item else "false")
+        elif isinstance(item, (str, int, float)):
+            out.append(str(item))
+        else:
+            raise _malformed(f"{where} values must be strings, numbers or booleans")
+    return out
+
+
+def _test(operator: str, key: str, values: list[str], where: str) -> _Test | None:
+    """The test for ``operator`` on ``key``; None when the local KMS cannot evaluate it."""
+    name = operator.lower()
+    lowered_key = key.lower()
+    if name == "null":
+        if any(v.lower() not in ("true", "false") for v in values):
+            raise _malformed(f'{where}: Null takes "true" or "false"')
+        if lowered_key not in CONDITION_KEYS:
+            return None
+        lowered = [v.lower() for v in values]
+        return _Test("null", lowered_key, lowered, negated=False, if_exists=False)
+    if_exists = name.endswith("ifexists")
+    if if_exists:
+        name = name[: -len("ifexists")]
+    known = _STRING_OPERATORS.get(name)
+    if known is None or lowered_key not in CONDITION_KEYS or any("${" in v for v in values):
+        return None
+    kind, negated = known
+    return _Test(kind, lowered_key, values, negated=negated, if_exists=if_exists)
+
+
 class _Statement:
     __slots__ = (
         "actions",
         "allow",
-        "conditional",
+        "any_resource",
+        "condition",
         "not_action",
         "not_principal",
         "not_resource",
@@ -181,10 +338,12 @@ class _Statement:
             raw["NotResource" if self.not_resource else "Resource"], f"{where}.Resource"
         )
         self.resources = [_glob(r, ignore_case=False) for r in resources]
-        condition = raw.get("Condition")
-        if condition is not None and not isinstance(condition, dict):
-            raise _malformed(f"{where}.Condition must be an object")
-        self.conditional = bool(condition)
+        self.any_resource = not self.not_resource and "*" in resources
+        raw_condition = raw.get("Condition")
+        condition = None if raw_condition is None else _Condition(raw_condition, where)
+        self.condition = (
+            condition if condition and (condition.tests or condition.unsupported) else None
+        )
         sid = raw.get("Sid")
         if sid is not None and not isinstance(sid, str):
             raise _malformed(f"{where}.Sid must be a string")
@@ -198,35 +357,87 @@ class _Statement:
 
 
 class CompiledPolicy:
-    """A validated key policy, ready to evaluate; decisions are cached per request shape."""
+    """A validated key policy, ready to evaluate; shared by keys with the same policy text.
 
-    __slots__ = ("_cache", "statements")
+    Which statements match a (principal, action, resource) is cached; conditions are
+    evaluated on each request, and only for statements that match it.
+    """
+
+    __slots__ = ("_cache", "_resource_free", "statements", "unsupported")
 
     def __init__(self, statements: Iterable[_Statement]) -> None:
         self.statements = tuple(statements)
-        self._cache: dict[tuple[str, str, str], str] = {}
+        #: "<operator> <condition key>" of every condition the local KMS cannot evaluate
+        self.unsupported: tuple[str, ...] = tuple(
+            item
+            for s in self.statements
+            if s.condition is not None
+            for item in s.condition.unsupported
+        )
+        self._resource_free = all(s.any_resource for s in self.statements)
+        self._cache: dict[tuple[str, str, str], tuple[str, tuple[_Statement, ...]]] = {}
 
-    def decide(self, principal: str, action: str, resource: str) -> str:
-        """``"allow"``, ``"deny"`` (explicit) or ``"none"`` (no statement allows)."""
-        key = (principal, action, resource)
-        decision = self._cache.get(key)
-        if decision is None:
-            decision = "none"
-            for statement in self.statements:
-                if statement.conditional or not statement.applies(principal, action, resource):
-                    continue
-                if not statement.allow:
-                    decision = "deny"
-                    break
-                decision = "allow"
+    def decide(
+        self, principal: str, action: str, resource: str, lookup: Lookup | None = None
+    ) -> str:
+        """``"allow"``, ``"deny"`` (explicit) or ``"none"`` (no statement allows).
+
+        ``lookup`` gives the request's condition-key values (None: the request has none).
+        """
+        key = (principal, action, "*" if self._resource_free else resource)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._match(principal, action, resource)
             if len(self._cache) > 1024:
                 self._cache.clear()
-            self._cache[key] = decision
+            self._cache[key] = hit
+        decision, conditional = hit
+        if decision == "deny" or not conditional:
+            return decision
+        for statement in conditional:
+            assert statement.condition is not None
+            holds = statement.condition.holds(lookup)
+            if statement.allow:
+                if holds:
+                    decision = "allow"
+            elif holds is not False:  # a Deny it cannot evaluate applies: fail closed
+                return "deny"
         return decision
+
+    def _match(
+        self, principal: str, action: str, resource: str
+    ) -> tuple[str, tuple[_Statement, ...]]:
+        """The decision of the unconditional statements, and the conditional ones that match."""
+        decision = "none"
+        conditional: list[_Statement] = []
+        for statement in self.statements:
+            if not statement.applies(principal, action, resource):
+                continue
+            if statement.condition is not None:
+                conditional.append(statement)
+            elif not statement.allow:
+                return "deny", ()
+            else:
+                decision = "allow"
+        return decision, tuple(conditional)
+
+
+_COMPILED: dict[str, CompiledPolicy] = {}
+_COMPILED_MAX: Final = 512
 
 
 def compile_policy(text: str) -> CompiledPolicy:
     """Parse and validate a key policy; MalformedPolicyDocumentException if it is not one."""
+    compiled = _COMPILED.get(text)
+    if compiled is None:
+        compiled = _compile(text)
+        if len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.clear()
+        _COMPILED[text] = compiled
+    return compiled
+
+
+def _compile(text: str) -> CompiledPolicy:
     if len(text) > MAX_POLICY_CHARS:
         raise _malformed(
             f"The key policy is {len(text)} characters; the limit is {MAX_POLICY_CHARS}"
@@ -244,10 +455,7 @@ def compile_policy(text: str) -> CompiledPolicy:
     statements = raw if isinstance(raw, list) else [raw] if isinstance(raw, dict) else None
     if not statements:
         raise _malformed("The key policy needs a Statement (an object or a non-empty list)")
-    compiled = CompiledPolicy(_Statement(s, i) for i, s in enumerate(statements))
-    if any(s.conditional for s in compiled.statements):
-        _log.debug("key policy has Condition blocks; those statements are not evaluated")
-    return compiled
+    return CompiledPolicy(_Statement(s, i) for i, s in enumerate(statements))
 
 
 def access_denied(

@@ -12,8 +12,10 @@ requests in others, and scale to the handful of concurrent clients a development
 sees.
 
 HTTP support: request lines and headers up to 64 KiB, ``Content-Length`` and chunked bodies
-(up to 1 MiB), ``Expect: 100-continue``, ``Connection: close`` and keep-alive (HTTP/1.1 by
-default, HTTP/1.0 on request). Anything malformed gets a JSON error body, never HTML.
+(up to 1 MiB), ``Expect: 100-continue`` (answered only once the declared length is
+accepted, so a client is never invited to send a body that is then refused),
+``Connection: close`` and keep-alive (HTTP/1.1 by default, HTTP/1.0 on request). Anything
+malformed gets a JSON error body, never HTML.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ MAX_LINE: Final = 65536
 MAX_HEADERS: Final = 200
 MAX_BODY: Final = 1 << 20
 IDLE_TIMEOUT: Final = 300.0
+_CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 _REASONS: Final[dict[int, str]] = {
     200: "OK",
@@ -314,9 +317,8 @@ class LocalKMSServer:
             keep_alive = "close" not in connection
         else:
             keep_alive = "keep-alive" in connection
-        if special.get(b"expect", "").lower() == "100-continue":
-            conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-        body = self._read_body(reader, special)
+        expect_continue = special.get(b"expect", "").lower() == "100-continue"
+        body = self._read_body(conn, reader, special, expect_continue)
         host = special.get(b"host") or f"{self.host}:{self.port}"
         request = HttpRequest(method, f"http://{host}{target}", headers, body)
         try:
@@ -341,8 +343,16 @@ class LocalKMSServer:
         return keep_alive
 
     @staticmethod
-    def _read_body(reader: BufferedReader, special: dict[bytes, str]) -> bytes:
+    def _read_body(
+        conn: socket.socket,
+        reader: BufferedReader,
+        special: dict[bytes, str],
+        expect_continue: bool,
+    ) -> bytes:
+        """The request body; ``100 Continue`` first when asked, once its length is accepted."""
         if "chunked" in special.get(b"transfer-encoding", "").lower():
+            if expect_continue:
+                conn.sendall(_CONTINUE)
             return _read_chunked(reader)
         length_text = special.get(b"content-length")
         if length_text is None:
@@ -355,6 +365,8 @@ class LocalKMSServer:
             raise _BadRequest(400, "Content-Length is negative")
         if length > MAX_BODY:
             raise _BadRequest(413, f"The request body is larger than {MAX_BODY} bytes")
+        if expect_continue:
+            conn.sendall(_CONTINUE)
         body = reader.read(length)
         if len(body) != length:
             raise OSError("the client closed the connection mid-body")

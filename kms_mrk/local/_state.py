@@ -53,6 +53,7 @@ class Shared:
 
     __slots__ = (
         "account",
+        "config_cache",
         "key_id",
         "material",
         "members",
@@ -90,6 +91,8 @@ class Shared:
         self.multi_region = multi_region
         self.primary_region = primary_region
         self.members: dict[str, KeyRecord] = {}
+        #: the multi-Region configuration entries of the group, kept by the handlers
+        self.config_cache: tuple[Any, ...] | None = None
         self.rotation_enabled = False
         self.rotation_period_days: int | None = None
         self.rotation_started: float | None = None
@@ -105,6 +108,7 @@ class KeyRecord:
         "_compiled",
         "_created_at",
         "arn",
+        "body_cache",
         "cache",
         "created",
         "creating_until",
@@ -149,6 +153,8 @@ class KeyRecord:
         self.tags: dict[str, str] = {}
         #: (fingerprint, valid until, DescribeKey response) kept by the DescribeKey handler
         self.cache: tuple[Any, float, Any] | None = None
+        #: (fingerprint, valid until, DescribeKey body) kept by its wire-level handler
+        self.body_cache: tuple[Any, float, bytes] | None = None
 
     @property
     def key_id(self) -> str:
@@ -253,8 +259,17 @@ class Store:
             for state in regions.values():
                 yield from state.keys.values()
 
+    def key_id_taken(self, account: str, key_id: str) -> bool:
+        """Whether any Region of ``account`` holds a key with this id."""
+        regions = self.accounts.get(account)
+        return regions is not None and any(key_id in s.keys for s in regions.values())
+
     def add_key(self, key: KeyRecord) -> None:
-        self.region(key.shared.account, key.region).keys[key.key_id] = key
+        """Add a new key; ValueError if its Region already holds a key with its id."""
+        keys = self.region(key.shared.account, key.region).keys
+        if key.key_id in keys:
+            raise ValueError(f"{key.region} already holds a key with the id {key.key_id}")
+        keys[key.key_id] = key
         key.shared.members[key.region] = key
 
     # ------------------------------------------------------------------ deletion timeline

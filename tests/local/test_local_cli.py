@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -145,3 +148,72 @@ def test_local_package_never_imports_the_client() -> None:
         text = source.read_text()
         assert "kms_mrk._client" not in text and "kms_mrk._pipeline" not in text, source.name
         assert "from kms_mrk import KMSClient" not in text, source.name
+
+
+@pytest.fixture
+def without_cryptography(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if the cryptography package were not installed (None in sys.modules blocks it)."""
+    for name in [m for m in sys.modules if m == "cryptography" or m.startswith("cryptography.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "cryptography", None)  # type: ignore[arg-type]
+    from kms_mrk.local import _crypto
+
+    monkeypatch.setattr(_crypto, "_MODULES", None)
+    monkeypatch.setattr(_crypto, "_AVAILABLE", False, raising=False)
+
+
+@pytest.mark.usefixtures("without_cryptography")
+def test_a_missing_cryptography_package_is_reported_at_start(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from kms_mrk.local import LocalKMS, run_serve, serve
+
+    with pytest.raises(ConfigurationError, match=r"pip install 'kms-mrk\[local\]'"):
+        LocalKMS()
+    with pytest.raises(ConfigurationError, match="cryptography"):
+        serve(port=0)
+    assert run_serve(parse("--port", "0")) == 2
+    assert "pip install 'kms-mrk[local]'" in capsys.readouterr().err
+
+
+def test_access_keys_come_from_the_environment_or_a_file_not_only_argv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Secrets on the command line are visible to every user of the machine (ps)."""
+    monkeypatch.setenv(
+        "KMS_MRK_LOCAL_ACCESS_KEYS", "AKIDENV1:env-secret-1, AKIDENV2:env:2\nAKIDENV3:e3"
+    )
+    keys_file = tmp_path / "keys"
+    keys_file.write_text("# local development keys\n\nAKIDFILE:file-secret\n  AKIDTWO:two  \n")
+    with caplog.at_level(logging.WARNING, logger="kms_mrk.local"):
+        options = _options(parse("--verify-signatures", "--access-keys-file", str(keys_file)))
+    assert options["access_keys"] == {
+        "AKIDENV1": "env-secret-1",
+        "AKIDENV2": "env:2",
+        "AKIDENV3": "e3",
+        "AKIDFILE": "file-secret",
+        "AKIDTWO": "two",
+    }
+    assert caplog.text == ""
+    monkeypatch.delenv("KMS_MRK_LOCAL_ACCESS_KEYS")
+    with caplog.at_level(logging.WARNING, logger="kms_mrk.local"):
+        options = _options(parse("--access-key", "AKIDARGV:argv-secret"))
+    assert options["access_keys"] == {"AKIDARGV": "argv-secret"}
+    assert "KMS_MRK_LOCAL_ACCESS_KEYS" in caplog.text and "--access-keys-file" in caplog.text
+    assert "argv-secret" not in caplog.text
+
+
+def test_bad_access_key_sources_are_reported_without_their_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys_file = tmp_path / "keys"
+    keys_file.write_text("AKIDOK:fine\nno-separator-topsecret\n")
+    with pytest.raises(ConfigurationError, match=rf"{re.escape(str(keys_file))}, line 2") as info:
+        _options(parse("--access-keys-file", str(keys_file)))
+    assert "topsecret" not in str(info.value)
+    with pytest.raises(ConfigurationError, match="cannot read"):
+        _options(parse("--access-keys-file", str(tmp_path / "missing")))
+    monkeypatch.setenv("KMS_MRK_LOCAL_ACCESS_KEYS", "AKID:ok,lonelysecretvalue")
+    with pytest.raises(ConfigurationError, match="KMS_MRK_LOCAL_ACCESS_KEYS") as info:
+        _options(parse())
+    assert "lonelysecretvalue" not in str(info.value)

@@ -515,3 +515,77 @@ def test_seeded_local_kms_is_reproducible() -> None:
         return key_id, client.call("Encrypt", KeyId=key_id, Plaintext=b"same").ciphertext_blob
 
     assert run() == run()
+
+
+# --------------------------------------------------------------------------- costly key generation
+
+
+@pytest.fixture
+def generated(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records every RSA or ECC private key the local KMS generates."""
+    from kms_mrk.local import _crypto
+
+    calls: list[str] = []
+    original = _crypto.generate_private_key
+
+    def recording(spec: str, random_bytes: Any = None) -> bytes:
+        calls.append(spec)
+        return original(spec, random_bytes)
+
+    monkeypatch.setattr(_crypto, "generate_private_key", recording)
+    return calls
+
+
+def test_refused_requests_generate_no_key_pair(generated: list[str]) -> None:
+    """Lookup, policy, key state and arguments are checked before any RSA key is generated."""
+    from kms_mrk.errors import (
+        AccessDeniedException,
+        MalformedPolicyDocumentException,
+        NotFoundException,
+        TagException,
+    )
+
+    client = make_client(LocalKMS(clock=ManualClock()))
+    missing = "0b7d2a43-6a0c-4b1e-9d0e-3f0f9f2e8c11"
+    with pytest.raises(NotFoundException):
+        client.call("GenerateDataKeyPair", KeyId=missing, KeyPairSpec="RSA_4096")
+    locked = json.dumps(
+        {
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+                    "Action": ["kms:PutKeyPolicy", "kms:DisableKey"],
+                    "Resource": "*",
+                }
+            ]
+        }
+    )
+    denied = client.call("CreateKey", Policy=locked).key_metadata.key_id
+    with pytest.raises(AccessDeniedException):
+        client.call("GenerateDataKeyPairWithoutPlaintext", KeyId=denied, KeyPairSpec="RSA_4096")
+    disabled = client.call("CreateKey").key_metadata.key_id
+    client.call("DisableKey", KeyId=disabled)
+    with pytest.raises(DisabledException):
+        client.call("GenerateDataKeyPair", KeyId=disabled, KeyPairSpec="RSA_4096")
+    with pytest.raises(MalformedPolicyDocumentException):
+        client.call("CreateKey", KeySpec="RSA_4096", KeyUsage="SIGN_VERIFY", Policy="{nope")
+    with pytest.raises(TagException):
+        client.call(
+            "CreateKey",
+            KeySpec="RSA_4096",
+            KeyUsage="SIGN_VERIFY",
+            Tags=[{"TagKey": "a", "TagValue": "1"}, {"TagKey": "a", "TagValue": "2"}],
+        )
+    assert generated == []
+
+
+def test_accepted_requests_generate_one_key_pair_each(generated: list[str]) -> None:
+    client = make_client(LocalKMS(clock=ManualClock()))
+    symmetric = client.call("CreateKey").key_metadata.key_id
+    pair = client.call("GenerateDataKeyPair", KeyId=symmetric, KeyPairSpec="RSA_2048")
+    public = serialization.load_der_public_key(pair.public_key)
+    assert public.key_size == 2048  # type: ignore[union-attr]
+    signing = client.call("CreateKey", KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY").key_metadata
+    assert signing.key_spec == "RSA_2048"
+    assert generated == ["RSA_2048", "RSA_2048"]

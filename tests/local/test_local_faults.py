@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from kms_mrk.errors import KMSInternalException, KMSServiceException, ThrottlingException
+from kms_mrk.errors import (
+    ConfigurationError,
+    KMSInternalException,
+    KmsMrkError,
+    KMSServiceException,
+    ThrottlingException,
+)
 from kms_mrk.local import FaultInjector, FaultRule, LocalKMS
 from kms_mrk.models import ListKeysRequest
 from tests.local._calls import TestClient, raw_call
@@ -105,9 +113,51 @@ def test_rule_parsing() -> None:
 def test_rules_validate_their_fields() -> None:
     with pytest.raises(ValueError, match="rate"):
         FaultRule(rate=1.5)
-    with pytest.raises(TypeError, match="FaultRule"):
+    with pytest.raises(ConfigurationError, match="FaultRule"):
         FaultInjector(["op=Encrypt"])  # type: ignore[list-item]
-    from kms_mrk.errors import ConfigurationError
-
     with pytest.raises(ConfigurationError):
         LocalKMS().faults = "rules"  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize(
+    ("make", "field", "hint"),
+    [
+        (lambda: FaultRule(operation="Encryptt"), "operation", "Encrypt"),
+        (lambda: FaultRule(operation="encrypt"), "operation", "Encrypt"),
+        (lambda: FaultRule(error="Throttling"), "error", "ThrottlingException"),
+        (lambda: FaultRule(error="NoSuchErrorAnywhere"), "error", "error code"),
+        (lambda: FaultRule(rate=1.5), "rate", "0 to 1"),
+        (lambda: FaultRule(latency_seconds=-1), "latency_seconds", ">= 0"),
+        (lambda: FaultRule(status=200), "status", "400 to 599"),
+        (lambda: FaultRule(times=0), "times", "positive"),
+        (lambda: FaultRule(message=5), "message", "string"),  # type: ignore[arg-type]
+    ],
+)
+def test_bad_rules_are_configuration_errors_naming_the_field(
+    make: Any, field: str, hint: str
+) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        make()
+    assert isinstance(info.value, KmsMrkError)
+    assert f"FaultRule.{field}" in str(info.value)
+    assert hint in str(info.value)
+
+
+def test_rules_accept_every_kms_operation_and_the_injectable_errors() -> None:
+    from kms_mrk.commands import OPERATIONS
+
+    for operation in OPERATIONS:
+        assert FaultRule(operation=operation).operation == operation
+    for code in ("ThrottlingException", "KMSInternalException", "ServiceUnavailableException",
+                 "DependencyTimeoutException", "LimitExceededException", "RequestExpired",
+                 "InternalFailure", "ServiceUnavailable"):  # fmt: skip
+        assert FaultRule(error=code).error == code
+
+
+def test_parsed_rules_are_checked_too() -> None:
+    with pytest.raises(ConfigurationError, match=r"fault rule 'op=encrypt'.*Encrypt"):
+        FaultRule.parse("op=encrypt")
+    with pytest.raises(ConfigurationError, match=r"FaultRule\.error"):
+        FaultRule.parse("op=Decrypt,error=Throttled")
+    with pytest.raises(ConfigurationError, match="FaultRule"):
+        FaultInjector(["op=Encrypt"])  # type: ignore[list-item]

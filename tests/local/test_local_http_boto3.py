@@ -195,3 +195,93 @@ def test_signature_verification_over_http(environment: None) -> None:
         with pytest.raises(ClientError) as info:
             client("wrong").list_keys()
         assert error_code(info) == "InvalidSignatureException"
+
+
+def test_concurrent_failovers_creates_and_cross_region_crypto(environment: None) -> None:
+    """Writers and readers from several threads: no 5xx, and exactly one primary at the end."""
+    import random
+    import threading
+
+    regions = ["us-east-1", "eu-west-1", "ap-south-1"]
+    workers = 4
+    with serve(port=0, replica_creating_seconds=0, updating_seconds=0) as running:
+        session = boto3.session.Session(
+            aws_access_key_id="AKIDLOCAL", aws_secret_access_key="local-secret"
+        )
+        config = Config(retries={"mode": "standard", "max_attempts": 1})
+        clients = [
+            {
+                region: session.client(
+                    "kms", region_name=region, endpoint_url=running.url, config=config
+                )
+                for region in regions
+            }
+            for _ in range(workers)
+        ]
+        east = clients[0]["us-east-1"]
+        key_id = east.create_key(MultiRegion=True)["KeyMetadata"]["KeyId"]
+        for region in regions[1:]:
+            east.replicate_key(KeyId=key_id, ReplicaRegion=region)
+        created: list[tuple[str, str]] = []
+        problems: list[Any] = []
+        counts = {"failover": 0, "create": 0, "crypto": 0}
+
+        def work(index: int) -> None:
+            rng = random.Random(index)
+            mine = clients[index]
+            for step in range(30):
+                here, there = rng.sample(regions, 2)
+                choice = rng.random()
+                try:
+                    if choice < 0.3:
+                        meta = mine[here].describe_key(KeyId=key_id)["KeyMetadata"]
+                        primary = meta["MultiRegionConfiguration"]["PrimaryKey"]["Region"]
+                        target = rng.choice([r for r in regions if r != primary])
+                        mine[primary].update_primary_region(KeyId=key_id, PrimaryRegion=target)
+                        counts["failover"] += 1
+                    elif choice < 0.5:
+                        new = mine[here].create_key(Description=f"{index}-{step}")
+                        created.append((here, new["KeyMetadata"]["KeyId"]))
+                        counts["create"] += 1
+                    else:
+                        context = {"worker": str(index)}
+                        blob = mine[here].encrypt(
+                            KeyId=key_id, Plaintext=b"payload", EncryptionContext=context
+                        )["CiphertextBlob"]
+                        plain = mine[there].decrypt(CiphertextBlob=blob, EncryptionContext=context)
+                        assert plain["Plaintext"] == b"payload"
+                        assert plain["KeyId"].split(":")[3] == there
+                        counts["crypto"] += 1
+                except ClientError as exc:
+                    status = exc.response["ResponseMetadata"]["HTTPStatusCode"]
+                    code = exc.response["Error"]["Code"]
+                    # Another thread moved the primary between our DescribeKey and our call.
+                    if status >= 500 or code != "UnsupportedOperationException":
+                        problems.append((status, code, exc.response["Error"]["Message"]))
+                except Exception as exc:  # pragma: no cover - reported below
+                    problems.append(repr(exc))
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert problems == []
+        assert all(counts.values()), counts
+        kinds: dict[str, str] = {}
+        for region in regions:
+            meta = clients[0][region].describe_key(KeyId=key_id)["KeyMetadata"]
+            config = meta["MultiRegionConfiguration"]
+            kinds[region] = config["MultiRegionKeyType"]
+            assert meta["KeyState"] == "Enabled"
+            assert sorted(
+                [config["PrimaryKey"]["Region"]] + [k["Region"] for k in config["ReplicaKeys"]]
+            ) == sorted(regions)
+        assert list(kinds.values()).count("PRIMARY") == 1
+        primary = next(r for r, kind in kinds.items() if kind == "PRIMARY")
+        for region in regions:
+            config = clients[0][region].describe_key(KeyId=key_id)["KeyMetadata"]
+            assert config["MultiRegionConfiguration"]["PrimaryKey"]["Region"] == primary
+        for region in regions:
+            listed = {k["KeyId"] for k in clients[0][region].list_keys(Limit=1000)["Keys"]}
+            assert {k for r, k in created if r == region} <= listed

@@ -202,3 +202,37 @@ def test_local_kms_is_a_transport() -> None:
     from kms_mrk.transport import Transport
 
     assert isinstance(LocalKMS(), Transport)
+
+
+@pytest.mark.parametrize(("length", "status"), [("99999999", 413), ("nope", 400), ("-1", 400)])
+def test_a_body_refused_by_its_length_gets_no_100_continue(
+    server: LocalKMSServer, length: str, status: int
+) -> None:
+    """The client must not be invited to send a body the server refuses anyway."""
+    sock, reader = connect(server)
+    sock.sendall(
+        b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: TrentService.ListKeys\r\n"
+        + f"Content-Length: {length}\r\n".encode()
+        + b"Expect: 100-continue\r\n\r\n"
+    )
+    got, headers, body = read_response(reader)
+    assert got == status
+    assert json.loads(body)["__type"] == "SerializationException"
+    assert headers["connection"] == "close"
+    sock.close()
+
+
+def test_100_continue_comes_before_an_acceptable_body(server: LocalKMSServer) -> None:
+    sock, reader = connect(server)
+    body = b'{"Description": "after continue"}'
+    sock.sendall(
+        b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: TrentService.CreateKey\r\n"
+        + f"Content-Length: {len(body)}\r\n".encode()
+        + b"Expect: 100-continue\r\n\r\n"
+    )
+    assert reader.readline() == b"HTTP/1.1 100 Continue\r\n"
+    assert reader.readline() == b"\r\n"
+    sock.sendall(body)
+    status, _, payload = read_response(reader)
+    assert (status, json.loads(payload)["KeyMetadata"]["Description"]) == (200, "after continue")
+    sock.close()

@@ -333,6 +333,36 @@ def test_a_key_arn_of_another_region_is_refused_as_real_kms_does(
     assert info.value.message == f"Key '{arn('eu-west-1', key_id)}' does not exist"
 
 
+def test_partitions_are_checked(east: TestClient, clock: ManualClock) -> None:
+    key_id = create_mrk(east)
+    east.call("ReplicateKey", KeyId=key_id, ReplicaRegion="eu-west-1")
+    clock.advance(2)
+    with pytest.raises(ValidationException) as info:
+        east.call("UpdatePrimaryRegion", KeyId=key_id, PrimaryRegion="cn-north-1")
+    assert info.value.message == (
+        "Region cn-north-1 is not in partition aws; multi-Region keys are replicated within "
+        "one partition."
+    )
+    other_partition = f"arn:aws-cn:kms:us-east-1:111122223333:key/{key_id}"
+    for operation, members in (
+        ("DescribeKey", {}),
+        ("Encrypt", {"Plaintext": b"x"}),
+        ("UpdatePrimaryRegion", {"PrimaryRegion": "eu-west-1"}),
+    ):
+        with pytest.raises(NotFoundException) as refused:
+            east.call(operation, KeyId=other_partition, **members)
+        assert refused.value.message == "Invalid arn aws-cn"
+    with pytest.raises(NotFoundException, match="Invalid arn aws-cn"):
+        east.call("DescribeKey", KeyId="arn:aws-cn:kms:us-east-1:111122223333:alias/x")
+    china = east.for_region("cn-north-1")
+    china_key = china.call("CreateKey").key_metadata
+    assert china_key.arn.startswith("arn:aws-cn:kms:cn-north-1:")
+    assert china.call("DescribeKey", KeyId=china_key.arn).key_metadata.key_id == china_key.key_id
+    with pytest.raises(NotFoundException) as refused:
+        china.call("DescribeKey", KeyId=china_key.arn.replace("arn:aws-cn:", "arn:aws:"))
+    assert refused.value.message == "Invalid arn aws"
+
+
 # --------------------------------------------------------------------------- deletion
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any
 
@@ -193,7 +194,7 @@ def test_policy_evaluation_details() -> None:
                 "Action": "kms:*",
                 "Resource": "*",
                 "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
+            },  # evaluated: applies only to requests over plain HTTP
             {
                 "Effect": "Allow",
                 "NotPrincipal": {"AWS": BOB},
@@ -208,5 +209,260 @@ def test_policy_evaluation_details() -> None:
     assert compiled.decide(session, "kms:ScheduleKeyDeletion", key) == "allow"
     assert compiled.decide(ALICE, "kms:Encrypt", key) == "allow"  # NotPrincipal/NotAction
     assert compiled.decide(ALICE, "kms:DeleteAlias", key) == "none"
-    assert compiled.decide(BOB, "kms:Encrypt", key) == "none"  # the Condition statement is skipped
+    assert compiled.decide(BOB, "kms:Encrypt", key) == "none"
     assert compiled.decide(ALICE, "KMS:encrypt", key) == "allow"  # action names ignore case
+    plain_http = {"aws:securetransport": "false"}.get
+    assert compiled.decide(ALICE, "kms:Encrypt", key, plain_http) == "deny"
+
+
+def conditional(effect: str, action: str, condition: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Effect": effect,
+        "Principal": "*",
+        "Action": action,
+        "Resource": "*",
+        "Condition": condition,
+    }
+
+
+@pytest.fixture
+def failover_key(
+    people: tuple[TestClient, TestClient, TestClient], clock: ManualClock
+) -> tuple[TestClient, str]:
+    root = people[0]
+    key_id = root.call("CreateKey", MultiRegion=True).key_metadata.key_id
+    for region in ("eu-west-1", "ap-south-1"):
+        root.call("ReplicateKey", KeyId=key_id, ReplicaRegion=region)
+    clock.advance(1)
+    return root, key_id
+
+
+def test_a_conditional_deny_on_the_primary_region_is_enforced(
+    failover_key: tuple[TestClient, str],
+) -> None:
+    """The usual way to restrict failover: Deny unless kms:PrimaryRegion is the chosen one."""
+    root, key_id = failover_key
+    only_mumbai = policy(
+        allow(ROOT, "kms:*"),
+        conditional(
+            "Deny",
+            "kms:UpdatePrimaryRegion",
+            {"StringNotEquals": {"kms:PrimaryRegion": "ap-south-1"}},
+        ),
+    )
+    root.call("PutKeyPolicy", KeyId=key_id, Policy=only_mumbai)
+    with pytest.raises(AccessDeniedException, match="with an explicit deny"):
+        root.call("UpdatePrimaryRegion", KeyId=key_id, PrimaryRegion="eu-west-1")
+    root.call("UpdatePrimaryRegion", KeyId=key_id, PrimaryRegion="ap-south-1")
+    config = root.call("DescribeKey", KeyId=key_id).key_metadata.multi_region_configuration
+    assert config.primary_key.region == "ap-south-1"
+    root.call("Encrypt", KeyId=key_id, Plaintext=b"x")  # the Deny names one action only
+
+
+def test_conditions_on_the_replica_region_caller_account_and_principal(
+    people: tuple[TestClient, TestClient, TestClient],
+) -> None:
+    root, alice, bob = people
+    text = policy(
+        allow(ROOT, "kms:*"),
+        conditional("Deny", "kms:ReplicateKey", {"StringLike": {"kms:ReplicaRegion": "eu-*"}}),
+        conditional("Deny", "kms:Encrypt", {"StringEquals": {"aws:PrincipalArn": BOB}}),
+        conditional("Deny", "kms:DescribeKey", {"StringNotEquals": {"kms:CallerAccount": ACCOUNT}}),
+    )
+    key_id = root.call("CreateKey", MultiRegion=True, Policy=text).key_metadata.key_id
+    with pytest.raises(AccessDeniedException):
+        root.call("ReplicateKey", KeyId=key_id, ReplicaRegion="eu-west-1")
+    root.call("ReplicateKey", KeyId=key_id, ReplicaRegion="ap-south-1")
+    alice.call("Encrypt", KeyId=key_id, Plaintext=b"x")
+    with pytest.raises(AccessDeniedException, match="kms:Encrypt"):
+        bob.call("Encrypt", KeyId=key_id, Plaintext=b"x")
+    assert alice.call("DescribeKey", KeyId=key_id).key_metadata.key_id == key_id
+
+
+def test_a_conditional_allow_grants_only_when_its_condition_holds(
+    people: tuple[TestClient, TestClient, TestClient], clock: ManualClock
+) -> None:
+    root, alice, _bob = people
+    text = policy(
+        allow(ROOT, ["kms:PutKeyPolicy", "kms:GetKeyPolicy", "kms:ReplicateKey", "kms:Describe*"]),
+        {
+            **allow(ALICE, "kms:UpdatePrimaryRegion"),
+            "Condition": {"StringEqualsIfExists": {"kms:PrimaryRegion": ["eu-west-1"]}},
+        },
+        {
+            **allow(ALICE, "kms:Encrypt"),
+            "Condition": {"Bool": {"kms:MultiRegion": "true"}},
+        },
+    )
+    key_id = root.call("CreateKey", MultiRegion=True, Policy=text).key_metadata.key_id
+    for region in ("eu-west-1", "ap-south-1"):
+        root.call("ReplicateKey", KeyId=key_id, ReplicaRegion=region, Policy=text)
+    clock.advance(1)
+    alice.call("Encrypt", KeyId=key_id, Plaintext=b"x")
+    with pytest.raises(AccessDeniedException, match="no resource-based policy allows"):
+        alice.call("UpdatePrimaryRegion", KeyId=key_id, PrimaryRegion="ap-south-1")
+    alice.call("UpdatePrimaryRegion", KeyId=key_id, PrimaryRegion="eu-west-1")
+
+
+def test_conditions_the_local_kms_cannot_evaluate_fail_closed(
+    east: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Deny it cannot evaluate applies; an Allow it cannot evaluate does not; both warn."""
+    deny_unknown = policy(
+        allow(ROOT, "kms:*"),
+        conditional("Deny", "kms:Decrypt", {"StringEquals": {"kms:ViaService": "s3.x"}}),
+        conditional("Deny", "kms:Encrypt", {"NumericLessThan": {"kms:GrantConstraintType": "1"}}),
+    )
+    with caplog.at_level(logging.WARNING, logger="kms_mrk.local"):
+        key_id = east.call("CreateKey", Policy=deny_unknown).key_metadata.key_id
+    assert "kms:ViaService" in caplog.text and "NumericLessThan" in caplog.text
+    assert key_id in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="kms_mrk.local"):
+        east.call("CreateKey", KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY", Policy=deny_unknown)
+    assert caplog.text.count("cannot evaluate") == 1  # once per stored policy
+    blob = None
+    with pytest.raises(AccessDeniedException, match="explicit deny"):
+        blob = east.call("Encrypt", KeyId=key_id, Plaintext=b"x").ciphertext_blob
+    assert blob is None
+    caplog.clear()
+    allow_unknown = policy(
+        allow(ROOT, ["kms:PutKeyPolicy", "kms:DescribeKey"]),
+        {**allow(ROOT, "kms:Encrypt"), "Condition": {"DateLessThan": {"aws:CurrentTime": "x"}}},
+    )
+    with caplog.at_level(logging.WARNING, logger="kms_mrk.local"):
+        east.call("PutKeyPolicy", KeyId=key_id, Policy=allow_unknown)
+    assert "aws:CurrentTime" in caplog.text
+    with pytest.raises(AccessDeniedException, match="no resource-based policy allows"):
+        east.call("Encrypt", KeyId=key_id, Plaintext=b"x")
+    assert east.call("DescribeKey", KeyId=key_id).key_metadata.key_id == key_id
+
+
+KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k"
+
+
+def decide(condition: dict[str, Any], values: dict[str, str], effect: str = "Deny") -> str:
+    compiled = compile_policy(
+        policy(
+            allow(ROOT, "kms:*"),
+            {**conditional(effect, "kms:Encrypt", condition)},
+        )
+    )
+    return compiled.decide(ROOT, "kms:Encrypt", KEY, values.get)
+
+
+@pytest.mark.parametrize(
+    ("condition", "values", "holds"),
+    [
+        ({"StringEquals": {"kms:CallerAccount": ACCOUNT}}, {"kms:calleraccount": ACCOUNT}, True),
+        (
+            {"StringEquals": {"KMS:CALLERACCOUNT": ["1", ACCOUNT]}},
+            {"kms:calleraccount": ACCOUNT},
+            True,
+        ),
+        ({"StringEquals": {"kms:CallerAccount": "1"}}, {"kms:calleraccount": ACCOUNT}, False),
+        ({"StringEquals": {"kms:PrimaryRegion": "x"}}, {}, False),  # absent: no match
+        ({"StringNotEquals": {"kms:PrimaryRegion": "x"}}, {}, True),  # absent: negation holds
+        ({"StringNotEquals": {"kms:PrimaryRegion": ["a", "b"]}}, {"kms:primaryregion": "b"}, False),
+        ({"StringNotEqualsIfExists": {"kms:PrimaryRegion": "x"}}, {}, True),
+        ({"StringEqualsIfExists": {"kms:PrimaryRegion": "x"}}, {}, True),
+        (
+            {"StringEqualsIgnoreCase": {"kms:PrimaryRegion": "EU-West-1"}},
+            {"kms:primaryregion": "eu-west-1"},
+            True,
+        ),
+        (
+            {"StringNotEqualsIgnoreCase": {"kms:PrimaryRegion": "EU-WEST-1"}},
+            {"kms:primaryregion": "eu-west-1"},
+            False,
+        ),
+        (
+            {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/a?ice"}},
+            {"aws:principalarn": ALICE},
+            True,
+        ),
+        (
+            {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/A*"}},
+            {"aws:principalarn": ALICE},
+            False,
+        ),
+        (
+            {"StringNotLike": {"kms:ReplicaRegion": "eu-*"}},
+            {"kms:replicaregion": "eu-west-1"},
+            False,
+        ),
+        ({"StringNotLikeIfExists": {"kms:ReplicaRegion": "eu-*"}}, {}, True),
+        ({"Bool": {"kms:MultiRegion": "true"}}, {"kms:multiregion": "true"}, True),
+        ({"Bool": {"kms:MultiRegion": False}}, {"kms:multiregion": "true"}, False),
+        ({"Bool": {"kms:MultiRegion": "true"}}, {}, False),
+        ({"BoolIfExists": {"kms:MultiRegion": "true"}}, {}, True),
+        ({"Null": {"kms:PrimaryRegion": "true"}}, {}, True),
+        ({"Null": {"kms:PrimaryRegion": "false"}}, {}, False),
+        # every operator and every key must hold (AND), one False is enough to fail
+        (
+            {
+                "StringEquals": {"kms:CallerAccount": ACCOUNT, "kms:PrimaryRegion": "x"},
+                "Bool": {"kms:MultiRegion": "true"},
+            },
+            {"kms:calleraccount": ACCOUNT, "kms:primaryregion": "x", "kms:multiregion": "true"},
+            True,
+        ),
+        (
+            {"StringEquals": {"kms:CallerAccount": ACCOUNT}, "Bool": {"kms:MultiRegion": "true"}},
+            {"kms:calleraccount": ACCOUNT, "kms:multiregion": "false"},
+            False,
+        ),
+        # parts it cannot evaluate: a Deny applies and an Allow does not (None), unless a
+        # known part already fails
+        ({"StringEquals": {"kms:ViaService": "x"}}, {}, None),
+        ({"ForAnyValue:StringEquals": {"kms:CallerAccount": ACCOUNT}}, {}, None),
+        ({"StringEquals": {"kms:CallerAccount": "${aws:username}"}}, {}, None),
+        ({"NumericLessThan": {"kms:CallerAccount": "1"}}, {}, None),
+        (
+            {"StringEquals": {"kms:ViaService": "x", "kms:CallerAccount": "1"}},
+            {"kms:calleraccount": ACCOUNT},
+            False,
+        ),
+    ],
+)
+def test_condition_operators(
+    condition: dict[str, Any], values: dict[str, str], holds: bool | None
+) -> None:
+    assert decide(condition, values) == ("allow" if holds is False else "deny")
+    allowed = compile_policy(policy(conditional("Allow", "kms:Encrypt", condition))).decide(
+        ROOT, "kms:Encrypt", KEY, values.get
+    )
+    assert allowed == ("allow" if holds is True else "none")
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"StringEquals": "kms:CallerAccount"},
+        {"StringEquals": {}},
+        {"StringEquals": {"kms:CallerAccount": []}},
+        {"StringEquals": {"kms:CallerAccount": {"a": "b"}}},
+        {"Null": {"kms:PrimaryRegion": "maybe"}},
+    ],
+)
+def test_malformed_conditions_are_refused(condition: dict[str, Any]) -> None:
+    with pytest.raises(MalformedPolicyDocumentException, match="Condition"):
+        compile_policy(policy(allow(ROOT, "kms:*"), conditional("Deny", "kms:*", condition)))
+
+
+def test_secure_transport_is_true_in_process_and_false_over_plain_http() -> None:
+    from kms_mrk.local import serve
+    from tests.local._server_process import Connection
+
+    text = policy(
+        allow(ROOT, "kms:*"),
+        conditional("Deny", "kms:Encrypt", {"Bool": {"aws:SecureTransport": "false"}}),
+    )
+    kms = LocalKMS()
+    key_id = make_client(kms).call("CreateKey", Policy=text).key_metadata.key_id
+    assert make_client(kms).call("Encrypt", KeyId=key_id, Plaintext=b"x").ciphertext_blob
+    with serve(port=0, kms=kms) as server:
+        connection = Connection(server.url)
+        status, body = connection.call("Encrypt", {"KeyId": key_id, "Plaintext": "eA=="})
+        connection.close()
+    assert (status, body["__type"]) == (400, "AccessDeniedException")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -86,3 +87,69 @@ def test_without_verification_any_signature_routes_by_region(kms: LocalKMS) -> N
     )
     assert result[0] == 200
     assert result[1]["KeyMetadata"]["Arn"].startswith("arn:aws:kms:ap-northeast-2:")
+
+
+def _with_authorization(
+    region: str, authorization: str, operation: str = "ListKeys"
+) -> HttpRequest:
+    return HttpRequest(
+        "POST",
+        f"https://kms.{region}.amazonaws.com/",
+        {
+            "X-Amz-Target": f"TrentService.{operation}",
+            "Content-Type": "application/x-amz-json-1.1",
+            "Authorization": authorization,
+        },
+        b"{}",
+    )
+
+
+def _signed_header(region: str) -> str:
+    request = HttpRequest(
+        "POST",
+        f"https://kms.{region}.amazonaws.com/",
+        {"X-Amz-Target": "TrentService.ListKeys", "Content-Type": "application/x-amz-json-1.1"},
+        b"{}",
+    )
+    signed = SigV4Signer("kms").sign(request, Credentials("AKIDANY", "x"), region)
+    return signed.headers["Authorization"]
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda h: h.rsplit("Signature=", 1)[0] + "Signature=00",  # too short
+        lambda h: h.rsplit("Signature=", 1)[0] + "Signature=" + "A" * 64,  # not lower-case hex
+        lambda h: h.replace("SignedHeaders=", "Headers="),  # a required part missing
+        lambda h: h.replace("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA1"),  # another algorithm
+        lambda h: h.replace("/aws4_request", ""),  # a truncated credential scope
+        lambda _h: "Bearer abc",
+    ],
+)
+def test_a_malformed_authorization_is_incomplete_signature_even_unverified(
+    kms: LocalKMS, mangle: Any
+) -> None:
+    """Without verification the Region still comes from the header: no silent default Region."""
+    good = _signed_header("eu-west-1")
+    # The same credential scope parsed once, then a malformed header in that scope.
+    assert kms.send(_with_authorization("eu-west-1", good)).status == 200
+    response = kms.send(_with_authorization("eu-west-1", mangle(good), "CreateKey"))
+    assert response.status == 400
+    body = json.loads(response.body)
+    assert body["__type"] == "IncompleteSignatureException"
+    assert "Authorization" in body["message"]
+    assert kms.snapshot()["accounts"] == {}  # nothing was created in any Region
+
+
+def test_the_scope_cache_still_routes_every_well_formed_header(kms: LocalKMS) -> None:
+    for region in ("eu-west-1", "ap-south-1", "eu-west-1"):
+        for _ in range(2):
+            response = kms.send(_with_authorization(region, _signed_header(region), "CreateKey"))
+            assert response.status == 200
+            assert json.loads(response.body)["KeyMetadata"]["Arn"].startswith(
+                f"arn:aws:kms:{region}:"
+            )
+    blank = _with_authorization("eu-west-1", "   ", "CreateKey")
+    assert json.loads(kms.send(blank).body)["KeyMetadata"]["Arn"].startswith(
+        "arn:aws:kms:us-east-1:"
+    )  # an empty header is no header: the default Region

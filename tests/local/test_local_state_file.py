@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import shutil
 import stat
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from kms_mrk.errors import ConfigurationError
+from kms_mrk.errors import ConfigurationError, KMSInternalException, KmsMrkError
 from kms_mrk.local import LocalKMS, ManualClock
-from kms_mrk.local._state import StateFileError
-from tests.local._calls import make_client
+from kms_mrk.local._state import KeyRecord, StateFileError
+from tests.local._calls import TestClient, make_client
 
 
 def test_state_survives_a_restart(tmp_path: Path) -> None:
@@ -150,3 +154,143 @@ def test_key_material_is_never_logged(tmp_path: Path, caplog: pytest.LogCaptureF
 
     shown = repr(Material("symmetric", b"K" * 32, "material-id"))
     assert "secret=***" in shown and "KKKK" not in shown
+
+
+def test_a_failed_write_is_undone_reported_and_recovers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A change that cannot be saved is not made: no 500 with the change kept, no duplicates."""
+    directory = tmp_path / "state"
+    directory.mkdir()
+    path = directory / "kms.json"
+    kms = LocalKMS(state_file=path)
+    client = make_client(kms)
+    first = client.call("CreateKey", Description="saved").key_metadata.key_id
+    shutil.rmtree(directory)
+    with caplog.at_level(logging.ERROR, logger="kms_mrk.local"):
+        for _attempt in range(3):  # what an SDK's retries would send
+            with pytest.raises(KMSInternalException) as info:
+                client.call("CreateKey", Description="not saved")
+            assert str(path) in info.value.message
+            assert "not made" in info.value.message
+    assert str(path) in caplog.text
+    assert [k.key_id for k in client.call("ListKeys").keys] == [first]
+    assert client.call("DescribeKey", KeyId=first).key_metadata.description == "saved"
+    directory.mkdir()  # the disk is back: changes are saved again
+    second = client.call("CreateKey").key_metadata.key_id
+    assert [k.key_id for k in client.call("ListKeys").keys] == [first, second]
+    assert [s["key_id"] for s in json.loads(path.read_text())["shared"]] == [first, second]
+    kms.close()
+
+
+def test_changes_made_while_a_failing_write_ran_are_undone_too(tmp_path: Path) -> None:
+    """Group commit: a change saved by another request's failed write is refused, not lost."""
+    path = tmp_path / "kms.json"
+    kms = LocalKMS(state_file=path)
+    client = make_client(kms)
+    state_file = kms._state_file
+    assert state_file is not None
+    original = state_file.write
+    other_created = threading.Event()
+    calls: list[int] = []
+
+    def failing_write(data: dict[str, Any]) -> None:
+        calls.append(len(data["keys"]))
+        if len(calls) == 1:
+            other.start()
+            assert other_created.wait(10)  # the other change is made; its write waits on ours
+            raise OSError(28, "No space left on device")
+        original(data)
+
+    def create_other() -> None:
+        try:
+            client.call("CreateKey", Description="other")
+        except KMSInternalException as exc:
+            results.append(exc.message)
+
+    def watch() -> None:
+        while not other_created.is_set():
+            keys = kms.snapshot()["accounts"].get("111122223333", {}).get("us-east-1", {})
+            if len(keys.get("keys", [])) == 2:
+                other_created.set()
+            else:
+                threading.Event().wait(0.001)
+
+    results: list[str] = []
+    other = threading.Thread(target=create_other)
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    state_file.write = failing_write  # type: ignore[method-assign]
+    with pytest.raises(KMSInternalException, match="No space left on device"):
+        client.call("CreateKey", Description="first")
+    other.join(10)
+    assert len(results) == 1 and str(path) in results[0]
+    assert client.call("ListKeys").keys == []
+    assert not path.exists()
+    kept = client.call("CreateKey").key_metadata.key_id
+    assert [s["key_id"] for s in json.loads(path.read_text())["shared"]] == [kept]
+    kms.close()
+
+
+def test_close_reports_a_state_that_cannot_be_saved(tmp_path: Path) -> None:
+    directory = tmp_path / "state"
+    directory.mkdir()
+    path = directory / "kms.json"
+    clock = ManualClock()
+    kms = LocalKMS(state_file=path, clock=clock)
+    client = make_client(kms)
+    key_id = client.call("CreateKey").key_metadata.key_id
+    client.call("ScheduleKeyDeletion", KeyId=key_id, PendingWindowInDays=7)
+    clock.advance(7 * 86400)
+    assert client.call("ListKeys").keys == []  # the deletion happened; it is not saved yet
+    shutil.rmtree(directory)
+    with pytest.raises(StateFileError, match=re.escape(str(path))) as info:
+        kms.close()
+    assert isinstance(info.value, KmsMrkError)
+    kms.close()  # closed anyway, and only once
+    directory.mkdir()
+    LocalKMS(state_file=path).close()  # the lock was released
+
+
+def test_a_seed_cannot_be_combined_with_a_state_file(tmp_path: Path) -> None:
+    """A seed replays the same ids, material and nonces after every restart."""
+    path = tmp_path / "kms.json"
+    with pytest.raises(ConfigurationError, match=r"seed cannot be combined with state_file"):
+        LocalKMS(seed=1, state_file=path)
+    assert not path.exists()
+    LocalKMS(state_file=path).close()  # the refused one did not keep the lock
+
+
+def test_create_key_never_reuses_a_key_id(kms: LocalKMS, east: TestClient) -> None:
+    """Even when the random source repeats itself, an existing key is never replaced."""
+    first = east.call("CreateKey", Description="first").key_metadata.key_id
+    mrk = east.call("CreateKey", MultiRegion=True).key_metadata.key_id
+    east.call("ReplicateKey", KeyId=mrk, ReplicaRegion="eu-west-1")
+    replayed = iter(
+        [bytes.fromhex(first.replace("-", "")), bytes.fromhex(mrk[4:]), bytes.fromhex(mrk[4:])]
+    )
+    original = kms._settings.random_bytes
+
+    def repeating(size: int) -> bytes:
+        return next(replayed, None) or original(size) if size == 16 else original(size)
+
+    kms._settings.random_bytes = repeating
+    second = east.call("CreateKey", Description="second").key_metadata.key_id
+    west_key = east.for_region("eu-west-1").call("CreateKey", MultiRegion=True).key_metadata
+    assert second != first and west_key.key_id != mrk
+    assert east.call("DescribeKey", KeyId=first).key_metadata.description == "first"
+    west = east.for_region("eu-west-1")
+    config = west.call("DescribeKey", KeyId=mrk).key_metadata.multi_region_configuration
+    assert config.primary_key.region == "us-east-1"
+
+
+def test_the_store_refuses_a_second_key_with_the_same_id(kms: LocalKMS, east: TestClient) -> None:
+    key_id = east.call("CreateKey").key_metadata.key_id
+    store = kms._store
+    existing = store.accounts["111122223333"]["us-east-1"].keys[key_id]
+    duplicate = KeyRecord(
+        shared=existing.shared, region="us-east-1", created=0.0, description="", policy="", seq=99
+    )
+    with pytest.raises(ValueError, match=key_id):
+        store.add_key(duplicate)
+    assert store.accounts["111122223333"]["us-east-1"].keys[key_id] is existing
