@@ -136,15 +136,15 @@ def read_response(sock: socket.socket, method: str = "POST") -> Response:
     parts = [rest]
     total = len(rest)
     while True:  # no length: the body runs to the end of the connection
+        if total > MAX_BODY_BYTES:
+            raise http.client.HTTPException(
+                f"response body exceeds the {MAX_BODY_BYTES}-byte limit"
+            )
         chunk = sock.recv(_RECV)
         if not chunk:
             break
         parts.append(chunk)
         total += len(chunk)
-        if total > MAX_BODY_BYTES:
-            raise http.client.HTTPException(
-                f"response body exceeds the {MAX_BODY_BYTES}-byte limit"
-            )
     return Response(status, headers, b"".join(parts), True)
 
 

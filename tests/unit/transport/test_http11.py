@@ -179,3 +179,20 @@ def test_bodies_without_length_are_capped(monkeypatch: pytest.MonkeyPatch) -> No
     chunks = b"".join(b"64\r\n" + b"y" * 100 + b"\r\n" for _ in range(20)) + b"0\r\n\r\n"
     with pytest.raises(http.client.HTTPException, match="limit"):
         _read(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks)
+
+
+def test_the_limit_holds_when_the_whole_body_arrives_with_the_headers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kms_mrk.transport import _http11
+
+    monkeypatch.setattr(_http11, "MAX_BODY_BYTES", 1000)
+    ours, theirs = socket.socketpair()
+    try:
+        theirs.sendall(b"HTTP/1.0 200 OK\r\n\r\n" + b"x" * 5000)
+        theirs.shutdown(socket.SHUT_WR)
+        with pytest.raises(http.client.HTTPException, match="limit"):
+            read_response(ours)
+    finally:
+        ours.close()
+        theirs.close()
