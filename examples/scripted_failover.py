@@ -17,6 +17,7 @@ from pathlib import Path
 
 from kms_mrk import Credentials, KMSClient
 from kms_mrk.failover import (
+    Journal,
     KeyFilter,
     PreflightError,
     describe_view,
@@ -79,33 +80,37 @@ def failover(client: KMSClient) -> int:
         print(f"refused: {', '.join(refused.names)}")
         return 3
     except WaiterTimeoutError as late:
-        print(f"sent, but not confirmed in time; last state: {late.last_state_text}")
+        sent = f"sent (request id {late.request_id})" if late.sent else "not sent by this call"
+        print(f"{sent}, but not confirmed in time; last state: {late.last_state_text}")
         return 5
+    polls = "poll" if report.polls == 1 else "polls"
     print(
         f"\n1. {report.key_id}: {report.status}, {report.from_region} -> {report.to_region} "
-        f"in {report.elapsed:.2f}s ({report.polls} polls)"
+        f"in {report.elapsed:.2f}s ({report.polls} {polls})"
     )
     for state in report.states:
         print(f"     seen: {state}")
 
-    # 2. The rest of the team's keys: plan (read-only), review, run with a journal.
-    fleet = plan(client, SOURCE, TARGET, KeyFilter(tags={"team": "payments"}))
-    print(f"\n2. Plan {SOURCE} -> {TARGET}: {fleet.counts()}")
-    for item in fleet.items:
-        why = f"  ({item.reason}: {item.detail})" if item.reason else ""
-        print(f"     {item.key_id}  {item.action}{why}")
-
     with tempfile.TemporaryDirectory() as folder:
-        journal = Path(folder) / "failover.jsonl"
-        summary = run(client, fleet, concurrency=4, rate=20.0, journal=journal, config=QUICK)
+        path = Path(folder) / "failover.jsonl"
+        # 2. Open the journal first: a wrong path, a journal of another run or one that
+        #    another run holds is refused before the fleet is read. Then plan (read-only),
+        #    review, and run with the journal.
+        with Journal.open(path, from_region=SOURCE, to_region=TARGET, start=False) as journal:
+            fleet = plan(client, SOURCE, TARGET, KeyFilter(tags={"team": "payments"}))
+            print(f"\n2. Plan {SOURCE} -> {TARGET}: {fleet.counts()}")
+            for item in fleet.items:
+                why = f"  ({item.reason}: {item.detail})" if item.reason else ""
+                print(f"     {item.key_id}  {item.action}{why}")
+            summary = run(client, fleet, concurrency=4, rate=20.0, journal=journal, config=QUICK)
         print(f"\n3. Run: {summary.counts()} in {summary.elapsed:.2f}s")
         print(f"     API calls: {summary.stats['calls_by_operation']}")
-        print(f"     journal: {len(journal.read_text().splitlines())} records")
+        print(f"     journal: {len(path.read_text().splitlines())} records")
         # Run it again with the same journal: nothing is sent twice.
-        again = run(client, fleet, journal=journal, resume=True, config=QUICK)
-        print(f"     rerun with --resume: {again.counts()}")
+        again = run(client, fleet, journal=path, resume=True, config=QUICK)
+        print(f"     rerun with resume: {again.counts()}")
 
-    # 3. Check the result the way an operator would.
+    # 4. Check the result the way an operator would.
     moved = [o.key_id for o in summary.promoted]
     if moved:
         view = describe_view(client, moved[0])

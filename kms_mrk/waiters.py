@@ -10,10 +10,15 @@ Three waiters come ready-made:
 
 - :func:`wait_for_replica_created`: the replica in a Region has left ``Creating``;
 - :func:`wait_for_primary_region`: the primary is in a given Region and the change is over,
-  confirmed from both Regions (the new primary's Region says ``PRIMARY``, the old one's says
-  ``REPLICA``, neither is ``Updating``, and both name the same primary Region);
+  confirmed from both sides (the new primary's Region says ``PRIMARY``; the old primary's
+  Region, or without ``previous_region`` every Region of the key, says ``REPLICA``; none is
+  ``Updating``, and all name the same primary Region);
 - :func:`wait_for_pending_deletion`: a key is ``PendingDeletion`` or
-  ``PendingReplicaDeletion`` (or already gone).
+  ``PendingReplicaDeletion`` (or gone, once it has been seen).
+
+Every Region argument is checked before any I/O (:func:`kms_mrk.failover.check_region`:
+the client's rule and the KMS model's Region pattern); a bad one raises
+:class:`~kms_mrk.errors.ConfigurationError` naming the argument.
 
 They share one engine, :func:`poll_until`: poll at once, then sleep with capped exponential
 backoff and jitter (:class:`WaiterConfig`) until the condition holds or the overall timeout
@@ -141,7 +146,9 @@ class WaiterTimeoutError(KmsMrkError):
     ``last_state`` is the last state observed (a :class:`~kms_mrk.failover.KeyView` or
     :class:`~kms_mrk.failover.RegionalKey` for the built-in waiters) and the message states
     it. ``what`` names the condition; ``timeout``, ``elapsed`` and ``attempts`` (polls made)
-    say how long it waited.
+    say how long it waited. When the wait followed a change the toolkit made,
+    ``sent`` says whether UpdatePrimaryRegion was sent (and accepted) by that call and
+    ``request_id`` is its request id (None when unknown); both are None for a plain wait.
     """
 
     def __init__(
@@ -154,7 +161,11 @@ class WaiterTimeoutError(KmsMrkError):
         last_state: object,
         last_state_text: str | None = None,
         note: str | None = None,
+        sent: bool | None = None,
+        request_id: str | None = None,
     ) -> None:
+        self.sent = sent
+        self.request_id = request_id
         self.what = what
         self.timeout = timeout
         self.elapsed = elapsed
@@ -183,6 +194,20 @@ class WaitResult(Generic[T]):
     states: tuple[str, ...]
 
 
+_rng: random.Random | None = None
+
+
+def _shared_rng() -> random.Random:
+    """One process-wide generator for jitter (seeding a new one per wait costs more than the
+    wait's own logic; ``Random.random`` is safe to call from several threads)."""
+    global _rng
+    if _rng is None:
+        import random
+
+        _rng = random.Random()
+    return _rng
+
+
 def poll_until(
     probe: Callable[[], T],
     is_done: Callable[[T], bool],
@@ -208,9 +233,7 @@ def poll_until(
         raise ConfigurationError(f"config must be a WaiterConfig; got {type(cfg).__name__}")
     limit = cfg.timeout if timeout is None else _check_seconds("timeout", timeout, allow_zero=True)
     if rng is None:
-        import random
-
-        rng = random.Random()
+        rng = _shared_rng()
     start = clock()
     deadline = start + limit
     states: list[str] = []
@@ -250,17 +273,24 @@ def is_primary_change_complete(
 ) -> bool:
     """Whether ``view`` shows a finished move of the primary to ``primary_region``.
 
-    ``primary_region``'s key says PRIMARY, is not ``Updating`` and names itself as primary;
-    when ``previous_region`` is given, its key says REPLICA, is not ``Updating`` and names
-    ``primary_region`` too. Both Regions must have answered.
+    ``primary_region``'s key says PRIMARY, is not ``Updating`` and names itself as primary.
+    When ``previous_region`` is given, its key says REPLICA, is not ``Updating`` and names
+    ``primary_region`` too; without it, every other Region in ``view`` must say so (and
+    must have answered). The Regions that matter must all have answered.
     """
     new = view.region(primary_region)
     if new is None or not _settled(new, "PRIMARY", primary_region):
         return False
-    if previous_region is None or previous_region == primary_region:
+    if previous_region == primary_region:
         return True
-    old = view.region(previous_region)
-    return old is not None and _settled(old, "REPLICA", primary_region)
+    if previous_region is not None:
+        old = view.region(previous_region)
+        return old is not None and _settled(old, "REPLICA", primary_region)
+    return all(
+        _settled(other, "REPLICA", primary_region)
+        for other in view.regions
+        if other.region != primary_region
+    )
 
 
 def _settled(key: RegionalKey, role: str, primary_region: str) -> bool:
@@ -302,7 +332,7 @@ def wait_for_replica_created(
     """
     from kms_mrk.failover import describe_in_region
 
-    target = _key_in_region(key, region)
+    target = _key_in_region(key, _region(region, "region"))
     checked = client.for_region(region)
     return poll_until(
         lambda: describe_in_region(checked, target),
@@ -334,23 +364,40 @@ def wait_for_primary_region(
 ) -> WaitResult[KeyView]:
     """Wait until ``key``'s primary is in ``primary_region`` and the change is over.
 
-    Each poll reads the key in ``primary_region`` and, when given, ``previous_region`` (the
-    Region of the primary before the change); see :func:`is_primary_change_complete`. Give
-    ``previous_region`` whenever you know it: without it only the new primary's Region is
-    asked. ``key`` is a multi-Region key id or key ARN.
+    With ``previous_region`` (the Region of the primary before the change), each poll
+    reads the key in those two Regions. Without it, each poll reads the key in
+    ``primary_region`` and in every Region any answer lists (so the old primary, now a
+    replica, is always among them), and every one of them must confirm: a Region that
+    cannot be read keeps the wait going. See :func:`is_primary_change_complete`. ``key``
+    is a multi-Region key id or key ARN.
     """
-    from kms_mrk.failover import describe_view
+    from kms_mrk.failover._calls import Caller
+    from kms_mrk.failover._view import read_around, read_view
 
-    _key_in_region(key, primary_region)  # validate before any I/O
-    regions = [primary_region]
-    if previous_region is not None and previous_region != primary_region:
-        client.for_region(previous_region)
-        regions.append(previous_region)
+    _key_in_region(key, _region(primary_region, "primary_region"))  # validate before any I/O
+    if previous_region is not None:
+        _region(previous_region, "previous_region")
+    caller = Caller(client, throttle_retries=0)
+    if previous_region is not None:
+        regions = list(dict.fromkeys([primary_region, previous_region]))
+        where = " and ".join(regions)
+
+        def probe() -> KeyView:
+            return read_view(caller, key, regions)
+
+    else:
+        known: list[str] = []
+        where = "every Region of the key"
+
+        def probe() -> KeyView:
+            view = read_around(caller, key, primary_region, known)
+            known.extend(r.region for r in view.regions if r.region not in known)
+            return view
+
     return poll_until(
-        lambda: describe_view(client, key, regions=regions),
+        probe,
         lambda v: is_primary_change_complete(v, primary_region, previous_region),
-        what=f"the primary of {_short(key)} to be in {primary_region}, confirmed from "
-        + " and ".join(regions),
+        what=f"the primary of {_short(key)} to be in {primary_region}, confirmed from {where}",
         describe=lambda v: v.summary(),
         config=config,
         timeout=timeout,
@@ -367,6 +414,7 @@ def wait_for_pending_deletion(
     key: str,
     *,
     region: str | None = None,
+    missing_ok: bool = False,
     config: WaiterConfig | None = None,
     timeout: float | None = None,
     sleep: Callable[[float], object] = time.sleep,
@@ -374,17 +422,37 @@ def wait_for_pending_deletion(
     rng: random.Random | None = None,
     on_poll: Callable[[RegionalKey], None] | None = None,
 ) -> WaitResult[RegionalKey]:
-    """Wait until ``key`` in ``region`` (default: the client's, or the ARN's) is pending
-    deletion (``PendingDeletion`` or ``PendingReplicaDeletion``) or no longer exists."""
+    """Wait until ``key`` in ``region`` (default: the ARN's, else the client's) is pending
+    deletion (``PendingDeletion`` or ``PendingReplicaDeletion``) or gone.
+
+    "Gone" (NotFoundException) counts only once the key has been seen by an earlier poll:
+    a key that is not found at the first poll raises that NotFoundException at once (a
+    wrong key id or Region must not pass for a deleted key). ``missing_ok=True`` accepts a
+    key already gone at the first poll.
+    """
     from kms_mrk.arn import parse_key_identifier
     from kms_mrk.failover import describe_in_region
 
     ident = parse_key_identifier(key)
+    if region is not None:
+        _region(region, "region")
     where = region or ident.region or client.region
     target = _key_in_region(key, where) if ident.is_multi_region and ident.is_arn else key
     checked = client.for_region(where)
+    seen = [False]
+
+    def probe() -> RegionalKey:
+        state = describe_in_region(checked, target)
+        if state.error is None:
+            seen[0] = True
+        elif state.error == "not_found" and not seen[0] and not missing_ok:
+            if state.exception is not None:
+                raise state.exception
+            raise KmsMrkError(f"{_short(key)} was not found in {where}")
+        return state
+
     return poll_until(
-        lambda: describe_in_region(checked, target),
+        probe,
         lambda k: (
             k.error == "not_found" or k.key_state in ("PendingDeletion", "PendingReplicaDeletion")
         ),
@@ -398,6 +466,12 @@ def wait_for_pending_deletion(
         on_poll=on_poll,
         check=lambda k: _raise_untolerated([k]),
     )
+
+
+def _region(region: object, argument: str) -> str:
+    from kms_mrk.failover import check_region
+
+    return check_region(region, argument)
 
 
 def _key_in_region(key: str, region: str) -> str:

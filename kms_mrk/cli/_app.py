@@ -85,21 +85,14 @@ class _Parser(argparse.ArgumentParser):
 def _region_type(value: str) -> str:
     """A Region name as KMS accepts it in ARNs and in UpdatePrimaryRegion's PrimaryRegion.
 
-    The check is kms_mrk.arn's (building an ARN in ``value`` validates it), so the command
+    The rule is the toolkit's (:func:`kms_mrk.failover.region_problem`), so the command
     line and the library accept exactly the same names.
     """
-    from kms_mrk.errors import ConfigurationError
+    from kms_mrk.failover import region_problem
 
-    if not value or value != value.strip().lower() or " " in value:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a Region name such as us-east-1")
-    try:
-        from kms_mrk.arn import arn_in_region
-
-        arn_in_region("arn:aws:kms:us-east-1:111122223333:key/mrk-" + "0" * 32, value)
-    except (ConfigurationError, ValueError):
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a Region name such as us-east-1"
-        ) from None
+    problem = region_problem(value)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a Region name: {problem}")
     return value
 
 
@@ -222,13 +215,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="carry out this reviewed plan (`kms-mrk plan --output json > FILE`)",
     )
-    fleet.add_argument(
-        "--rate",
-        type=_positive_float,
-        default=10.0,
-        metavar="R",
-        help="at most R DescribeKey+UpdatePrimaryRegion calls per second (10)",
-    )
     fleet.add_argument("--journal", metavar="FILE", help="record every step in FILE (JSON lines)")
     fleet.add_argument(
         "--resume", action="store_true", help="continue the run recorded in --journal"
@@ -314,6 +300,13 @@ def _fleet_arguments(parser: argparse.ArgumentParser, *, required: bool = True) 
         metavar="N",
         help="keys worked on at once (4)",
     )
+    parser.add_argument(
+        "--rate",
+        type=_positive_float,
+        default=10.0,
+        metavar="R",
+        help="at most R KMS calls per second, planning included (10)",
+    )
 
 
 # --------------------------------------------------------------------------- clients
@@ -389,7 +382,12 @@ def _exit_code_for(error: BaseException) -> int:
         return EXIT_USAGE
     if isinstance(error, ConfigurationError):
         return EXIT_USAGE
-    if isinstance(error, JournalError) and error.reason in ("exists", "mismatch"):
+    if isinstance(error, JournalError) and error.reason in (
+        "exists",
+        "missing",
+        "mismatch",
+        "in_use",
+    ):
         return EXIT_USAGE
     if isinstance(error, PreflightError):
         return EXIT_PREFLIGHT
@@ -404,7 +402,8 @@ def _error_body(error: BaseException) -> dict[str, Any]:
     from kms_mrk.failover import PreflightError
     from kms_mrk.waiters import WaiterTimeoutError
 
-    body: dict[str, Any] = {"type": type(error).__name__, "message": one_line(str(error))}
+    text = str(error) or ("interrupted" if isinstance(error, KeyboardInterrupt) else "")
+    body: dict[str, Any] = {"type": type(error).__name__, "message": one_line(text)}
     code = getattr(error, "code", None)
     if isinstance(code, str):
         body["code"] = code
@@ -420,6 +419,8 @@ def _error_body(error: BaseException) -> dict[str, Any]:
         body["last_state"] = to_dict() if callable(to_dict) else error.last_state_text
         body["timeout_seconds"] = error.timeout
         body["elapsed_seconds"] = round(error.elapsed, 3)
+        body["sent"] = error.sent
+        body["request_id"] = error.request_id
     return body
 
 
@@ -442,6 +443,9 @@ def run_cli(argv: list[str] | None = None, runtime: Runtime | None = None) -> in
         args = parser.parse_args(arguments)
     except UsageError as error:
         rt.stderr.write(f"{PROG}: error: {one_line(str(error))}\n")
+        if _wants_json(arguments):
+            body = {"error": _error_body(error)}
+            rt.stdout.write(dumps(document(_command_in(arguments), EXIT_USAGE, **body)) + "\n")
         return EXIT_USAGE
     except SystemExit as exit_:  # --help and --version
         return exit_.code if isinstance(exit_.code, int) else 0
@@ -455,6 +459,31 @@ def run_cli(argv: list[str] | None = None, runtime: Runtime | None = None) -> in
     if args.debug:
         _enable_debug_logging(rt.stderr)
     return _run_command(args, rt)
+
+
+COMMANDS = ("status", "failover", "plan", "failover-all", "drill", "serve", "demo")
+
+
+def _wants_json(arguments: list[str]) -> bool:
+    """Whether ``--output json`` is in ``arguments`` (read before parsing, so that even a
+    bad command line gets its JSON document)."""
+    wanted = None
+    for index, argument in enumerate(arguments):
+        if argument == "--":
+            break
+        name, equals, value = argument.partition("=")
+        if len(name) < 3 or not "--output".startswith(name):  # argparse takes "--out" too
+            continue
+        if equals:
+            wanted = value
+        elif index + 1 < len(arguments):
+            wanted = arguments[index + 1]
+    return wanted == "json"
+
+
+def _command_in(arguments: list[str]) -> str | None:
+    """The command named in ``arguments``, if any (for the JSON document of a usage error)."""
+    return next((a for a in arguments if a in COMMANDS), None)
 
 
 def _enable_debug_logging(stream: IO[str]) -> None:

@@ -15,7 +15,8 @@ from kms_mrk.cli._app import Outcome, Runtime, Session, UsageError
 from kms_mrk.cli._output import Progress, table
 
 if TYPE_CHECKING:
-    from kms_mrk.failover import DrillStep, KeyOutcome, KeyView, Plan, RunSummary
+    from kms_mrk import KMSClient
+    from kms_mrk.failover import DrillStep, Journal, KeyOutcome, KeyView, Plan, RunSummary
 
 __all__ = ["demo", "drill", "failover", "failover_all", "interrupted_note", "plan", "status"]
 
@@ -35,11 +36,18 @@ def _view_text(view: KeyView) -> str:
     lines = [f"Key      {view.key_id}" + ("" if view.multi_region else "  (single-Region)")]
     if view.arn:
         lines.append(f"ARN      {view.arn}")
-    lines.append(f"Primary  {view.primary_region or 'unknown'}")
+    if view.multi_region:
+        lines.append(f"Primary  {view.primary_region or 'unknown'}")
+    else:
+        lines.append(f"Region   {view.primary_region or 'unknown'}")
     lines.append("")
     lines.append(view_table(view))
     lines.append("")
-    if view.agree:
+    if view.agree and not view.multi_region:
+        lines.append("A single-Region key: it has no other Region, and no primary to move.")
+    elif view.agree and len(view.regions) == 1:
+        lines.append(f"A multi-Region key with no replicas: only {view.primary_region} holds it.")
+    elif view.agree:
         lines.append(f"All {len(view.regions)} Regions agree.")
     else:
         lines.append("The Regions do not agree:")
@@ -123,10 +131,14 @@ def failover(
         lines.append(f"UpdatePrimaryRegion request id: {report.request_id}")
     if report.note and report.status != "dry_run":
         lines.append(f"Note: {report.note}")
-    shown = report.after or report.before
-    if shown is not None:
-        lines.append("")
-        lines.append(view_table(shown))
+    if report.after is not None:
+        lines += ["", view_table(report.after)]
+    elif report.before is not None:
+        label = {
+            "sent": "Before the change (not waited for):",
+            "dry_run": "Now:",
+        }.get(report.status, "Before:")
+        lines += ["", label, view_table(report.before)]
     return Outcome(exit_code=EXIT_OK, body={"result": report.to_dict()}, text="\n".join(lines))
 
 
@@ -176,7 +188,14 @@ def plan(args: argparse.Namespace, session: Session, rt: Runtime, progress: Prog
     client = session.client(args.region or args.from_region)
     progress.update(f"reading the keys of {args.from_region}...")
     the_plan = make_plan(
-        client, args.from_region, args.to_region, key_filter, concurrency=args.concurrency
+        client,
+        args.from_region,
+        args.to_region,
+        key_filter,
+        concurrency=args.concurrency,
+        rate=args.rate,
+        sleep=rt.sleep,
+        clock=rt.clock,
     )
     return Outcome(exit_code=EXIT_OK, body={"plan": the_plan.to_dict()}, text=_plan_text(the_plan))
 
@@ -185,6 +204,8 @@ def plan(args: argparse.Namespace, session: Session, rt: Runtime, progress: Prog
 
 
 def _load_plan(args: argparse.Namespace) -> Plan:
+    from kms_mrk.arn import InvalidKeyIdentifierError
+    from kms_mrk.errors import ConfigurationError
     from kms_mrk.failover import Plan
 
     if args.tag or args.alias_prefix or args.key_id:
@@ -198,7 +219,10 @@ def _load_plan(args: argparse.Namespace) -> Plan:
         raise UsageError(f"--plan {args.plan_file}: not a JSON document ({error})") from None
     if not isinstance(data, dict):
         raise UsageError(f"--plan {args.plan_file}: not a plan document")
-    the_plan = Plan.from_dict(data)
+    try:
+        the_plan = Plan.from_dict(data)
+    except (ConfigurationError, InvalidKeyIdentifierError) as error:
+        raise UsageError(f"--plan {args.plan_file}: {error}") from None
     for option, given, planned in (
         ("--from", args.from_region, the_plan.from_region),
         ("--to", args.to_region, the_plan.to_region),
@@ -250,8 +274,8 @@ def _short(text: str | None, limit: int = 100) -> str:
 def failover_all(
     args: argparse.Namespace, session: Session, rt: Runtime, progress: Progress
 ) -> Outcome:
+    from kms_mrk.failover import Journal
     from kms_mrk.failover import plan as make_plan
-    from kms_mrk.failover import run
 
     if args.resume and not args.journal:
         raise UsageError("--resume needs --journal FILE (the journal of the run to resume)")
@@ -262,16 +286,55 @@ def failover_all(
             raise UsageError("give --from and --to (or --plan FILE)")
         the_plan = None
     from_region = the_plan.from_region if the_plan else args.from_region
+    to_region = the_plan.to_region if the_plan else args.to_region
+    if from_region == to_region:
+        raise UsageError(f"--from and --to must differ; both are {from_region}")
+    key_filter = None if the_plan else _key_filter(args)
     client = session.client(args.region or from_region)
-    if the_plan is None:
-        progress.update(f"planning: reading the keys of {args.from_region}...")
-        the_plan = make_plan(
-            client,
-            args.from_region,
-            args.to_region,
-            _key_filter(args),
-            concurrency=args.concurrency,
+    # The journal is opened (checked and locked) before the fleet is read, so that a wrong
+    # path, a journal of another run or one in use is reported before any KMS call.
+    journal = (
+        Journal.open(
+            args.journal,
+            from_region=from_region,
+            to_region=to_region,
+            resume=args.resume,
+            start=False,
         )
+        if args.journal
+        else None
+    )
+    try:
+        if the_plan is None:
+            progress.update(f"planning: reading the keys of {from_region}...")
+            the_plan = make_plan(
+                client,
+                from_region,
+                to_region,
+                key_filter,
+                concurrency=args.concurrency,
+                rate=args.rate,
+                sleep=rt.sleep,
+                clock=rt.clock,
+            )
+        summary = _run_plan(args, rt, progress, client, the_plan, journal)
+    finally:
+        if journal is not None:
+            journal.close()
+    code = EXIT_OK if summary.ok else EXIT_PARTIAL
+    return Outcome(exit_code=code, body={"summary": summary.to_dict()}, text=_summary_text(summary))
+
+
+def _run_plan(
+    args: argparse.Namespace,
+    rt: Runtime,
+    progress: Progress,
+    client: KMSClient,
+    the_plan: Plan,
+    journal: Journal | None,
+) -> RunSummary:
+    from kms_mrk.failover import run
+
     total = len(the_plan.items)
     seen: dict[str, int] = {}
 
@@ -283,21 +346,29 @@ def failover_all(
             f"failed {seen.get('failed', 0)}  (last: {outcome.key_id} {outcome.status})"
         )
 
-    summary = run(
+    def on_interrupt(in_flight: int) -> None:
+        progress.done()
+        if progress.enabled:  # a person at a terminal pressed Ctrl-C: say what happens now
+            keys = "key" if in_flight == 1 else "keys"
+            rt.stderr.write(
+                f"kms-mrk failover-all: interrupted: finishing the {in_flight} {keys} in "
+                "flight, starting no more (Ctrl-C again to stop at once)\n"
+            )
+            rt.stderr.flush()
+
+    return run(
         client,
         the_plan,
         concurrency=args.concurrency,
         rate=args.rate,
-        journal=args.journal,
-        resume=args.resume,
+        journal=journal,
         wait=not args.no_wait,
         timeout=args.timeout,
         on_outcome=on_outcome,
+        on_interrupt=on_interrupt,
         sleep=rt.sleep,
         clock=rt.clock,
     )
-    code = EXIT_OK if summary.ok else EXIT_PARTIAL
-    return Outcome(exit_code=code, body={"summary": summary.to_dict()}, text=_summary_text(summary))
 
 
 def interrupted_note(args: argparse.Namespace) -> str:

@@ -41,8 +41,11 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]], indent: str 
     return "\n".join(lines)
 
 
-def document(command: str, exit_code: int, **body: Any) -> dict[str, Any]:
-    """The envelope of every JSON document: schema version, command, ok, exit code."""
+def document(command: str | None, exit_code: int, **body: Any) -> dict[str, Any]:
+    """The envelope of every JSON document: schema version, command, ok, exit code.
+
+    ``command`` is None only for a command line so wrong that it names no command.
+    """
     return {
         "schema_version": SCHEMA_VERSION,
         "command": command,
@@ -57,9 +60,11 @@ def dumps(doc: dict[str, Any]) -> str:
 
 
 def one_line(text: str) -> str:
-    """``text`` on one line: line breaks become ``; `` and runs of spaces one space."""
+    """``text`` on one line: line breaks become ``; ``, runs of spaces one space, and list
+    bullets (``- ``) at the start of a line are dropped (``--option`` is kept)."""
     parts = [" ".join(line.split()) for line in str(text).splitlines()]
-    return "; ".join(p.strip(" -") for p in parts if p.strip(" -"))
+    parts = [p[2:] if p.startswith("- ") else p for p in parts]
+    return "; ".join(p for p in parts if p and p != "-")
 
 
 class Progress:

@@ -11,7 +11,8 @@
 Pieces:
 
 - :func:`describe_view` / :class:`KeyView`: a key read in each of its Regions, and whether
-  they agree; :func:`describe_in_region` / :class:`RegionalKey` for one Region.
+  they agree; :func:`describe_in_region` / :class:`RegionalKey` for one Region;
+  :class:`MalformedResponseError` for an answer that cannot be believed.
 - :func:`preflight` / :class:`PreflightError`: every reason not to promote, named at once.
 - :func:`promote` / :class:`PromotionReport`: one key, rerunnable (a no-op when done).
 - :func:`plan` / :class:`Plan` / :class:`KeyFilter`: the keys of a Region, what happens to
@@ -19,6 +20,8 @@ Pieces:
 - :func:`run` / :class:`RunSummary`: carry out a plan with bounded concurrency, a rate cap,
   throttling backoff and a :class:`Journal` that makes an interrupted run resumable.
 - :func:`drill` / :class:`DrillReport`: promote, prove the Regions interoperate, fail back.
+- :func:`check_region` / :func:`region_problem`: the one Region rule of the toolkit, the
+  waiters and the command line (checked before any I/O).
 
 Waiting is done by :mod:`kms_mrk.waiters`. docs/failover.md is the operator's guide.
 Names load on first use, so importing this package costs almost nothing.
@@ -48,10 +51,13 @@ if TYPE_CHECKING:
     from kms_mrk.failover._preflight import preflight as preflight
     from kms_mrk.failover._promote import PromotionReport as PromotionReport
     from kms_mrk.failover._promote import promote as promote
+    from kms_mrk.failover._regions import check_region as check_region
+    from kms_mrk.failover._regions import region_problem as region_problem
     from kms_mrk.failover._run import KeyOutcome as KeyOutcome
     from kms_mrk.failover._run import RunSummary as RunSummary
     from kms_mrk.failover._run import run as run
     from kms_mrk.failover._view import KeyView as KeyView
+    from kms_mrk.failover._view import MalformedResponseError as MalformedResponseError
     from kms_mrk.failover._view import RegionalKey as RegionalKey
     from kms_mrk.failover._view import describe_in_region as describe_in_region
     from kms_mrk.failover._view import describe_view as describe_view
@@ -65,6 +71,7 @@ _LAZY: dict[str, str] = {
     "KeyFilter": "kms_mrk.failover._plan",
     "KeyOutcome": "kms_mrk.failover._run",
     "KeyView": "kms_mrk.failover._view",
+    "MalformedResponseError": "kms_mrk.failover._view",
     "Plan": "kms_mrk.failover._plan",
     "PlanItem": "kms_mrk.failover._plan",
     "PreflightCheck": "kms_mrk.failover._preflight",
@@ -80,6 +87,8 @@ _LAZY: dict[str, str] = {
     "plan": "kms_mrk.failover._plan",
     "preflight": "kms_mrk.failover._preflight",
     "promote": "kms_mrk.failover._promote",
+    "check_region": "kms_mrk.failover._regions",
+    "region_problem": "kms_mrk.failover._regions",
     "read_journal": "kms_mrk.failover._journal",
     "run": "kms_mrk.failover._run",
 }

@@ -41,6 +41,20 @@ __all__ = ["Caller", "RateLimiter"]
 OutputT = TypeVar("OutputT", bound="Response")
 
 
+_rng: random.Random | None = None
+
+
+def _shared_rng() -> random.Random:
+    """One generator for every Caller's jitter: seeding one per Caller (one per promote())
+    costs more than the backoff logic itself; ``Random.random`` is thread-safe."""
+    global _rng
+    if _rng is None:
+        import random
+
+        _rng = random.Random()
+    return _rng
+
+
 class RateLimiter:
     """A token bucket: on average at most ``rate`` acquisitions per second; thread-safe.
 
@@ -127,9 +141,7 @@ class Caller:
         backoff_cap: float = 20.0,
     ) -> None:
         if rng is None:
-            import random
-
-            rng = random.Random()
+            rng = _shared_rng()
         self.client = client
         self.limiter = limiter
         self.sleep = sleep
@@ -149,12 +161,15 @@ class Caller:
         return self.client.region
 
     def for_region(self, region: str) -> KMSClient:
-        """The client for ``region`` (made once, then reused)."""
+        """The client for ``region``.
+
+        ``KMSClient.for_region`` already shares one pipeline per Region (endpoint, retry
+        quota, adaptive limiter); the small client object it returns is kept here only so
+        that each call does not make a new one (``setdefault`` is atomic).
+        """
         found = self._clients.get(region)
         if found is None:
-            made = self.client.for_region(region)
-            with self._lock:
-                found = self._clients.setdefault(region, made)
+            found = self._clients.setdefault(region, self.client.for_region(region))
         return found
 
     def send(self, region: str, command: Command[OutputT]) -> OutputT:

@@ -125,9 +125,10 @@ class _Drill:
             self.step(name, False, str(error), started)
             return False, False
         saw = "; saw Updating" if any("Updating" in s for s in report.states) else ""
+        polls = "poll" if report.polls == 1 else "polls"
         text = (
             f"primary moved {report.from_region} -> {region} in {report.elapsed:.1f}s, "
-            f"confirmed from both Regions ({report.polls} polls{saw})"
+            f"confirmed from both Regions ({report.polls} {polls}{saw})"
         )
         if report.status == "already_primary":
             text = f"the primary was already in {region}"
@@ -271,8 +272,11 @@ def drill(
     """
     from kms_mrk.failover._calls import Caller
     from kms_mrk.failover._preflight import PreflightCheck
+    from kms_mrk.failover._regions import check_region
+    from kms_mrk.failover._view import identify
 
-    client.for_region(to_region)
+    check_region(to_region, "to_region")
+    identify(key)  # a malformed key raises before any I/O
     timing = Timing(
         wait=True,
         timeout=check_timeout(timeout),
@@ -299,10 +303,9 @@ def drill(
     view = check.view
     home = view.primary_region
     arn = view.arn
-    assert home is not None
-    assert arn is not None
     source = view.primary
-    assert source is not None
+    if home is None or arn is None or source is None:  # evaluate() refuses such a view
+        raise KmsMrkError(f"cannot drill {key}: its primary Region or ARN is unknown")
     run.step(
         "preflight",
         True,

@@ -1,7 +1,6 @@
-"""The journal of a fleet run: append-only JSON lines, each one on disk before the next step.
+"""The journal of a fleet run: append-only JSON lines, written as the run goes.
 
-One record per line, each written with a single ``write`` and ``fsync``'d before the run
-goes on::
+One record per line, each written with a single ``write``::
 
     {"v": 1, "type": "start", "run": 1, "from_region": "us-east-1", "to_region": "eu-west-1", ...}
     {"v": 1, "type": "intent", "run": 1, "key_id": "mrk-...", "arn": "arn:...", ...}
@@ -9,20 +8,33 @@ goes on::
     {"v": 1, "type": "failed", "run": 1, "key_id": "mrk-...", "reason": "...", ...}
     {"v": 1, "type": "end", "run": 1, "counts": {...}, "interrupted": false, ...}
 
-``intent`` is on disk before UpdatePrimaryRegion is sent; ``done`` or ``failed`` follows
-the outcome. After a crash, a key whose last record is ``intent`` may or may not have been
-promoted: the resumed run reads it with DescribeKey before doing anything (see
-:func:`kms_mrk.failover.run`), so no key is ever promoted twice.
+``intent`` is on disk (``fdatasync``) before UpdatePrimaryRegion is sent; ``done`` or
+``failed`` follows the outcome. After a crash, a key whose last record is ``intent`` may or
+may not have been promoted: the resumed run reads it with DescribeKey before doing anything
+(see :func:`kms_mrk.failover.run`), so no key is ever promoted twice.
+
+Only the records that this safety rests on are synced one by one: ``start``, ``intent``
+and ``end``. A ``done`` or ``failed`` record is written at once and reaches the disk with
+the next synced record (another key's ``intent``, at the latest the ``end``). Losing one
+in a crash is harmless: the key's last record on disk is then its ``intent``, and the
+resumed run checks the key as above (a ``failed`` whose ``intent`` was never written
+is simply tried again). This halves the syncs of a run, the larger part of its cost.
 
 A crash can leave the last line cut short (or padded with NUL bytes by the file system).
 Reading ignores such a torn last line and opening for append cuts it off first; a bad line
 anywhere else means the file is not a journal, and :class:`JournalError` says which line.
+
+An open journal holds an exclusive advisory lock (``flock``) on its file until it is
+closed, so two runs can never write one journal: the second is refused (``in_use``).
+Records are encoded cheaply (one reused JSON encoder, the timestamp's whole second
+formatted once): the journal sits on the path of every key of a fleet run.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import threading
 import time
@@ -37,13 +49,16 @@ from kms_mrk.errors import KmsMrkError
 __all__ = ["Journal", "JournalError", "JournalState", "read_journal"]
 
 JOURNAL_VERSION: Final = 1
+#: The records synced before the run goes on; the others ride on the next sync.
+_SYNCED: Final = frozenset({"start", "intent", "end"})
 
 
 class JournalError(KmsMrkError):
     """The journal cannot be used: unreadable, not a journal, for another run, or in use.
 
-    ``reason`` is ``exists`` (it has records and resuming was not asked for), ``mismatch``
-    (it belongs to a run between other Regions), ``corrupt`` or ``io``.
+    ``reason`` is ``exists`` (it has records and resuming was not asked for), ``missing``
+    (resuming was asked for but there is no such file), ``mismatch`` (it belongs to a run
+    between other Regions), ``in_use`` (another run has it open), ``corrupt`` or ``io``.
     """
 
     def __init__(self, path: str | os.PathLike[str], reason: str, message: str) -> None:
@@ -52,9 +67,22 @@ class JournalError(KmsMrkError):
         super().__init__(f"journal {self.path}: {message}")
 
 
+# One encoder for every record: json.dumps() with options builds a new one per call.
+_ENCODE: Final = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+_last_second: tuple[int, str] = (-1, "")  # the last whole second formatted (swapped whole)
+
+
 def _timestamp(now: float) -> str:
-    moment = _dt.datetime.fromtimestamp(now, _dt.timezone.utc)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """``now`` (seconds since the epoch) as ``2024-05-01T10:00:00.123Z``."""
+    global _last_second
+    whole = math.floor(now)
+    millis = min(999, int((now - whole) * 1000))
+    last = _last_second
+    if last[0] != whole:
+        moment = _dt.datetime.fromtimestamp(whole, _dt.timezone.utc)
+        last = (whole, moment.strftime("%Y-%m-%dT%H:%M:%S"))
+        _last_second = last
+    return f"{last[1]}.{millis:03d}Z"
 
 
 def _parse(path: Path, data: bytes) -> tuple[list[dict[str, Any]], int]:
@@ -143,17 +171,24 @@ class Journal:
         run: int,
         fsync: bool,
         now: Callable[[], float],
+        from_region: str,
+        to_region: str,
     ) -> None:
         self.path = path
         self.state = state
         self.run = run
+        self.from_region = from_region
+        self.to_region = to_region
         self._fd: int | None = fd
         self._fsync = fsync
         self._now = now
         self._lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._synced = 0
+        self._head = f'{{"v":{JOURNAL_VERSION},"run":{run},'
         self.records_written = 0
+        self.started = False
+        self.ended = False
 
     @classmethod
     def open(
@@ -166,18 +201,34 @@ class Journal:
         fsync: bool = True,
         now: Callable[[], float] = time.time,
         info: Mapping[str, Any] | None = None,
+        start: bool = True,
     ) -> Journal:
-        """Open ``path`` for a run from ``from_region`` to ``to_region`` and record its start.
+        """Open ``path`` for a run from ``from_region`` to ``to_region``, locked for this run.
 
         A journal that already has records is refused unless ``resume`` is true, and then
-        only when it is for the same pair of Regions. A torn last line is cut off.
+        only when it is for the same pair of Regions; ``resume`` with no such file is
+        refused too (a mistyped path must not start a new run silently). A journal another
+        run holds open is refused (``in_use``). A torn last line is cut off.
+
+        With ``start`` (the default) the ``start`` record (with ``info``) is written at
+        once; ``start=False`` defers it to :meth:`begin`, so that a journal can be opened,
+        checked and locked before a long planning step, and left empty if that step fails.
         """
         file = Path(path)
+        flags = os.O_RDWR | os.O_APPEND | (0 if resume else os.O_CREAT)
         try:
-            fd = os.open(file, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+            fd = os.open(file, flags, 0o600)
         except OSError as error:
+            if resume and isinstance(error, FileNotFoundError):
+                raise JournalError(
+                    file,
+                    "missing",
+                    "there is no such file, so there is no run to resume; check the path, or "
+                    "leave out --resume (resume=False) to start a new run",
+                ) from None
             raise JournalError(file, "io", f"cannot open it: {error.strerror or error}") from None
         try:
+            _lock(file, fd)
             data = _read_all(fd)
             records, good = _parse(file, data)
             if good < len(data):
@@ -203,30 +254,58 @@ class Journal:
         except BaseException:
             os.close(fd)
             raise
-        journal = cls(file, fd, state, run=state.runs + 1, fsync=fsync, now=now)
-        journal.write("start", from_region=from_region, to_region=to_region, **dict(info or {}))
+        journal = cls(
+            file,
+            fd,
+            state,
+            run=state.runs + 1,
+            fsync=fsync,
+            now=now,
+            from_region=from_region,
+            to_region=to_region,
+        )
+        if start:
+            try:
+                journal.begin(**dict(info or {}))
+            except BaseException:
+                journal.close()
+                raise
         return journal
+
+    def begin(self, **info: Any) -> None:
+        """Write the ``start`` record of this run (once; later calls do nothing)."""
+        with self._lock:
+            if self.started:
+                return
+            self.started = True
+        self.write("start", from_region=self.from_region, to_region=self.to_region, **info)
 
     def write(self, kind: str, **fields: Any) -> None:
         """Append one record and make it durable before returning.
 
-        Records from several threads are written whole, one after the other; their syncs
-        are shared (group commit): a thread whose record was covered by another thread's
-        ``fsync`` returns without one of its own.
+        ``start``, ``intent`` and ``end`` records are synced before this returns, the others
+        with the next synced record (see the module documentation). Records from several
+        threads are written whole, one after the other; their syncs are shared (group
+        commit): a thread whose record was covered by another thread's sync returns without
+        one of its own. The ``end`` record is the last: any
+        record after it is refused (a key still in flight when the run stopped at once
+        keeps its ``intent``, which a resumed run checks).
         """
-        record = {"v": JOURNAL_VERSION, "type": kind, "run": self.run, "time": ""}
-        record.update(fields)
-        record["time"] = _timestamp(self._now())
-        data = (json.dumps(record, separators=(",", ":"), sort_keys=True) + "\n").encode()
+        fields["time"] = _timestamp(self._now())
+        fields["type"] = kind
+        data = (self._head + _ENCODE(fields)[1:] + "\n").encode()
         try:
             with self._lock:
                 fd = self._fd
                 if fd is None:
                     raise JournalError(self.path, "io", "it is closed")
+                if self.ended:
+                    raise JournalError(self.path, "io", "the run it records has ended")
+                self.ended = kind == "end"
                 os.write(fd, data)
                 self.records_written += 1
                 mine = self.records_written
-            if self._fsync:
+            if self._fsync and kind in _SYNCED:
                 with self._sync_lock:
                     if self._synced < mine:
                         written = self.records_written
@@ -250,9 +329,20 @@ class Journal:
         self.write("failed", key_id=key_id, reason=reason, detail=detail, **fields)
 
     def close(self) -> None:
+        """Sync what is not on disk yet, release the lock and close the file (idempotent)."""
         with self._sync_lock, self._lock:
             fd, self._fd = self._fd, None
-        if fd is not None:
+            unsynced = self._fsync and self._synced < self.records_written
+        if fd is None:
+            return
+        try:
+            if unsynced:
+                _sync(fd)
+        except OSError as error:
+            raise JournalError(
+                self.path, "io", f"cannot write to it: {error.strerror or error}"
+            ) from None
+        finally:
             os.close(fd)
 
     def __enter__(self) -> Journal:
@@ -273,6 +363,23 @@ def _read_all(fd: int) -> bytes:
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)
+
+
+def _lock(path: Path, fd: int) -> None:
+    """Take an exclusive advisory lock on the journal, or refuse: another run has it."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no advisory locks
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise JournalError(
+            path,
+            "in_use",
+            "another run has it open (a second failover-all on the same journal?); wait for "
+            "that run to end, or stop it, before resuming",
+        ) from None
 
 
 def _sync(fd: int) -> None:

@@ -36,6 +36,7 @@ import attrs
 
 from kms_mrk.arn import InvalidKeyIdentifierError, parse_key_identifier
 from kms_mrk.errors import ConfigurationError, KmsMrkError
+from kms_mrk.failover._regions import check_region
 
 if TYPE_CHECKING:
     from kms_mrk import KMSClient
@@ -59,14 +60,26 @@ SKIP_REASONS: Final = (
 )
 
 
-def _tags(value: Mapping[str, str] | Iterable[str] | None) -> dict[str, str]:
+def _is_list_like(value: object) -> bool:
+    """A list, tuple, set... (an iterable that is neither text, bytes nor a mapping)."""
+    return isinstance(value, Iterable) and not isinstance(value, (str, bytes, bytearray, Mapping))
+
+
+def _tags(value: Mapping[str, str] | Iterable[str] | str | None) -> dict[str, str]:
     if value is None:
         return {}
     if isinstance(value, Mapping):
         pairs = dict(value)
+    elif not isinstance(value, str) and not _is_list_like(value):
+        raise ConfigurationError(
+            "tags must be a mapping {KEY: VALUE}, a 'KEY=VALUE' string or a list of them; "
+            f"got {type(value).__name__}"
+        )
     else:
         pairs = {}
-        for item in value:
+        for item in [value] if isinstance(value, str) else value:
+            if not isinstance(item, str):
+                raise ConfigurationError(f"tag filter {item!r} must be a 'KEY=VALUE' string")
             name, eq, tag_value = str(item).partition("=")
             if not eq or not name:
                 raise ConfigurationError(f"tag filter {item!r} must look like KEY=VALUE")
@@ -79,10 +92,20 @@ def _tags(value: Mapping[str, str] | Iterable[str] | None) -> dict[str, str]:
     return pairs
 
 
+def _items(field: str, value: object) -> list[object]:
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, Iterable) or not _is_list_like(value):
+        raise ConfigurationError(
+            f"{field} must be a string or a list of strings; got {type(value).__name__}"
+        )
+    return list(value)
+
+
 def _alias_prefixes(value: Iterable[str] | str | None) -> tuple[str, ...]:
     if value is None:
         return ()
-    items = [value] if isinstance(value, str) else list(value)
+    items = _items("alias_prefixes", value)
     out: list[str] = []
     for item in items:
         if not isinstance(item, str) or not item:
@@ -94,9 +117,10 @@ def _alias_prefixes(value: Iterable[str] | str | None) -> tuple[str, ...]:
 def _key_ids(value: Iterable[str] | str | None) -> frozenset[str]:
     if value is None:
         return frozenset()
-    items = [value] if isinstance(value, str) else list(value)
     out = set()
-    for item in items:
+    for item in _items("key_ids", value):
+        if not isinstance(item, str):
+            raise ConfigurationError(f"key_ids must hold key ids or key ARNs; got {item!r}")
         ident = parse_key_identifier(item)
         if ident.key_id is None:
             raise InvalidKeyIdentifierError(
@@ -110,10 +134,10 @@ def _key_ids(value: Iterable[str] | str | None) -> frozenset[str]:
 class KeyFilter:
     """Which keys a plan may move. Every criterion given must match (an empty one matches all).
 
-    ``tags``: every tag must be on the key with that value (``{"team": "payments"}`` or
-    ``["team=payments"]``). ``alias_prefixes``: some alias of the key (in the source Region)
-    starts with one of them (``alias/`` is added when missing). ``key_ids``: the key is one
-    of them (key ids or key ARNs).
+    ``tags``: every tag must be on the key with that value (``{"team": "payments"}``,
+    ``["team=payments"]``, or ``"team=payments"`` for one tag). ``alias_prefixes``: some
+    alias of the key (in the source Region) starts with one of them (``alias/`` is added
+    when missing). ``key_ids``: the key is one of them (key ids or key ARNs).
     """
 
     tags: Mapping[str, str] = attrs.field(factory=dict, converter=_tags)
@@ -176,30 +200,122 @@ class PlanItem:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PlanItem:
+    def from_dict(
+        cls, data: Mapping[str, Any], *, where: str = "plan item", from_region: str | None = None
+    ) -> PlanItem:
+        """Read an item of :meth:`Plan.to_dict`; ConfigurationError names a wrong field.
+
+        ``where`` prefixes field names in messages (``plan items[3]``). With
+        ``from_region``, the item's ARN must be in that Region.
+        """
+        if not isinstance(data, Mapping):
+            raise ConfigurationError(f"{where} must be a JSON object; got {_kind(data)}")
         action = data.get("action")
         if action not in ("promote", "skip"):
-            raise ConfigurationError(
-                f"plan item action must be 'promote' or 'skip'; got {action!r}"
-            )
+            raise ConfigurationError(f"{where}.action must be 'promote' or 'skip'; got {action!r}")
         key_id = data.get("key_id")
         if not isinstance(key_id, str):
-            raise ConfigurationError("plan item key_id must be a string")
-        parse_key_identifier(key_id)
-        arn = data.get("arn")
+            raise ConfigurationError(f"{where}.key_id must be a key id; got {_kind(key_id)}")
+        if not _is_key_id(key_id):
+            raise ConfigurationError(
+                f"{where}.key_id {key_id!r} is not a key id (mrk-... or a UUID)"
+            )
+        arn = _optional_str(data, "arn", where)
         if arn is not None:
-            parse_key_identifier(arn)
+            try:
+                ident = parse_key_identifier(arn)
+            except InvalidKeyIdentifierError as error:
+                raise ConfigurationError(f"{where}.arn: {error}") from None
+            if ident.kind != "key_arn" or ident.key_id != key_id:
+                raise ConfigurationError(f"{where}.arn {arn!r} is not the ARN of key {key_id}")
+            if from_region is not None and ident.region != from_region:
+                raise ConfigurationError(
+                    f"{where}.arn {arn!r} is not in the plan's from_region {from_region}"
+                )
+        reason = _optional_str(data, "reason", where)
+        if action == "skip" and reason not in SKIP_REASONS:
+            raise ConfigurationError(
+                f"{where}.reason must be one of {', '.join(SKIP_REASONS)} for a skipped key; "
+                f"got {reason!r}"
+            )
+        if action == "promote" and reason is not None:
+            raise ConfigurationError(f"{where}.reason must be null for a key to promote")
+        primary = _optional_str(data, "primary_region", where)
+        if primary is not None:
+            check_region(primary, f"{where}.primary_region")
+        replicas = _str_list(data, "replica_regions", where)
+        for index, region in enumerate(replicas):
+            check_region(region, f"{where}.replica_regions[{index}]")
         return cls(
             key_id=key_id,
             arn=arn,
             action=action,
-            reason=data.get("reason"),
-            detail=data.get("detail"),
-            key_state=data.get("key_state"),
-            primary_region=data.get("primary_region"),
-            replica_regions=tuple(data.get("replica_regions") or ()),
-            aliases=tuple(data.get("aliases") or ()),
+            reason=reason,
+            detail=_optional_str(data, "detail", where),
+            key_state=_optional_str(data, "key_state", where),
+            primary_region=primary,
+            replica_regions=tuple(replicas),
+            aliases=tuple(_str_list(data, "aliases", where)),
         )
+
+
+def _kind(value: object) -> str:
+    """The JSON name of ``value``'s type, for messages."""
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    for kind, name in names.items():
+        if isinstance(value, kind):
+            return f"{name} ({value!r})" if kind in (str, bool) else name
+    if isinstance(value, (int, float)):
+        return f"a number ({value!r})"
+    return type(value).__name__
+
+
+def _is_key_id(value: str) -> bool:
+    try:
+        return parse_key_identifier(value).kind == "key_id"
+    except InvalidKeyIdentifierError:
+        return False
+
+
+def _optional_str(data: Mapping[str, Any], field: str, where: str) -> str | None:
+    value = data.get(field)
+    if value is not None and not isinstance(value, str):
+        raise ConfigurationError(f"{where}.{field} must be a string or null; got {_kind(value)}")
+    return value
+
+
+def _str_list(data: Mapping[str, Any], field: str, where: str) -> list[str]:
+    value = data.get(field)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigurationError(f"{where}.{field} must be an array of strings; got {_kind(value)}")
+    return value
+
+
+def _filter_from_dict(value: object) -> KeyFilter:
+    if value is None:
+        return KeyFilter()
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(f"plan filter must be a JSON object; got {_kind(value)}")
+    tags = value.get("tags")
+    if tags is not None and (
+        not isinstance(tags, Mapping)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items())
+    ):
+        raise ConfigurationError(
+            f"plan filter.tags must be an object of strings {{KEY: VALUE}}; got {_kind(tags)}"
+        )
+    try:
+        return KeyFilter(
+            tags=tags or {},
+            alias_prefixes=_str_list(value, "alias_prefixes", "plan filter"),
+            key_ids=_str_list(value, "key_ids", "plan filter"),
+        )
+    except (ConfigurationError, InvalidKeyIdentifierError) as error:
+        raise ConfigurationError(f"plan filter: {error}") from None
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -244,32 +360,56 @@ class Plan:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Plan:
-        """Read a plan written by :meth:`to_dict` (or the whole ``kms-mrk plan`` document)."""
+        """Read a plan written by :meth:`to_dict` (or the whole ``kms-mrk plan`` document).
+
+        Every field is checked (types, Region names, key ids, skip reasons, no key listed
+        twice); a problem raises :class:`~kms_mrk.errors.ConfigurationError` naming the
+        field, such as ``plan items[3].replica_regions``.
+        """
+        if not isinstance(data, Mapping):
+            raise ConfigurationError(f"a plan must be a JSON object; got {_kind(data)}")
         if "plan" in data and isinstance(data["plan"], Mapping):
             data = data["plan"]
         version = data.get("schema_version")
-        if version != PLAN_SCHEMA_VERSION:
+        if version != PLAN_SCHEMA_VERSION or isinstance(version, bool):
             raise ConfigurationError(
                 f"plan schema_version must be {PLAN_SCHEMA_VERSION}; got {version!r}"
             )
-        for field in ("from_region", "to_region"):
-            if not isinstance(data.get(field), str):
-                raise ConfigurationError(f"plan {field} must be a Region name")
+        from_region = check_region(data.get("from_region"), "plan from_region")
+        to_region = check_region(data.get("to_region"), "plan to_region")
+        if from_region == to_region:
+            raise ConfigurationError(
+                f"plan from_region and to_region must differ; both are {from_region}"
+            )
         items = data.get("items")
         if not isinstance(items, list):
-            raise ConfigurationError("plan items must be a list")
-        raw_filter = data.get("filter") or {}
+            raise ConfigurationError(f"plan items must be an array; got {_kind(items)}")
+        parsed: list[PlanItem] = []
+        seen: dict[str, int] = {}
+        for index, raw in enumerate(items):
+            item = PlanItem.from_dict(raw, where=f"plan items[{index}]", from_region=from_region)
+            if item.key_id in seen:
+                raise ConfigurationError(
+                    f"plan items[{index}].key_id {item.key_id} is listed twice (also at "
+                    f"items[{seen[item.key_id]}])"
+                )
+            seen[item.key_id] = index
+            parsed.append(item)
+        created = data.get("created_at")
+        if created is not None and not isinstance(created, str):
+            raise ConfigurationError(f"plan created_at must be a string; got {_kind(created)}")
+        single = data.get("single_region_keys", 0)
+        if isinstance(single, bool) or not isinstance(single, int) or single < 0:
+            raise ConfigurationError(
+                f"plan single_region_keys must be a whole number >= 0; got {_kind(single)}"
+            )
         return cls(
-            from_region=data["from_region"],
-            to_region=data["to_region"],
-            items=tuple(PlanItem.from_dict(i) for i in items),
-            key_filter=KeyFilter(
-                tags=raw_filter.get("tags") or {},
-                alias_prefixes=raw_filter.get("alias_prefixes") or (),
-                key_ids=raw_filter.get("key_ids") or (),
-            ),
-            created_at=str(data.get("created_at") or ""),
-            single_region_keys=int(data.get("single_region_keys") or 0),
+            from_region=from_region,
+            to_region=to_region,
+            items=tuple(parsed),
+            key_filter=_filter_from_dict(data.get("filter")),
+            created_at=created or "",
+            single_region_keys=single,
         )
 
 
@@ -348,6 +488,22 @@ class _Planner:
                 return tags
             command = ListResourceTagsCommand(key_id=arn, limit=50, marker=page.next_marker)
 
+    def listing_problem(self, key_id: str, arn: str | None) -> str | None:
+        """What is wrong with a ListKeys entry (a reply we cannot act on), or None."""
+        from kms_mrk.failover._view import identify
+
+        try:
+            if identify(key_id).kind != "key_id":
+                return f"KeyId {key_id[:100]!r} is not a key id"
+            if arn is None:
+                return None
+            ident = identify(arn)
+        except InvalidKeyIdentifierError as error:
+            return f"malformed entry: {error}"
+        if ident.kind != "key_arn" or ident.key_id != key_id or ident.region != self.from_region:
+            return f"KeyArn {arn[:200]!r} is not the ARN of {key_id} in {self.from_region}"
+        return None
+
     def item(self, key_id: str, arn: str | None) -> PlanItem:
         from kms_mrk.failover._view import arn_for, read_regional
 
@@ -370,6 +526,9 @@ class _Planner:
         early = self.filter.mismatch(key_id, aliases, None)
         if early is not None:
             return skip("not_matched", early)
+        listed = self.listing_problem(key_id, arn)
+        if listed is not None:
+            return skip("read_failed", f"ListKeys in {self.from_region}: {listed}")
         source = read_regional(self.caller, self.from_region, name)
         if self.filter.tags and source.ok:
             try:
@@ -384,8 +543,8 @@ class _Planner:
         reason = _classify(source, self.from_region, self.to_region)
         if reason is not None:
             return skip(*reason, source)
-        assert source.arn is not None
-        target = read_regional(self.caller, self.to_region, arn_for(source.arn, self.to_region))
+        target_name = arn_for(source.arn, self.to_region) if source.arn else key_id
+        target = read_regional(self.caller, self.to_region, target_name)
         if not target.ok:
             if target.error == "not_found":
                 return skip("no_replica_in_target", f"no replica found in {self.to_region}", source)
@@ -450,12 +609,10 @@ def _limiter(
     return None if rate is None else RateLimiter(rate, clock=clock, sleep=sleep)
 
 
-def check_regions(client: KMSClient, from_region: str, to_region: str) -> None:
+def check_regions(from_region: object, to_region: object) -> None:
     """Validate the two Regions before any I/O."""
-    for name, region in (("from_region", from_region), ("to_region", to_region)):
-        if not isinstance(region, str):
-            raise ConfigurationError(f"{name} must be a Region name; got {region!r}")
-        client.for_region(region)
+    check_region(from_region, "from_region")
+    check_region(to_region, "to_region")
     if from_region == to_region:
         raise ConfigurationError(f"from_region and to_region must differ; both are {from_region}")
 
@@ -481,7 +638,7 @@ def plan_with(
     concurrency: int,
     now: Callable[[], float] = time.time,
 ) -> Plan:
-    check_regions(caller.client, from_region, to_region)
+    check_regions(from_region, to_region)
     workers = check_concurrency(concurrency)
     chosen = key_filter if key_filter is not None else KeyFilter()
     if not isinstance(chosen, KeyFilter):
@@ -517,9 +674,10 @@ def _fan_out(
 
     lock = threading.Lock()
     position = iter(range(len(candidates)))
+    stopping = threading.Event()  # set on Ctrl-C or a failure: read no further key
 
     def work() -> None:
-        while True:
+        while not stopping.is_set():
             with lock:
                 index = next(position, None)
             if index is None:
@@ -529,5 +687,9 @@ def _fan_out(
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kms-mrk-plan") as pool:
         futures = [pool.submit(work) for _ in range(min(workers, len(candidates)))]
-        for future in futures:
-            future.result()
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            stopping.set()  # the pool's exit then waits only for the keys being read
+            raise

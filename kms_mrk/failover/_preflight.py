@@ -266,6 +266,9 @@ def preflight(client: KMSClient, key: str, to_region: str) -> PreflightResult:
     to turn failures into a :class:`PreflightError`).
     """
     from kms_mrk.failover._calls import Caller
+    from kms_mrk.failover._regions import check_region
+    from kms_mrk.failover._view import identify
 
-    client.for_region(to_region)
+    check_region(to_region, "to_region")
+    identify(key)  # a malformed key raises InvalidKeyIdentifierError before any I/O
     return run_preflight(Caller(client), key, to_region)

@@ -185,7 +185,9 @@ def promote_with(
     if check.already_primary:
         if not view.updating or not timing.wait:
             return report("already_primary", after=view, note="the primary is already there")
-        waited = wait_for_change(caller, arn or key, to_region, read_regions, timing, note=None)
+        waited = wait_for_change(
+            caller, arn or key, to_region, read_regions, timing, note=None, sent=False
+        )
         return report(
             "already_primary",
             after=waited.value,
@@ -196,8 +198,8 @@ def promote_with(
         )
     if dry_run:
         return report("dry_run", note="every check passed; nothing was sent")
-    assert from_region is not None
-    assert arn is not None
+    if from_region is None or arn is None:  # evaluate() fails such a view; never reached
+        raise KmsMrkError(f"cannot promote {key}: its primary Region or ARN is unknown")
     if before_send is not None:
         before_send(check)
     request_id, attempts, note = _send(caller, arn, from_region, to_region)
@@ -208,7 +210,14 @@ def promote_with(
         f"is moving to {to_region}; check again with `kms-mrk status {arn}`"
     )
     waited = wait_for_change(
-        caller, arn, to_region, [to_region, from_region], timing, note=accepted
+        caller,
+        arn,
+        to_region,
+        [to_region, from_region],
+        timing,
+        note=accepted,
+        sent=True,
+        request_id=request_id,
     )
     return report(
         "promoted",
@@ -260,7 +269,11 @@ def wait_for_change(
     timing: Timing,
     *,
     note: str | None,
+    sent: bool | None = None,
+    request_id: str | None = None,
 ) -> Any:
+    """Poll ``regions`` until :func:`settled_everywhere`; a timeout carries ``note``,
+    ``sent`` and ``request_id`` (what the caller did before waiting)."""
     from kms_mrk.waiters import TOLERATED_ERRORS
 
     def check(view: KeyView) -> None:
@@ -287,8 +300,6 @@ def wait_for_change(
             check=check,
         )
     except WaiterTimeoutError as error:
-        if note is None:
-            raise
         raise WaiterTimeoutError(
             error.what,
             timeout=error.timeout,
@@ -297,6 +308,8 @@ def wait_for_change(
             last_state=error.last_state,
             last_state_text=error.last_state_text,
             note=note,
+            sent=sent,
+            request_id=request_id,
         ) from None
 
 
@@ -320,13 +333,16 @@ def promote(
     else the client's). Checks first and raises :class:`PreflightError` naming every failed
     check; sends UpdatePrimaryRegion to the current primary's Region; with ``wait`` (the
     default) waits up to ``timeout`` seconds until both Regions confirm, else raises
-    :class:`~kms_mrk.waiters.WaiterTimeoutError` with the last state seen. ``dry_run`` runs
-    the checks only. ``sleep``, ``clock`` and ``rng`` drive the wait (inject them in tests);
-    ``on_poll`` sees each state read while waiting.
+    :class:`~kms_mrk.waiters.WaiterTimeoutError` with the last state seen (and ``sent``,
+    ``request_id``: whether this call sent the change). ``dry_run`` runs the checks only.
+    A malformed ``key`` or ``to_region`` raises before any I/O. ``sleep``, ``clock`` and
+    ``rng`` drive the wait (inject them in tests); ``on_poll`` sees each state read while
+    waiting.
     """
     from kms_mrk.failover._calls import Caller
+    from kms_mrk.failover._regions import check_region
 
-    client.for_region(to_region)  # validates the Region name before any I/O
+    check_region(to_region, "to_region")  # before any I/O
     timing = Timing(
         wait=wait,
         timeout=check_timeout(timeout),

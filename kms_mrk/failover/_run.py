@@ -19,8 +19,12 @@ same journal:
 - a key recorded ``failed`` is tried again (the cause may have been transient).
 
 ``stop`` (a :class:`threading.Event`) ends a run early and cleanly: keys already started
-finish, the rest are reported ``not_started``. A ``KeyboardInterrupt`` does the same and is
-then re-raised.
+finish, the rest are reported ``not_started``. A ``KeyboardInterrupt`` (Ctrl-C) does the
+same: the keys are worked on in threads while the calling thread only waits, so the
+interrupt reaches the waiting thread, which stops new keys from starting, waits for the keys
+in flight to finish (and be journaled), writes the ``end`` record and re-raises. A second
+``KeyboardInterrupt`` while waiting stops at once; the keys then in flight keep their
+``intent`` record, and a resumed run checks them before doing anything.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from kms_mrk.errors import KmsMrkError, ServiceException
+from kms_mrk.errors import ConfigurationError, KmsMrkError, ServiceException
 from kms_mrk.failover._calls import Caller, RateLimiter
 from kms_mrk.failover._journal import Journal, JournalError, JournalState
 from kms_mrk.failover._plan import Plan, PlanItem, check_concurrency, check_regions
@@ -160,6 +164,11 @@ class RunSummary:
         }
 
 
+def _request_id_of(error: BaseException) -> str | None:
+    value = getattr(error, "request_id", None)
+    return value if isinstance(value, str) else None
+
+
 def _reason_for(error: BaseException) -> str:
     if isinstance(error, PreflightError):
         return "preflight:" + ",".join(error.names)
@@ -231,7 +240,9 @@ class _Runner:
         except JournalError:
             raise
         except KmsMrkError as error:
-            outcome = self._failed(item, started, _reason_for(error), str(error))
+            outcome = self._failed(
+                item, started, _reason_for(error), str(error), _request_id_of(error)
+            )
         except Exception as error:  # one key's bug or surprise never stops the others
             outcome = self._failed(item, started, type(error).__name__, str(error) or repr(error))
         if self.on_outcome is not None:
@@ -239,15 +250,23 @@ class _Runner:
                 self.on_outcome(outcome)
         return outcome
 
-    def _failed(self, item: PlanItem, started: float, reason: str, detail: str) -> KeyOutcome:
+    def _failed(
+        self,
+        item: PlanItem,
+        started: float,
+        reason: str,
+        detail: str,
+        request_id: str | None = None,
+    ) -> KeyOutcome:
         if self.journal is not None:
-            self.journal.failed(item.key_id, reason, detail)
+            self.journal.failed(item.key_id, reason, detail, request_id=request_id)
         return KeyOutcome(
             key_id=item.key_id,
             arn=item.arn,
             status="failed",
             reason=reason,
             detail=detail,
+            request_id=request_id,
             elapsed=self.timing.clock() - started,
         )
 
@@ -323,13 +342,14 @@ def run(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     rate: float | None = DEFAULT_RATE,
-    journal: str | os.PathLike[str] | None = None,
+    journal: str | os.PathLike[str] | Journal | None = None,
     resume: bool = False,
     wait: bool = True,
     timeout: float = 300.0,
     config: WaiterConfig | None = None,
     stop: threading.Event | None = None,
     on_outcome: Callable[[KeyOutcome], None] | None = None,
+    on_interrupt: Callable[[int], None] | None = None,
     sleep: Callable[[float], object] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     rng: random.Random | None = None,
@@ -339,34 +359,51 @@ def run(
 
     ``concurrency`` keys are worked on at once; ``rate`` caps DescribeKey and
     UpdatePrimaryRegion calls per second (None: no cap) and adapts to throttling.
-    ``journal`` is a file path that records every step (``resume=True`` continues the run
-    it records; without it an existing, non-empty journal is refused with
-    :class:`JournalError`). ``wait`` and ``timeout`` apply to each key. ``on_outcome`` is
-    called (one call at a time) with every key's outcome: first those known without any
-    call (skipped by the plan, done in the journal), then each key as it finishes.
+    ``journal`` records every step: a file path (opened here; ``resume=True`` continues
+    the run it records, and without it an existing, non-empty journal is refused with
+    :class:`JournalError`), or a :class:`Journal` already opened with :meth:`Journal.open`
+    for the plan's Regions (``resume`` is then the opener's business; the caller closes
+    it). Opening the journal before planning finds its problems before the fleet is read.
+    ``wait`` and ``timeout`` apply to each key. ``on_outcome`` is called (one call at a
+    time) with every key's outcome: first those known without any call (skipped by the
+    plan, done in the journal), then each key as it finishes. ``on_interrupt`` is told, on
+    the first Ctrl-C, how many keys are in flight (and will be finished).
     ``sleep``, ``clock`` and ``rng`` drive every wait and backoff (inject them in tests);
     ``fsync=False`` trades the journal's durability for speed (benchmarks only).
     """
     if not isinstance(plan, Plan):
         raise TypeError(f"plan must be a Plan (from kms_mrk.failover.plan()); got {plan!r}")
-    check_regions(client, plan.from_region, plan.to_region)
+    check_regions(plan.from_region, plan.to_region)
+    _check_unique(plan)
     workers = check_concurrency(concurrency)
     limit = check_timeout(timeout)
     limiter = None if rate is None else RateLimiter(rate, clock=clock, sleep=sleep)
     caller = Caller(client, limiter=limiter, sleep=sleep, rng=rng)
     timing = Timing(wait=wait, timeout=limit, config=config, sleep=sleep, clock=clock, rng=rng)
+    info = {"plan_keys": len(plan.items), "to_promote": len(plan.to_promote)}
     opened: Journal | None = None
-    state = JournalState()
-    if journal is not None:
+    owned = False
+    if isinstance(journal, Journal):
+        if (journal.from_region, journal.to_region) != (plan.from_region, plan.to_region):
+            raise JournalError(
+                journal.path,
+                "mismatch",
+                f"it was opened for a run from {journal.from_region} to {journal.to_region}, "
+                f"not {plan.from_region} to {plan.to_region}",
+            )
+        opened = journal
+        opened.begin(**info)
+    elif journal is not None:
         opened = Journal.open(
             journal,
             from_region=plan.from_region,
             to_region=plan.to_region,
             resume=resume,
             fsync=fsync,
-            info={"plan_keys": len(plan.items), "to_promote": len(plan.to_promote)},
+            info=info,
         )
-        state = opened.state
+        owned = True
+    state = opened.state if opened is not None else JournalState()
     runner = _Runner(
         caller,
         plan,
@@ -378,20 +415,20 @@ def run(
     )
     started = clock()
     outcomes: list[KeyOutcome | None] = [None] * len(plan.items)
-    work: list[int] = []
-    for index, item in enumerate(plan.items):
-        settled = runner.settle(item)
-        if settled is None:
-            work.append(index)
-        else:
-            outcomes[index] = settled
-            if on_outcome is not None:
-                on_outcome(settled)
     try:
-        _execute(runner, plan.items, work, outcomes, workers)
+        work: list[int] = []
+        for index, item in enumerate(plan.items):
+            settled = runner.settle(item)
+            if settled is None:
+                work.append(index)
+            else:
+                outcomes[index] = settled
+                if on_outcome is not None:
+                    on_outcome(settled)
+        _execute(runner, plan.items, work, outcomes, workers, on_interrupt)
     except BaseException:
         runner.stop.set()
-        _finish(opened, outcomes, interrupted=True)
+        _finish(opened, outcomes, interrupted=True, close=owned)
         raise
     interrupted = any(o is None or o.status == "not_started" for o in outcomes)
     final = tuple(
@@ -400,7 +437,7 @@ def run(
         else KeyOutcome(key_id=plan.items[i].key_id, arn=plan.items[i].arn, status="not_started")
         for i, o in enumerate(outcomes)
     )
-    _finish(opened, final, interrupted=interrupted)
+    _finish(opened, final, interrupted=interrupted, close=owned)
     stats = caller.stats()
     stats["rate_limit_wait_seconds"] = round(limiter.waited, 6) if limiter is not None else 0.0
     stats["journal_records"] = opened.records_written if opened is not None else 0
@@ -416,58 +453,118 @@ def run(
     )
 
 
+def _check_unique(plan: Plan) -> None:
+    seen: set[str] = set()
+    for item in plan.items:
+        if item.key_id in seen:
+            raise ConfigurationError(f"plan lists key {item.key_id} more than once")
+        seen.add(item.key_id)
+
+
 def _execute(
     runner: _Runner,
     items: Sequence[PlanItem],
     work: list[int],
     outcomes: list[KeyOutcome | None],
     workers: int,
+    on_interrupt: Callable[[int], None] | None = None,
 ) -> None:
-    if workers == 1 or len(work) <= 1:
-        for index in work:
-            outcomes[index] = runner.process(items[index])
+    """Work on ``work`` (indexes into ``items``) in ``workers`` threads; wait for them here.
+
+    Keys are always worked on in threads, even one at a time, so that the calling thread
+    does nothing but wait: a Ctrl-C lands there, never in the middle of a key. The wait
+    ends when every key is done, or when the run is stopping (Ctrl-C, ``stop``, a worker's
+    crash) and no key is in flight any more. The queue, the count of keys in flight and
+    the ``stop`` check that admits a key are all under one condition, so after ``stop`` is
+    set under it no key can start. A BaseException in a worker (a crash, a journal failure)
+    stops new keys and is raised here once the keys in flight are finished.
+    """
+    if not work:
         return
-    # ``workers`` threads take the next key from a shared queue until it is empty. A
-    # BaseException in a worker (a crash, a journal failure) stops the others from starting
-    # new keys and is raised here once the keys in flight are finished.
     queue = iter(work)
-    lock = threading.Lock()
+    total = len(work)
+    changed = threading.Condition()
     failures: list[BaseException] = []
+    counts = {"in_flight": 0, "finished": 0, "open": 1}
+    stop = runner.stop
 
     def worker() -> None:
-        while True:
-            with lock:
-                index = next(queue, None)
-            if index is None:
-                return
-            try:
-                outcomes[index] = runner.process(items[index])
-            except BaseException as error:
-                with lock:
-                    failures.append(error)
-                runner.stop.set()
-                return
+        try:
+            while True:
+                with changed:
+                    # "open" is cleared when the wait below ends: a thread that only gets
+                    # going afterwards (its start was interrupted) takes no key.
+                    admit = counts["open"] and not stop.is_set()
+                    index = next(queue, None) if admit else None
+                    if index is None:
+                        return
+                    counts["in_flight"] += 1
+                try:
+                    outcomes[index] = runner.process(items[index])
+                except BaseException as error:
+                    with changed:
+                        failures.append(error)
+                        stop.set()
+                    return
+                finally:
+                    with changed:
+                        counts["in_flight"] -= 1
+                        counts["finished"] += 1
+                        if over():  # wake the waiting thread only when it may return
+                            changed.notify_all()
+        finally:
+            with changed:
+                changed.notify_all()
 
-    threads = [
-        threading.Thread(target=worker, name=f"kms-mrk-run-{n}", daemon=True)
-        for n in range(min(workers, len(work)))
-    ]
-    for thread in threads:
-        thread.start()
+    def over() -> bool:
+        if counts["finished"] == total:
+            return True
+        return stop.is_set() and counts["in_flight"] == 0
+
+    wanted = min(workers, total)
+    launched = 0
+    interrupted = False
     try:
-        for thread in threads:
-            thread.join()
-    except BaseException:
-        runner.stop.set()
-        for thread in threads:
-            thread.join()
-        raise
+        while True:
+            try:
+                while launched < wanted and not stop.is_set():
+                    launched += 1
+                    name = f"kms-mrk-run-{launched}"
+                    try:
+                        threading.Thread(target=worker, name=name, daemon=True).start()
+                    except Exception:  # no more threads: go on with those already running
+                        launched -= 1
+                        if not launched:
+                            raise
+                        wanted = launched
+                with changed:
+                    while not over():
+                        changed.wait()
+                break
+            except KeyboardInterrupt:
+                if interrupted:
+                    raise  # a second Ctrl-C: stop waiting for the keys in flight
+                interrupted = True
+                with changed:
+                    stop.set()
+                    flying = counts["in_flight"]
+                if on_interrupt is not None:
+                    on_interrupt(flying)
+    finally:
+        with changed:
+            counts["open"] = 0
     if failures:
         raise failures[0]
+    if interrupted:
+        raise KeyboardInterrupt
 
 
 def _finish(
-    journal: Journal | None, outcomes: Sequence[KeyOutcome | None], *, interrupted: bool
+    journal: Journal | None,
+    outcomes: Sequence[KeyOutcome | None],
+    *,
+    interrupted: bool,
+    close: bool,
 ) -> None:
     if journal is None:
         return
@@ -480,4 +577,5 @@ def _finish(
     except JournalError:
         pass  # the run's own error (if any) is the one to report
     finally:
-        journal.close()
+        if close:
+            journal.close()

@@ -11,12 +11,17 @@ Reading never raises for a Region that fails: the failure is recorded in that Re
 ``throttled``, ``unavailable``, or the KMS error code) and listed among the view's
 ``problems``. Only the first read of a key named by alias or in a single Region raises,
 because without it nothing is known about the key.
+
+Answers are checked before they are believed: a DescribeKey response without
+``KeyMetadata``, with an ``Arn`` that is not the ARN of the key asked for in the Region
+asked, or a multi-Region key whose Regions are not Region names, is a
+:class:`MalformedResponseError` (a :class:`~kms_mrk.errors.ResponseParseError`: the
+service's fault, never the caller's), recorded as the error ``bad_response``.
 """
 
 from __future__ import annotations
 
 import functools
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +32,7 @@ from kms_mrk.errors import (
     AccessDeniedException,
     KmsMrkError,
     NotFoundException,
+    ResponseParseError,
     ServiceException,
     TransportError,
 )
@@ -36,7 +42,15 @@ if TYPE_CHECKING:
     from kms_mrk import KeyMetadata, KMSClient
     from kms_mrk.failover._calls import Caller
 
-__all__ = ["KeyView", "RegionalKey", "arn_for", "describe_in_region", "describe_view", "identify"]
+__all__ = [
+    "KeyView",
+    "MalformedResponseError",
+    "RegionalKey",
+    "arn_for",
+    "describe_in_region",
+    "describe_view",
+    "identify",
+]
 
 
 @functools.lru_cache(maxsize=8192)
@@ -49,6 +63,32 @@ def identify(key: str) -> KeyIdentifier:
 def arn_for(arn: str, region: str) -> str:
     """:func:`kms_mrk.arn.arn_in_region`, remembered."""
     return arn_in_region(arn, region)
+
+
+class MalformedResponseError(ResponseParseError):
+    """KMS answered with a well-formed document that lacks what it always holds.
+
+    For example a DescribeKey response without ``KeyMetadata``, or whose ``Arn`` is not the
+    key ARN asked for. ``region`` is where the answer came from and ``reason`` what is wrong.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        operation: str,
+        region: str,
+        request_id: str | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(
+            reason, http_status=http_status, request_id=request_id, operation=operation
+        )
+        self.region = region
+        details = [f"HTTP {http_status}" if http_status is not None else None]
+        details.append(f"request id {request_id}" if request_id else "no request id")
+        shown = ", ".join(d for d in details if d)
+        self.args = (f"Unexpected {operation} response in {region}: {reason} ({shown})",)
 
 
 def _text(value: object) -> str | None:
@@ -162,6 +202,8 @@ class RegionalKey:
 
 def error_kind(error: BaseException) -> str:
     """A short name for why a read failed (``RegionalKey.error``)."""
+    if isinstance(error, ResponseParseError) and not is_transient_error(error):
+        return "bad_response"
     if isinstance(error, NotFoundException):
         return "not_found"
     if isinstance(error, TransportError):
@@ -253,9 +295,64 @@ def read_regional(caller: Caller, region: str, key: str) -> RegionalKey:
         if isinstance(error, ValueError):
             raise  # bad input (ParamValidationError, ConfigurationError): the caller's bug
         return RegionalKey.from_error(region, error, arn=key if key.startswith("arn:") else None)
-    if response.key_metadata is None:
-        return RegionalKey(region=region, error="empty_response", error_message="no KeyMetadata")
-    return RegionalKey.from_metadata(region, response.key_metadata, response.metadata.request_id)
+    meta = response.metadata
+    metadata = response.key_metadata
+    if metadata is None:
+        problem: str | None = "it has no KeyMetadata"
+    else:
+        problem = _metadata_problem(region, key, metadata)
+        if problem is None:
+            return RegionalKey.from_metadata(region, metadata, meta.request_id)
+    malformed = MalformedResponseError(
+        problem or "it has no KeyMetadata",
+        operation="DescribeKey",
+        region=region,
+        request_id=meta.request_id,
+        http_status=meta.http_status,
+    )
+    return RegionalKey.from_error(region, malformed, arn=key if key.startswith("arn:") else None)
+
+
+def _metadata_problem(region: str, asked: str, metadata: KeyMetadata) -> str | None:
+    """What makes DescribeKey's ``metadata`` (read in ``region``) unbelievable, or None."""
+    from kms_mrk.arn import InvalidKeyIdentifierError
+    from kms_mrk.failover._regions import region_problem
+
+    arn = metadata.arn
+    if not arn:
+        return "KeyMetadata has no Arn"
+    if not arn.startswith("arn:"):
+        return f"KeyMetadata.Arn {arn[:100]!r} is not an ARN"
+    try:
+        parsed = identify(arn)
+    except InvalidKeyIdentifierError as error:
+        return f"KeyMetadata.Arn {arn!r} is not a key ARN: {error.rule}"
+    if parsed.kind != "key_arn":
+        return f"KeyMetadata.Arn {arn!r} is not a key ARN"
+    if parsed.region != region:
+        return f"KeyMetadata.Arn names Region {parsed.region}, but the key was read in {region}"
+    try:
+        wanted = identify(asked).key_id
+    except InvalidKeyIdentifierError:
+        wanted = None
+    if wanted is not None and parsed.key_id != wanted:
+        return f"KeyMetadata.Arn names key {parsed.key_id}, not {wanted} as asked"
+    if metadata.key_id is not None and metadata.key_id != parsed.key_id:
+        return f"KeyMetadata.KeyId {metadata.key_id} does not match its Arn"
+    if not metadata.multi_region:
+        return None
+    mrc = metadata.multi_region_configuration
+    if mrc is None or mrc.primary_key is None or not mrc.primary_key.region:
+        return "a multi-Region key's KeyMetadata names no primary Region"
+    if _text(mrc.multi_region_key_type) not in ("PRIMARY", "REPLICA"):
+        return f"MultiRegionKeyType is {_text(mrc.multi_region_key_type)!r}, not PRIMARY or REPLICA"
+    named: list[tuple[str, str | None]] = [("PrimaryKey.Region", mrc.primary_key.region)]
+    named += [("ReplicaKeys[].Region", r.region) for r in mrc.replica_keys or ()]
+    for field, value in named:
+        problem = region_problem(value)
+        if problem is not None:
+            return f"MultiRegionConfiguration.{field} {value!r} is not a Region: {problem}"
+    return None
 
 
 def read_view(caller: Caller, key: str, regions: Sequence[str] | None = None) -> KeyView:
@@ -266,8 +363,7 @@ def read_view(caller: Caller, key: str, regions: Sequence[str] | None = None) ->
     if regions is None or ident.is_alias or not ident.is_multi_region:
         first = read_regional(caller, home, key)
         if not first.ok:
-            assert first.exception is not None
-            raise first.exception
+            raise first.exception or KmsMrkError(f"{home}: {first.error}: {first.error_message}")
         reads[home] = first
         arn = first.arn
         key_id = ident.key_id or (arn.rsplit("/", 1)[-1] if arn else key)
@@ -283,6 +379,31 @@ def read_view(caller: Caller, key: str, regions: Sequence[str] | None = None) ->
             continue
         name = arn_for(arn, region) if arn is not None else key_id
         reads[region] = read_regional(caller, region, name)
+    if arn is None:
+        arn = next((r.arn for r in reads.values() if r.arn), None)
+    return _assemble(key_id, arn, True, reads)
+
+
+def read_around(caller: Caller, key: str, region: str, known: Iterable[str] = ()) -> KeyView:
+    """Read ``key`` in ``region``, in ``known`` and in every Region any answer lists.
+
+    ``key`` is a multi-Region key id or key ARN, so that it can be named in any Region.
+    Unlike :func:`read_view`, no read raises: a failure in ``region`` is recorded like any
+    other, and the Regions learned from earlier reads (``known``) are read anyway. Reading
+    goes on until every Region named by an answer has been read once.
+    """
+    ident = identify(key)
+    arn = str(ident.arn) if ident.arn is not None else None
+    key_id = ident.key_id or key
+    queue = _unique([region, *known])
+    reads: dict[str, RegionalKey] = {}
+    position = 0
+    while position < len(queue):
+        where = queue[position]
+        position += 1
+        read = read_regional(caller, where, arn_for(arn, where) if arn is not None else key_id)
+        reads[where] = read
+        queue.extend(m for m in read.members if m not in queue)
     if arn is None:
         arn = next((r.arn for r in reads.values() if r.arn), None)
     return _assemble(key_id, arn, True, reads)
@@ -312,8 +433,11 @@ def _assemble(key_id: str, arn: str | None, multi: bool, reads: dict[str, Region
             regions=tuple(reads.values()),
             problems=tuple(problems),
         )
-    named = Counter(r.primary_region for r in answered if r.primary_region)
-    primary = named.most_common(1)[0][0] if named else None
+    named: dict[str, int] = {}
+    for r in answered:
+        if r.primary_region:
+            named[r.primary_region] = named.get(r.primary_region, 0) + 1
+    primary = max(named, key=named.__getitem__) if named else None  # first of the most named
     if len(named) > 1:
         says = ", ".join(f"{r.region} says {r.primary_region}" for r in answered)
         problems.append(f"the Regions name different primaries: {says}")
@@ -368,5 +492,12 @@ def describe_view(client: KMSClient, key: str, *, regions: Sequence[str] | None 
     cannot be found at all; later failures are recorded in the view.
     """
     from kms_mrk.failover._calls import Caller
+    from kms_mrk.failover._regions import check_region
 
+    identify(key)
+    if regions is not None:
+        if isinstance(regions, str):
+            regions = [regions]
+        for index, region in enumerate(regions):
+            check_region(region, f"regions[{index}]")
     return read_view(Caller(client, throttle_retries=0), key, regions)

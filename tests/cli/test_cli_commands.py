@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -246,3 +247,126 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     for command in ("status", "failover", "plan", "failover-all", "drill", "serve", "demo"):
         assert command in text
     assert "exit status: 0 success" in text
+
+
+# --------------------------------------------------------------------------- review of issue 5
+
+
+def _describe_times(cli: Cli) -> tuple[Cli, list[float]]:
+    """A Cli on the same KMS that notes the model time of every DescribeKey it sends."""
+    from tests.failover._support import CountingTransport
+
+    transport = CountingTransport(cli.kms)
+    times: list[float] = []
+
+    def note(operation: str, _request: object) -> None:
+        if operation == "DescribeKey":
+            times.append(cli.clock())
+
+    transport.hook = note
+    return Cli(transport, cli.clock), times  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("command", ["plan", "failover-all"])
+def test_the_rate_cap_covers_planning(cli: Cli, command: str) -> None:
+    for _ in range(3):
+        cli.key()
+    paced, times = _describe_times(cli)
+    # One at a time: with several threads, the model clock adds up their pauses instead.
+    result = paced(
+        command, "--from", "us-east-1", "--to", "eu-west-1", "--rate", "2", "--concurrency", "1"
+    )
+    assert result.code == 0
+    planning = times[:6]  # 2 DescribeKey per key while planning: us-east-1, then eu-west-1
+    gaps = [b - a for a, b in itertools.pairwise(planning)]
+    assert len(gaps) == 5
+    assert min(gaps) >= 0.5 - 1e-9  # at most 2 calls per second
+
+
+def test_plan_without_a_rate_cap_is_not_slowed_down(cli: Cli) -> None:
+    for _ in range(3):
+        cli.key()
+    paced, times = _describe_times(cli)
+    assert paced("plan", "--from", "us-east-1", "--to", "eu-west-1", "--rate", "1000").code == 0
+    assert times[-1] - times[0] < 0.1
+
+
+def test_status_of_a_single_region_key_says_so(cli: Cli) -> None:
+    created = cli.client().create_key()
+    assert created.key_metadata is not None
+    result = cli("status", created.key_metadata.key_id)
+    assert result.code == 0
+    assert "Region   us-east-1" in result.stdout
+    assert "Primary" not in result.stdout
+    assert "A single-Region key" in result.stdout
+    assert "Regions agree" not in result.stdout
+
+
+def test_status_of_a_key_without_replicas(cli: Cli) -> None:
+    created = cli.client().create_key(multi_region=True)
+    assert created.key_metadata is not None
+    result = cli("status", created.key_metadata.key_id)
+    assert "no replicas: only us-east-1 holds it" in result.stdout
+    assert "All 1 Regions" not in result.stdout
+
+
+def test_no_wait_labels_the_state_it_shows(cli: Cli) -> None:
+    key_id = cli.key()
+    dry = cli("failover", key_id, "--to", "eu-west-1", "--dry-run")
+    assert "\nNow:\n" in dry.stdout
+    sent = cli("failover", key_id, "--to", "eu-west-1", "--no-wait")
+    assert "\nBefore the change (not waited for):\n" in sent.stdout
+
+
+def test_drill_counts_its_polls_in_words() -> None:
+    from kms_mrk.local import LocalKMS, ManualClock
+
+    clock = ManualClock()
+    kms = LocalKMS(clock=clock, updating_seconds=0.0, seed=2)
+    cli = Cli(kms, clock)
+    key_id = cli.key()
+    result = cli("drill", key_id, "--to", "eu-west-1", "--output", "json")
+    details = [s["detail"] for s in result.json()["drill"]["steps"]]
+    assert any("(1 poll)" in d for d in details), details
+    assert not any("1 polls" in d for d in details)
+    kms.close()
+
+
+def test_one_line_keeps_options_and_drops_bullets() -> None:
+    from kms_mrk.cli._output import one_line
+
+    assert one_line("--plan p.json: bad") == "--plan p.json: bad"
+    assert one_line("The Regions do not agree:\n  - a\n  - b") == "The Regions do not agree:; a; b"
+
+
+def test_the_command_line_and_the_library_share_one_region_rule() -> None:
+    import argparse
+
+    from kms_mrk.cli._app import _region_type
+    from kms_mrk.errors import ConfigurationError
+    from kms_mrk.failover import check_region
+
+    names = [
+        "us-east-1",
+        "us-gov-west-1",
+        "eu-isoe-west-1",
+        "nowhere",
+        "US-EAST-1",
+        "us-east-1 ",
+        "",
+        "a" * 40 + "-b-1",
+        "us_east_1",
+        "-us-east-1",
+    ]
+    for name in names:
+        try:
+            check_region(name, "r")
+            library = True
+        except ConfigurationError:
+            library = False
+        try:
+            _region_type(name)
+            command_line = True
+        except argparse.ArgumentTypeError:
+            command_line = False
+        assert library == command_line, name

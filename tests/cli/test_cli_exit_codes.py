@@ -215,3 +215,241 @@ def test_bad_plan_file_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
     assert "not a JSON document" in result.stderr
     missing = cli("failover-all", "--plan", str(tmp_path / "absent.json"))
     assert missing.code == EXIT_USAGE
+
+
+# --------------------------------------------------------------------------- review of issue 5
+
+
+def _scripted(answer: object) -> Cli:
+    """A Cli whose KMS answers every request with the JSON ``answer`` (a malformed one)."""
+    from tests.failover._support import ScriptedKMS
+
+    return Cli(ScriptedKMS(lambda _op, _region, _body: answer), ManualClock())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [{}, {"KeyMetadata": None}],
+    ids=["no KeyMetadata", "KeyMetadata null"],
+)
+def test_a_describe_key_answer_without_metadata_is_a_kms_error(answer: object) -> None:
+    from tests.failover._support import MRK
+
+    result = _scripted(answer)("status", MRK, "--region", "us-east-1", "--output", "json")
+    assert result.code == EXIT_ERROR
+    line = _one_error_line(result.stderr, "status")
+    assert "Unexpected DescribeKey response in us-east-1: it has no KeyMetadata" in line
+    assert "unexpected" not in line.split("error: ", 1)[1][:12]  # not "unexpected <Bug>"
+    assert result.json()["error"]["type"] == "MalformedResponseError"
+
+
+def test_a_malformed_arn_from_kms_is_not_a_usage_error() -> None:
+    from tests.failover._support import MRK, mrk_metadata
+
+    answer = {"KeyMetadata": {**mrk_metadata("us-east-1"), "Arn": "garbage"}}
+    result = _scripted(answer)("status", MRK, "--region", "us-east-1")
+    assert result.code == EXIT_ERROR
+    assert "KeyMetadata.Arn 'garbage' is not an ARN" in _one_error_line(result.stderr, "status")
+
+
+def test_failover_timeout_json_says_whether_the_change_was_sent(clock: ManualClock) -> None:
+    kms = LocalKMS(clock=clock, updating_seconds=3600.0, seed=4)
+    cli = Cli(kms, clock)
+    key_id = cli.key()
+    result = cli("failover", key_id, "--to", "eu-west-1", "--timeout", "20", "--output", "json")
+    assert result.code == EXIT_TIMEOUT
+    error = result.json()["error"]
+    assert error["sent"] is True
+    assert isinstance(error["request_id"], str) and error["request_id"]
+    assert error["request_id"] in error["message"]
+    # Rerun while the change is still in progress: it only waits; nothing is sent.
+    again = cli("failover", key_id, "--to", "eu-west-1", "--timeout", "20", "--output", "json")
+    assert again.code == EXIT_TIMEOUT
+    assert again.json()["error"]["sent"] is False
+    assert again.json()["error"]["request_id"] is None
+    kms.close()
+
+
+@pytest.mark.parametrize(
+    ("content", "field"),
+    [
+        (
+            '{"schema_version":1,"from_region":"us-east-1","to_region":"eu-west-1","items":[1]}',
+            "plan items[0] must be a JSON object",
+        ),
+        (
+            '{"schema_version":1,"from_region":"us-east-1","to_region":"eu-west-1","items":'
+            '[{"action":"promote","key_id":"mrk-00000000000000000000000000000000",'
+            '"replica_regions":5}]}',
+            "plan items[0].replica_regions must be an array of strings",
+        ),
+        (
+            '{"schema_version":1,"from_region":"us-east-1","to_region":"eu-west-1","items":[],'
+            '"filter":"x"}',
+            "plan filter must be a JSON object",
+        ),
+        (
+            '{"schema_version":1,"from_region":"us-east-1","to_region":"nowhere","items":[]}',
+            "plan to_region='nowhere' is not a valid Region name",
+        ),
+        (
+            '{"schema_version":1,"from_region":"us-east-1","to_region":"eu-west-1","items":'
+            '[{"action":"promote","key_id":"mrk-00000000000000000000000000000000",'
+            '"aliases":"abc"}],"single_region_keys":"x"}',
+            "plan items[0].aliases must be an array of strings",
+        ),
+        (
+            '{"schema_version":1,"from_region":"us-east-1","to_region":"eu-west-1","items":[],'
+            '"single_region_keys":"x"}',
+            "plan single_region_keys must be a whole number",
+        ),
+        (
+            '{"schema_version":1,"from_region":"us-east-1","to_region":"eu-west-1","items":'
+            '[{"action":"skip","reason":"because","key_id":"mrk-00000000000000000000000000000000"}]}',
+            "plan items[0].reason must be one of",
+        ),
+    ],
+    ids=[
+        "item",
+        "replica_regions",
+        "filter",
+        "to_region",
+        "aliases",
+        "single_region_keys",
+        "reason",
+    ],
+)
+def test_a_malformed_plan_file_is_a_usage_error_naming_the_field(
+    cli: Cli, tmp_path: Path, content: str, field: str
+) -> None:
+    bad = tmp_path / "plan.json"
+    bad.write_text(content)
+    result = cli("failover-all", "--plan", str(bad), "--output", "json")
+    assert result.code == EXIT_USAGE
+    line = _one_error_line(result.stderr, "failover-all")
+    assert f"--plan {bad}: {field}" in line
+    assert result.json()["error"]["type"] == "UsageError"
+
+
+def test_journal_problems_are_found_before_any_kms_call(
+    kms: LocalKMS, clock: ManualClock, tmp_path: Path
+) -> None:
+    from tests.failover._support import CountingTransport
+
+    for _ in range(2):
+        Cli(kms, clock).key()
+    transport = CountingTransport(kms)
+    cli = Cli(transport, clock)  # type: ignore[arg-type]
+    fleet = ["failover-all", "--from", "us-east-1", "--to", "eu-west-1"]
+    used = tmp_path / "used.jsonl"
+    assert cli(*fleet, "--journal", str(used)).code == EXIT_OK
+    transport.operations.clear()
+
+    cases = {
+        "no such directory": ([*fleet, "--journal", str(tmp_path / "nowhere" / "j.jsonl")], 1),
+        "exists without --resume": ([*fleet, "--journal", str(used)], 2),
+        "another pair of Regions": (
+            [*fleet[:3], "--to", "ap-southeast-2", "--journal", str(used), "--resume"],
+            2,
+        ),
+        "resume of a missing journal": (
+            [*fleet, "--journal", str(tmp_path / "typo.jsonl"), "--resume"],
+            2,
+        ),
+    }
+    for name, (argv, code) in cases.items():
+        result = cli(*argv)
+        assert result.code == code, name
+        assert "journal" in _one_error_line(result.stderr, "failover-all"), name
+        assert transport.operations == [], name  # refused before ListKeys
+    assert not (tmp_path / "typo.jsonl").exists()
+
+
+def test_a_journal_in_use_by_another_run_is_refused(cli: Cli, tmp_path: Path) -> None:
+    from kms_mrk.failover import Journal
+
+    cli.key()
+    path = tmp_path / "j.jsonl"
+    with Journal.open(path, from_region="us-east-1", to_region="eu-west-1"):
+        result = cli(
+            "failover-all",
+            "--from",
+            "us-east-1",
+            "--to",
+            "eu-west-1",
+            "--journal",
+            str(path),
+            "--resume",
+        )
+    assert result.code == EXIT_USAGE
+    assert "another run has it open" in _one_error_line(result.stderr, "failover-all")
+
+
+def test_a_failed_plan_leaves_the_journal_usable(
+    kms: LocalKMS, clock: ManualClock, tmp_path: Path
+) -> None:
+    from tests.failover._support import CountingTransport
+
+    Cli(kms, clock).key()
+    transport = CountingTransport(kms)
+    cli = Cli(transport, clock)  # type: ignore[arg-type]
+    journal = str(tmp_path / "j.jsonl")
+    fleet = ["failover-all", "--from", "us-east-1", "--to", "eu-west-1", "--journal", journal]
+    transport.unreachable.add("us-east-1")
+    assert cli(*fleet).code == EXIT_ERROR  # ListKeys cannot reach the Region
+    transport.unreachable.clear()
+    assert cli(*fleet).code == EXIT_OK  # the same command again: not "journal exists"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--output", "json", "frobnicate"],
+        ["status", "--output=json"],
+        ["failover", "mrk-" + "a" * 32, "--to", "EU West", "--out", "json"],
+    ],
+    ids=["unknown command", "missing KEY", "bad Region"],
+)
+def test_command_line_errors_print_a_json_document_when_json_is_asked_for(
+    cli: Cli, argv: list[str]
+) -> None:
+    result = cli(*argv)
+    assert result.code == EXIT_USAGE
+    document = result.json()
+    assert document["ok"] is False
+    assert document["exit_code"] == EXIT_USAGE
+    assert document["error"]["type"] == "UsageError"
+    assert document["error"]["message"]
+    assert document["command"] == (None if "frobnicate" in argv else argv[0])
+    _one_error_line(result.stderr, "x")
+
+
+def test_ctrl_c_json_error_says_interrupted(
+    kms: LocalKMS, clock: ManualClock, tmp_path: Path
+) -> None:
+    from tests.failover._support import CountingTransport
+
+    Cli(kms, clock).key()
+    transport = CountingTransport(kms)
+
+    def interrupt(operation: str, _request: object) -> None:
+        if operation == "UpdatePrimaryRegion":
+            raise KeyboardInterrupt
+
+    transport.hook = interrupt
+    journal = tmp_path / "j.jsonl"
+    result = Cli(transport, clock)(  # type: ignore[arg-type]
+        "failover-all",
+        "--from",
+        "us-east-1",
+        "--to",
+        "eu-west-1",
+        "--journal",
+        str(journal),
+        "--output",
+        "json",
+    )
+    assert result.code == EXIT_INTERRUPTED
+    error = result.json()["error"]
+    assert error["type"] == "KeyboardInterrupt"
+    assert error["message"] == "interrupted"

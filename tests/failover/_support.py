@@ -140,3 +140,53 @@ def make_fleet(client: KMSClient, clock: ManualClock, count: int) -> list[str]:
     keys = [make_key(client, clock, replicas=(TARGET,), settle=False) for _ in range(count)]
     clock.advance(60)
     return keys
+
+
+MRK = "mrk-" + "a" * 32
+ACCOUNT = "111122223333"
+
+
+def mrk_arn(region: str, key_id: str = MRK) -> str:
+    return f"arn:aws:kms:{region}:{ACCOUNT}:key/{key_id}"
+
+
+def mrk_metadata(region: str, primary: str = SOURCE, replicas: tuple[str, ...] = (TARGET,)) -> dict:
+    """DescribeKey's KeyMetadata for :data:`MRK` as KMS answers it in ``region``."""
+    return {
+        "KeyId": MRK,
+        "Arn": mrk_arn(region),
+        "KeyState": "Enabled",
+        "MultiRegion": True,
+        "MultiRegionConfiguration": {
+            "MultiRegionKeyType": "PRIMARY" if region == primary else "REPLICA",
+            "PrimaryKey": {"Arn": mrk_arn(primary), "Region": primary},
+            "ReplicaKeys": [{"Arn": mrk_arn(r), "Region": r} for r in replicas],
+        },
+    }
+
+
+class ScriptedKMS:
+    """A transport whose answers a test writes: ``answer(operation, region, body)`` returns
+    the JSON response body (a dict, or raw bytes) or a whole HttpResponse.
+
+    ``calls`` lists (operation, region) of every request, so a test can assert that
+    nothing was sent.
+    """
+
+    def __init__(self, answer: Callable[[str, str, dict], object]) -> None:
+        self.answer = answer
+        self.calls: list[tuple[str, str]] = []
+
+    def send(self, request: HttpRequest) -> HttpResponse:
+        operation = (request.header("x-amz-target") or "").rsplit(".", 1)[-1]
+        region = _region_of(request)
+        self.calls.append((operation, region))
+        answer = self.answer(operation, region, json.loads(request.body or b"{}"))
+        if isinstance(answer, HttpResponse):
+            return answer
+        body = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+        headers = {"content-type": "application/x-amz-json-1.1", "x-amzn-requestid": "req-1"}
+        return HttpResponse(200, headers, body)
+
+    def close(self) -> None:
+        pass

@@ -208,3 +208,111 @@ def test_rate_limiter_halves_on_throttling_and_recovers() -> None:
 def test_rate_limiter_rejects_bad_rates(rate: object) -> None:
     with pytest.raises(ConfigurationError, match="rate"):
         RateLimiter(rate)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- review of issue 5
+
+
+def test_a_journal_is_locked_while_a_run_has_it_open(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    with _journal(path) as first:
+        first.intent(KEY_A, None)
+        with pytest.raises(JournalError) as caught:
+            _journal(path, resume=True)
+        assert caught.value.reason == "in_use"
+        assert "another run has it open" in str(caught.value)
+    with _journal(path, resume=True) as second:  # released on close
+        assert second.run == 2
+
+
+def test_resuming_a_journal_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "typo.jsonl"
+    with pytest.raises(JournalError) as caught:
+        _journal(path, resume=True)
+    assert caught.value.reason == "missing"
+    assert "no run to resume" in str(caught.value)
+    assert not path.exists()
+
+
+def test_an_empty_journal_may_be_resumed(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    path.touch()
+    with _journal(path, resume=True) as journal:
+        assert journal.run == 1
+
+
+def test_the_start_record_can_wait_for_begin(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    journal = Journal.open(path, from_region="us-east-1", to_region="eu-west-1", start=False)
+    journal.close()
+    assert path.read_bytes() == b""
+    with _journal(path) as again:  # an empty journal is not "an earlier run"
+        pass
+    journal = Journal.open(
+        path, from_region="us-east-1", to_region="eu-west-1", resume=True, start=False
+    )
+    journal.begin(plan_keys=3)
+    journal.begin(plan_keys=4)  # once only
+    journal.close()
+    starts = [r for r in read_journal(path) if r["type"] == "start"]
+    assert [r.get("plan_keys") for r in starts] == [None, 3]
+    assert again.run == 1
+
+
+def test_nothing_is_written_after_the_end_record(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    with _journal(path) as journal:
+        journal.write("end", counts={}, interrupted=True)
+        with pytest.raises(JournalError, match="has ended"):
+            journal.done(KEY_A)
+    assert [r["type"] for r in read_journal(path)] == ["start", "end"]
+
+
+def test_failed_records_and_only_they_match_the_documented_grep(tmp_path: Path) -> None:
+    """docs/failover.md: grep '"type":"failed"' lists the failures (not the end counts)."""
+    path = tmp_path / "j.jsonl"
+    with _journal(path) as journal:
+        journal.intent(KEY_A, None)
+        journal.failed(KEY_A, "timeout", "still Updating")
+        journal.intent(KEY_B, None)
+        journal.done(KEY_B)
+        journal.write("end", counts={"failed": 1, "promoted": 1}, interrupted=False)
+    matching = [line for line in path.read_text().splitlines() if '"type":"failed"' in line]
+    assert [json.loads(line)["key_id"] for line in matching] == [KEY_A]
+
+
+@given(now=st.floats(min_value=0, max_value=4e9, allow_nan=False))
+def test_timestamps_are_iso_8601_utc_milliseconds(now: float) -> None:
+    import datetime as dt
+
+    from kms_mrk.failover._journal import _timestamp
+
+    moment = dt.datetime.fromtimestamp(now, dt.timezone.utc)
+    text = _timestamp(now)
+    assert text.endswith("Z")
+    parsed = dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
+    assert abs((parsed - moment).total_seconds()) < 0.001 + 1e-6
+    assert parsed <= moment + dt.timedelta(microseconds=1)
+
+
+def test_only_the_records_safety_rests_on_are_synced_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kms_mrk.failover import _journal as module
+
+    synced: list[list[str]] = []
+    path = tmp_path / "j.jsonl"
+
+    def sync(_fd: int) -> None:
+        synced.append([r["type"] for r in read_journal(path)])
+
+    monkeypatch.setattr(module, "_sync", sync)
+    with _journal(path) as journal:
+        journal.intent(KEY_A, None)
+        journal.done(KEY_A)
+        journal.failed(KEY_B, "preflight:updating", "Updating")
+        journal.intent(KEY_B, None)  # its sync carries the two records before it
+        journal.done(KEY_B)
+    # start, intent, intent; then close() syncs the last done.
+    assert [len(s) for s in synced] == [1, 2, 5, 6]
+    assert synced[2][-1] == "intent"

@@ -134,3 +134,108 @@ def test_plan_with_threads_keeps_listing_order(client: KMSClient, clock: ManualC
     threaded = plan(client, SOURCE, TARGET, concurrency=6)
     assert [i.key_id for i in threaded.items] == [i.key_id for i in sequential.items] == keys
     assert threaded.items == sequential.items
+
+
+# --------------------------------------------------------------------------- review of issue 5
+
+KEY = "mrk-" + "a" * 32
+
+
+def _document(**changes: object) -> dict[str, object]:
+    item = {
+        "key_id": KEY,
+        "arn": f"arn:aws:kms:{SOURCE}:111122223333:key/{KEY}",
+        "action": "promote",
+        "reason": None,
+        "detail": None,
+        "key_state": "Enabled",
+        "primary_region": SOURCE,
+        "replica_regions": [TARGET],
+        "aliases": ["alias/a"],
+    }
+    document: dict[str, object] = {
+        "schema_version": 1,
+        "from_region": SOURCE,
+        "to_region": TARGET,
+        "created_at": "2024-05-01T10:00:00Z",
+        "filter": {"tags": {}, "alias_prefixes": [], "key_ids": []},
+        "single_region_keys": 0,
+        "items": [item],
+    }
+    for path, value in changes.items():
+        target: dict[str, object] = document
+        *parents, last = path.split("__")
+        for parent in parents:
+            child = target[parent]
+            target = child[0] if isinstance(child, list) else child  # type: ignore[assignment]
+        target[last] = value
+    return document
+
+
+def test_a_well_formed_document_is_accepted() -> None:
+    read = Plan.from_dict(_document())
+    assert [i.key_id for i in read.to_promote] == [KEY]
+    assert Plan.from_dict(read.to_dict()) == read
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"items": [1]}, r"plan items\[0\] must be a JSON object; got a number \(1\)"),
+        ({"items": "x"}, "plan items must be an array"),
+        ({"items__replica_regions": 5}, r"plan items\[0\].replica_regions must be an array"),
+        ({"items__replica_regions": ["nowhere"]}, r"plan items\[0\].replica_regions\[0\]="),
+        ({"items__aliases": "abc"}, r"plan items\[0\].aliases must be an array of strings"),
+        ({"items__primary_region": "US-EAST-1"}, r"plan items\[0\].primary_region="),
+        ({"items__detail": 3}, r"plan items\[0\].detail must be a string or null"),
+        ({"items__key_id": "alias/x"}, r"plan items\[0\].key_id 'alias/x' is not a key id"),
+        ({"items__arn": "arn:aws:kms:us-east-1:1:key/x"}, r"plan items\[0\].arn: "),
+        (
+            {"items__arn": f"arn:aws:kms:{TARGET}:111122223333:key/{KEY}"},
+            "not in the plan's from_region",
+        ),
+        ({"items__action": "skip"}, r"plan items\[0\].reason must be one of"),
+        ({"items__reason": "disabled"}, r"plan items\[0\].reason must be null"),
+        ({"filter": "x"}, "plan filter must be a JSON object"),
+        ({"filter__tags": {"a": 1}}, "plan filter.tags must be an object of strings"),
+        ({"filter__key_ids": ["alias/x"]}, "plan filter: "),
+        ({"single_region_keys": "x"}, "plan single_region_keys must be a whole number"),
+        ({"single_region_keys": -1}, "plan single_region_keys must be a whole number"),
+        ({"created_at": 5}, "plan created_at must be a string"),
+        ({"to_region": "nowhere"}, "plan to_region='nowhere' is not a valid Region name"),
+        ({"from_region": 5}, "plan from_region=5 is not a valid Region name"),
+        ({"to_region": SOURCE}, "must differ"),
+        ({"schema_version": True}, "schema_version"),
+    ],
+    ids=lambda value: str(value)[:40],
+)
+def test_every_field_of_a_plan_document_is_checked(
+    changes: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        Plan.from_dict(_document(**changes))
+
+
+def test_a_key_listed_twice_is_refused() -> None:
+    document = _document()
+    items = document["items"]
+    assert isinstance(items, list)
+    document["items"] = [items[0], dict(items[0])]
+    with pytest.raises(ConfigurationError, match=r"items\[1\].key_id .* listed twice"):
+        Plan.from_dict(document)
+
+
+def test_a_plan_document_that_is_not_an_object_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="must be a JSON object"):
+        Plan.from_dict([1])  # type: ignore[arg-type]
+
+
+def test_one_tag_may_be_given_as_a_string() -> None:
+    assert KeyFilter(tags="team=payments").tags == {"team": "payments"}
+    assert KeyFilter(tags=["a=b", "c=d"]).tags == {"a": "b", "c": "d"}
+    with pytest.raises(ConfigurationError, match="tag filter 'team' must look like KEY=VALUE"):
+        KeyFilter(tags="team")
+    with pytest.raises(ConfigurationError, match="tags must be a mapping"):
+        KeyFilter(tags=5)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="key_ids must be a string or a list"):
+        KeyFilter(key_ids=5)  # type: ignore[arg-type]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from kms_mrk import KMSClient
@@ -299,3 +301,47 @@ def test_promote_by_alias_and_to_a_third_region(client: KMSClient, clock: Manual
     assert back.from_region == THIRD
     assert back.after is not None
     assert back.after.primary_region == SOURCE
+
+
+# --------------------------------------------------------------------------- review of issue 5
+
+
+@pytest.mark.parametrize("region", ["nowhere", "US-EAST-1", "us-east-1 ", "", 5])
+def test_every_entry_point_checks_regions_before_any_call(
+    client: KMSClient, transport: CountingTransport, region: object
+) -> None:
+    from kms_mrk.failover import Plan, drill, plan, run
+
+    key = "mrk-" + "a" * 32
+    bad: Any = region
+    calls = [
+        ("to_region", lambda: promote(client, key, bad)),
+        ("to_region", lambda: preflight(client, key, bad)),
+        ("to_region", lambda: drill(client, key, bad)),
+        ("from_region", lambda: plan(client, bad, TARGET)),
+        ("to_region", lambda: plan(client, SOURCE, bad)),
+        ("to_region", lambda: run(client, Plan(from_region=SOURCE, to_region=bad, items=()))),
+        ("regions\\[1\\]", lambda: describe_view(client, key, regions=[SOURCE, bad])),
+    ]
+    for argument, call in calls:
+        with pytest.raises(ConfigurationError, match=f"^{argument}="):
+            call()
+    assert transport.operations == []
+
+
+def test_a_timeout_after_sending_carries_the_request_id(clock: ManualClock) -> None:
+    kms = LocalKMS(clock=clock, updating_seconds=3600.0, seed=5)
+    transport = CountingTransport(kms)
+    client = make_client(transport, clock)
+    key_id = make_key(client, clock)
+    with pytest.raises(WaiterTimeoutError) as sent:
+        promote(client, key_id, TARGET, timeout=30, sleep=clock.advance, clock=clock)
+    assert sent.value.sent is True
+    assert sent.value.request_id
+    assert sent.value.request_id in str(sent.value)
+    with pytest.raises(WaiterTimeoutError) as waited:
+        promote(client, key_id, TARGET, timeout=30, sleep=clock.advance, clock=clock)
+    assert waited.value.sent is False
+    assert waited.value.request_id is None
+    assert transport.update_counts() == {key_id: 1}
+    kms.close()

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import json
+import signal
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from kms_mrk import KMSClient
 from kms_mrk.errors import ConfigurationError
-from kms_mrk.failover import JournalError, KeyOutcome, Plan, plan, read_journal, run
+from kms_mrk.failover import (
+    Journal,
+    JournalError,
+    KeyOutcome,
+    Plan,
+    plan,
+    read_journal,
+    run,
+)
 from kms_mrk.local import FaultInjector, FaultRule, LocalKMS, ManualClock
+from kms_mrk.transport import HttpRequest
 from tests.failover._support import (
     SOURCE,
     TARGET,
@@ -264,3 +276,185 @@ def test_throttling_that_outlasts_the_client_slows_the_run_down(
     assert summary.ok
     assert summary.stats["throttled"] == 1
     _promoted_exactly_once(transport, keys)
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+
+
+@pytest.fixture
+def sigint_raises() -> Iterator[Callable[[], None]]:
+    """Python's own SIGINT handler (KeyboardInterrupt in the main thread) and a function that
+    sends the process's main thread a real SIGINT, as Ctrl-C in a terminal does."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def press_ctrl_c() -> None:
+        signal.pthread_kill(main, signal.SIGINT)
+
+    yield press_ctrl_c
+    signal.signal(signal.SIGINT, previous)
+
+
+def _last_records(journal: Path) -> dict[str, str]:
+    last: dict[str, str] = {}
+    for record in read_journal(journal):
+        if "key_id" in record:
+            last[record["key_id"]] = record["type"]
+    return last
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_ctrl_c_lets_the_keys_in_flight_finish(
+    client: KMSClient,
+    clock: ManualClock,
+    transport: CountingTransport,
+    tmp_path: Path,
+    sigint_raises: Callable[[], None],
+    concurrency: int,
+) -> None:
+    keys = make_fleet(client, clock, 6)
+    the_plan = plan(client, SOURCE, TARGET)
+    journal = tmp_path / "j.jsonl"
+    stop = threading.Event()
+    told: list[int] = []
+
+    def ctrl_c_while_sending(operation: str, _request: object) -> None:
+        # The first UpdatePrimaryRegion: Ctrl-C arrives while KMS has the request; KMS
+        # answers only once the run has seen the interrupt (stop is set).
+        if operation == "UpdatePrimaryRegion" and not stop.is_set():
+            sigint_raises()
+            assert stop.wait(10), "the run never saw the interrupt"
+
+    transport.hook = ctrl_c_while_sending
+    with pytest.raises(KeyboardInterrupt):
+        _run(
+            client,
+            clock,
+            the_plan,
+            journal=journal,
+            concurrency=concurrency,
+            stop=stop,
+            on_interrupt=told.append,
+        )
+    assert len(told) == 1
+    assert 1 <= told[0] <= concurrency
+    records = read_journal(journal)
+    assert records[-1]["type"] == "end"
+    assert records[-1]["interrupted"] is True
+    last = _last_records(journal)
+    # Every key that was started finished and was journaled before the end record.
+    assert last and set(last.values()) == {"done"}
+    assert records[-1]["counts"]["promoted"] == len(last)
+    assert records[-1]["counts"]["not_started"] == len(keys) - len(last)
+    assert _primaries(client, list(last)) == {TARGET}
+    assert len(last) < len(keys)  # no new key started after the interrupt
+    for thread in threading.enumerate():  # one whose start Ctrl-C cut short may linger
+        if thread.name.startswith("kms-mrk-run") and thread.ident is not None:
+            thread.join(10)
+            assert not thread.is_alive()
+    assert _last_records(journal) == last  # and did nothing
+
+    transport.hook = None
+    resumed = _run(client, clock, the_plan, journal=journal, resume=True)
+    assert resumed.ok  # type: ignore[attr-defined]
+    _promoted_exactly_once(transport, keys)
+
+
+def test_a_second_ctrl_c_stops_at_once(
+    client: KMSClient,
+    clock: ManualClock,
+    transport: CountingTransport,
+    tmp_path: Path,
+    sigint_raises: Callable[[], None],
+) -> None:
+    keys = make_fleet(client, clock, 3)
+    the_plan = plan(client, SOURCE, TARGET)
+    journal = tmp_path / "j.jsonl"
+    stop = threading.Event()
+    released = threading.Event()
+    held: list[str] = []
+
+    def two_ctrl_c(operation: str, request: HttpRequest) -> None:
+        if operation == "UpdatePrimaryRegion" and not stop.is_set():
+            held.append(json.loads(request.body)["KeyId"].rsplit("/", 1)[-1])
+            sigint_raises()
+            assert stop.wait(10)
+            sigint_raises()  # impatient: the run must not wait for this key any more
+            assert released.wait(10)
+
+    transport.hook = two_ctrl_c
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _run(client, clock, the_plan, journal=journal, concurrency=2, stop=stop)
+        # The run returned while KMS still held the request: the key keeps its intent.
+        assert _last_records(journal)[held[0]] == "intent"
+        assert read_journal(journal)[-1]["type"] == "end"
+    finally:
+        released.set()
+        for thread in threading.enumerate():
+            if thread.name.startswith("kms-mrk-run") and thread.ident is not None:
+                thread.join(10)
+    transport.hook = None
+    resumed = _run(client, clock, the_plan, journal=journal, resume=True)
+    assert resumed.ok  # type: ignore[attr-defined]
+    _promoted_exactly_once(transport, keys)
+
+
+# --------------------------------------------------------------------------- review of issue 5
+
+
+def test_a_journal_opened_before_planning_is_used_and_left_open(
+    client: KMSClient, clock: ManualClock, transport: CountingTransport, tmp_path: Path
+) -> None:
+    keys = make_fleet(client, clock, 2)
+    path = tmp_path / "j.jsonl"
+    with Journal.open(path, from_region=SOURCE, to_region=TARGET, start=False) as journal:
+        the_plan = plan(client, SOURCE, TARGET)
+        summary = _run(client, clock, the_plan, journal=journal)
+        assert summary.ok  # type: ignore[attr-defined]
+        assert journal.ended
+        with pytest.raises(JournalError) as still_open:  # run() left it to its opener
+            Journal.open(path, from_region=SOURCE, to_region=TARGET, resume=True)
+        assert still_open.value.reason == "in_use"
+    records = read_journal(path)
+    assert [r["type"] for r in records].count("start") == 1
+    assert records[0]["plan_keys"] == 2
+    assert records[-1]["type"] == "end"
+    _promoted_exactly_once(transport, keys)
+
+
+def test_a_journal_opened_for_other_regions_is_refused_before_any_call(
+    client: KMSClient, transport: CountingTransport, tmp_path: Path
+) -> None:
+    path = tmp_path / "j.jsonl"
+    empty = Plan(from_region=SOURCE, to_region=TARGET, items=())
+    with (
+        Journal.open(path, from_region=SOURCE, to_region="ap-southeast-2") as journal,
+        pytest.raises(JournalError) as caught,
+    ):
+        run(client, empty, journal=journal)
+    assert caught.value.reason == "mismatch"
+    assert transport.operations == []
+
+
+def test_a_plan_listing_a_key_twice_is_refused(client: KMSClient, clock: ManualClock) -> None:
+    make_fleet(client, clock, 1)
+    the_plan = plan(client, SOURCE, TARGET)
+    twice = Plan(from_region=SOURCE, to_region=TARGET, items=the_plan.items * 2)
+    with pytest.raises(ConfigurationError, match="more than once"):
+        run(client, twice)
+
+
+def test_a_timed_out_key_keeps_its_request_id(clock: ManualClock, tmp_path: Path) -> None:
+    kms = LocalKMS(clock=clock, updating_seconds=600.0, seed=9)
+    client = make_client(kms, clock)
+    make_fleet(client, clock, 2)
+    journal = tmp_path / "j.jsonl"
+    summary = _run(client, clock, plan(client, SOURCE, TARGET), journal=journal, timeout=10)
+    for outcome in summary.outcomes:  # type: ignore[attr-defined]
+        assert outcome.reason == "timeout"
+        assert outcome.request_id
+    failed = [r for r in read_journal(journal) if r["type"] == "failed"]
+    assert all(r["request_id"] for r in failed)
+    kms.close()

@@ -12,6 +12,7 @@ from kms_mrk import KMSClient
 from kms_mrk.errors import AccessDeniedException, ConfigurationError
 from kms_mrk.failover import KeyView
 from kms_mrk.local import FaultInjector, FaultRule, LocalKMS, ManualClock
+from kms_mrk.transport import HttpRequest, HttpResponse
 from kms_mrk.waiters import (
     WaiterConfig,
     WaiterTimeoutError,
@@ -260,7 +261,9 @@ def test_a_deleted_key_satisfies_the_pending_deletion_waiter(
     key_id = make_key(client, clock, replicas=())
     client.schedule_key_deletion(key_id=key_id, pending_window_in_days=7)
     clock.advance(8 * 86400)
-    result = wait_for_pending_deletion(client, key_id, sleep=clock.advance, clock=clock)
+    result = wait_for_pending_deletion(
+        client, key_id, missing_ok=True, sleep=clock.advance, clock=clock
+    )
     assert result.value.error == "not_found"
 
 
@@ -326,3 +329,119 @@ def _client(kms: LocalKMS, clock: ManualClock) -> KMSClient:
     from tests.failover._support import make_client
 
     return make_client(kms, clock)
+
+
+# --------------------------------------------------------------------------- review of issue 5
+
+
+class StaleRegion:
+    """Forwards to a LocalKMS; DescribeKey in ``region`` answers what it answered last before
+    ``stale_reads`` was set, that many more times (a Region slow to see a change)."""
+
+    def __init__(self, kms: LocalKMS, region: str) -> None:
+        self.kms = kms
+        self.region = region
+        self.stale_reads = 0
+        self.last: HttpResponse | None = None
+
+    def send(self, request: HttpRequest) -> HttpResponse:
+        from tests.failover._support import _region_of
+
+        describe = (request.header("x-amz-target") or "").endswith(".DescribeKey")
+        if describe and _region_of(request) == self.region:
+            if self.stale_reads and self.last is not None:
+                self.stale_reads -= 1
+                return self.last
+            self.last = self.kms.send(request)
+            return self.last
+        return self.kms.send(request)
+
+    def close(self) -> None:
+        pass
+
+
+def test_without_previous_region_every_region_of_the_key_must_confirm(
+    kms: LocalKMS, clock: ManualClock
+) -> None:
+    stale = StaleRegion(kms, SOURCE)
+    client = _client(stale, clock)  # type: ignore[arg-type]
+    key_id = make_key(client, clock)
+    client.describe_key(key_id=key_id)  # what us-east-1 will keep saying for a while
+    stale.stale_reads = 8
+    client.update_primary_region(key_id=key_id, primary_region=TARGET)
+    result = wait_for_primary_region(client, key_id, TARGET, sleep=clock.advance, clock=clock)
+    assert stale.stale_reads == 0  # it waited until the old primary stopped saying PRIMARY
+    view = result.value
+    assert {r.region for r in view.regions} == {SOURCE, TARGET, THIRD}
+    old = view.region(SOURCE)
+    assert old is not None
+    assert (old.role, old.primary_region, old.key_state) == ("REPLICA", TARGET, "Enabled")
+    assert view.agree
+
+
+def test_without_previous_region_an_unreadable_region_keeps_the_wait_going(
+    client: KMSClient, clock: ManualClock, transport: CountingTransport
+) -> None:
+    key_id = make_key(client, clock)
+    client.update_primary_region(key_id=key_id, primary_region=TARGET)
+    transport.unreachable.add(THIRD)
+    with pytest.raises(WaiterTimeoutError) as caught:
+        wait_for_primary_region(
+            client, key_id, TARGET, timeout=60, sleep=clock.advance, clock=clock
+        )
+    assert "confirmed from every Region of the key" in str(caught.value)
+    assert f"{THIRD} unreachable" in caught.value.last_state_text
+    assert caught.value.sent is None
+    # Naming the previous Region confirms from the two Regions the change involves only.
+    done = wait_for_primary_region(
+        client, key_id, TARGET, previous_region=SOURCE, sleep=clock.advance, clock=clock
+    )
+    assert done.value.region(THIRD) is None
+
+
+def test_pending_deletion_of_a_key_never_seen_raises_not_found(client: KMSClient) -> None:
+    from kms_mrk.errors import NotFoundException
+
+    missing = "mrk-" + "f" * 32
+    with pytest.raises(NotFoundException):
+        wait_for_pending_deletion(client, missing, sleep=lambda s: None)
+
+
+def test_pending_deletion_of_a_key_seen_then_gone_is_done() -> None:
+    from tests.failover._support import MRK, ScriptedKMS, mrk_metadata
+
+    answers = iter([{"KeyMetadata": mrk_metadata(SOURCE)}])
+
+    def answer(_operation: str, _region: str, _body: dict) -> object:
+        found = next(answers, None)
+        if found is not None:
+            return found
+        headers = {"content-type": "application/x-amz-json-1.1", "x-amzn-requestid": "r"}
+        body = b'{"__type":"NotFoundException","message":"gone"}'
+        return HttpResponse(400, headers, body)
+
+    fake = FakeTime()
+    client = _client(ScriptedKMS(answer), ManualClock())  # type: ignore[arg-type]
+    result = wait_for_pending_deletion(client, MRK, sleep=fake.sleep, clock=fake.clock)
+    assert result.attempts == 2
+    assert result.value.error == "not_found"
+
+
+@pytest.mark.parametrize("region", ["nowhere", "US-EAST-1", "us-east-1 ", ""])
+def test_waiters_check_every_region_argument_before_any_call(
+    client: KMSClient, transport: CountingTransport, region: str
+) -> None:
+    key = "mrk-" + "a" * 32
+    calls = [
+        ("primary_region", lambda: wait_for_primary_region(client, key, region)),
+        (
+            "previous_region",
+            lambda: wait_for_primary_region(client, key, TARGET, previous_region=region),
+        ),
+        ("region", lambda: wait_for_replica_created(client, key, region)),
+        ("region", lambda: wait_for_pending_deletion(client, key, region=region)),
+    ]
+    for argument, call in calls:
+        with pytest.raises(ConfigurationError, match=f"^{argument}="):
+            call()
+    assert transport.operations == []
