@@ -211,6 +211,8 @@ def scalar_args(shape: dict[str, Any]) -> str:
     for key in ("min", "max"):
         if key in shape:
             args.append(f"{key}={shape[key]!r}")
+    if "pattern" in shape:
+        args.append(f"pattern={shape['pattern']!r}")
     if shape.get("sensitive"):
         args.append("sensitive=True")
     if shape.get("timestampFormat"):

@@ -98,6 +98,7 @@ def build_schemas(
             kind,
             min=shape.get("min"),
             max=shape.get("max"),
+            pattern=shape.get("pattern"),
             enum=shape.get("enum"),
             enum_type=enum_type,
             sensitive=bool(shape.get("sensitive")),

@@ -99,7 +99,9 @@ class Schema:
     """What a shape is. Structures list their :class:`Member` objects in model order.
 
     Schemas are built once (by generated code, or by a model loader for other models) and
-    then treated as immutable; codecs cache compiled helpers in :attr:`cache`.
+    then treated as immutable; codecs cache compiled helpers in :attr:`cache`. ``pattern``
+    is the model's regular expression for a string: the client does not enforce it (like
+    botocore), the service doubles of :mod:`kms_mrk.testing` do.
     """
 
     __slots__ = (
@@ -117,6 +119,7 @@ class Schema:
         "members_by_name",
         "min",
         "name",
+        "pattern",
         "py_type",
         "required_names",
         "sensitive",
@@ -137,6 +140,7 @@ class Schema:
         value: Schema | None = None,
         min: float | None = None,
         max: float | None = None,
+        pattern: str | None = None,
         enum: Iterable[str] | None = None,
         enum_type: type[enum.Enum] | None = None,
         sensitive: bool = False,
@@ -154,6 +158,7 @@ class Schema:
         self.value = value
         self.min = min
         self.max = max
+        self.pattern = pattern
         self.enum: tuple[str, ...] | None = tuple(enum) if enum is not None else None
         self.enum_type = enum_type
         self.sensitive = sensitive

@@ -8,10 +8,10 @@ KMS does, or a stub would accept ``CreateKey(KeySpec="RSA_2049")`` that KMS answ
 
 The local KMS already checks requests as KMS does, in KMS's wording
 (:mod:`kms_mrk.local._validate`: required members, lengths, ranges, enum membership), so this
-module reuses it and adds what it cannot see: the runtime schema carries no regular
-expressions, so the model's patterns are kept here, by shape name (:data:`PATTERNS`, checked
-against the vendored model by a test). The same rules, worded for Python callers with wire
-paths, check the inputs given to ``on(...)`` and the enum members of stubbed responses.
+module reuses it and adds the model's regular expressions, which the generated schemas carry
+(``Schema.pattern``; :data:`PATTERNS` lists them by shape name). The same rules, worded for
+Python callers with wire paths, check the inputs given to ``on(...)`` and the enum members of
+stubbed responses.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any, Final
 
 from kms_mrk.local._validate import member_path, required_missing, validation_error
 from kms_mrk.local._validate import problems as local_problems
+from kms_mrk.models import _scalars
 from kms_mrk.schema import LIST, MAP, STRING, STRUCTURED_TYPES, Schema
 
 __all__ = [
@@ -35,39 +36,19 @@ __all__ = [
     "validation_message",
 ]
 
-#: The model's regular expressions, by string shape name, exactly as the vendored KMS model
-#: (botocore 1.44.8, codegen/model) writes them. KMS matches the whole value (Java's
-#: ``matches``), with ASCII classes.
+#: The model's regular expressions by string shape name, as the generated schemas carry them
+#: (from the vendored model). KMS matches the whole value (Java's ``matches``), ASCII classes.
 PATTERNS: Final[Mapping[str, str]] = {
-    "AccountIdType": "[0-9]{12}",
-    "AliasNameType": "^[a-zA-Z0-9:/_-]+$",
-    "BackingKeyIdResponseType": "^[a-f0-9]+$",
-    "BackingKeyIdType": "^[a-f0-9]+$",
-    "CloudHsmClusterIdType": "cluster-[2-7a-zA-Z]{11,16}",
-    "GrantConstraintSourceArnType": "^arn:aws[a-z0-9-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]{12}:.+$",
-    "GrantNameType": "^[a-zA-Z0-9:/_-]+$",
-    "KeyMaterialDescriptionType": "^[a-zA-Z0-9:/_\\s.-]+$",
-    "MarkerType": "[\\u0020-\\u00FF]*",
-    "PolicyNameType": "[\\w]+",
-    "PolicyType": "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+",
-    "PrincipalIdType": "^[\\w+=,.@:/-]+$",
-    "RegionType": "^([a-z]+-){2,3}\\d+$",
-    "ServicePrincipalType": ("^([A-Za-z0-9\\-]+)\\.([A-Za-z0-9\\-]+)(\\.[A-Za-z0-9\\-]+)+$"),
-    "XksKeyIdType": "^[a-zA-Z0-9-_.]+$",
-    "XksProxyAuthenticationAccessKeyIdType": "^[A-Z2-7]+$",
-    "XksProxyAuthenticationRawSecretAccessKeyType": "^[a-zA-Z0-9\\/+=]+$",
-    "XksProxyUriEndpointType": "^https://[a-zA-Z0-9.-]+$",
-    "XksProxyUriPathType": ("^(/[a-zA-Z0-9\\/_-]+/kms/xks/v\\d{1,2})$|^(/kms/xks/v\\d{1,2})$"),
-    "XksProxyVpcEndpointServiceNameType": (
-        "^(com|eu)\\.amazonaws\\.vpce\\.([a-z]+-){2,3}\\d+\\.vpce-svc-[0-9a-z]+$"
-    ),
+    schema.name: schema.pattern
+    for schema in vars(_scalars).values()
+    if isinstance(schema, Schema) and schema.pattern is not None
 }
 
 _COMPILED: dict[str, re.Pattern[str]] = {}
 
 
 def _pattern(schema: Schema) -> tuple[str, re.Pattern[str]] | None:
-    text = PATTERNS.get(schema.name)
+    text = schema.pattern
     if text is None or schema.type != STRING:
         return None
     compiled = _COMPILED.get(text)
