@@ -392,7 +392,7 @@ class SigV4Signer:
             f"{ALGORITHM} Credential={credentials.access_key_id}/{scope}, "
             f"SignedHeaders={names}, Signature={signature}"
         )
-        return HttpRequest(request.method, request.url, headers, body)
+        return HttpRequest(request.method, request.url, headers, body, request.timeout)
 
 
 class SigV4Authorization(NamedTuple):

@@ -8,13 +8,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kms_mrk.transport._types import HttpRequest, HttpResponse, Transport
+from kms_mrk.transport._types import AsyncTransport, HttpRequest, HttpResponse, Transport
 
 if TYPE_CHECKING:
     from kms_mrk.transport._requests import RequestsTransport
     from kms_mrk.transport._urllib3 import Urllib3Transport
 
-__all__ = ["HttpRequest", "HttpResponse", "RequestsTransport", "Transport", "Urllib3Transport"]
+__all__ = [
+    "AsyncTransport",
+    "HttpRequest",
+    "HttpResponse",
+    "RequestsTransport",
+    "Transport",
+    "Urllib3Transport",
+]
 
 _LAZY = {
     "Urllib3Transport": "kms_mrk.transport._urllib3",

@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-__all__ = ["HttpRequest", "HttpResponse", "Transport"]
+__all__ = ["AsyncTransport", "HttpRequest", "HttpResponse", "Transport"]
 
 # Header values that are credentials, shown as *** by repr.
 _SECRET_HEADERS = frozenset({"x-amz-security-token", "authorization", "cookie", "set-cookie"})
@@ -32,6 +32,15 @@ def _headers_repr(headers: Mapping[str, str]) -> str:
     return repr(shown)
 
 
+class _Keep:
+    """Marks an argument of :meth:`HttpRequest.replace` that was not given."""
+
+    __slots__ = ()
+
+
+_KEEP = _Keep()
+
+
 @attrs.frozen(slots=True, repr=False)
 class HttpRequest:
     """A signed (or about to be signed) HTTP request.
@@ -40,17 +49,26 @@ class HttpRequest:
     they were set with and are read-only; use :meth:`header` for a case-insensitive lookup
     and :meth:`with_header` or :meth:`replace` for a changed copy. ``repr`` shows the body's
     length only and masks credentials (the body may hold plaintext).
+
+    ``timeout`` is the most this attempt may take, in seconds, from the moment the transport
+    starts sending it to the last byte of the response (connecting, writing, waiting and
+    reading together). The call flow sets it from what is left of the call's deadline;
+    ``None`` means no bound beyond the transport's own timeouts. Transports honour the
+    smaller of this and their own total bound and raise a timeout error when it passes.
     """
 
     method: str
     url: str
     headers: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen)
     body: bytes = b""
+    timeout: float | None = attrs.field(default=None, eq=False)
 
     def __repr__(self) -> str:
         return (
             f"HttpRequest(method={self.method!r}, url={self.url!r}, "
-            f"headers={_headers_repr(self.headers)}, body=<{len(self.body)} bytes>)"
+            f"headers={_headers_repr(self.headers)}, body=<{len(self.body)} bytes>"
+            + ("" if self.timeout is None else f", timeout={self.timeout:.3f}")
+            + ")"
         )
 
     def header(self, name: str, default: str | None = None) -> str | None:
@@ -69,7 +87,7 @@ class HttpRequest:
         lname = name.lower()
         headers = {k: v for k, v in self.headers.items() if k.lower() != lname}
         headers[name] = value
-        return HttpRequest(self.method, self.url, headers, self.body)
+        return HttpRequest(self.method, self.url, headers, self.body, self.timeout)
 
     def replace(
         self,
@@ -78,13 +96,15 @@ class HttpRequest:
         url: str | None = None,
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
+        timeout: float | _Keep | None = _KEEP,
     ) -> HttpRequest:
-        """Return a copy with the given parts replaced."""
+        """Return a copy with the given parts replaced (``timeout=None`` removes the bound)."""
         return HttpRequest(
             self.method if method is None else method,
             self.url if url is None else url,
             self.headers if headers is None else headers,
             self.body if body is None else body,
+            self.timeout if isinstance(timeout, _Keep) else timeout,
         )
 
 
@@ -122,3 +142,19 @@ class Transport(Protocol):
     def send(self, request: HttpRequest) -> HttpResponse: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class AsyncTransport(Protocol):
+    """The asynchronous form of :class:`Transport`, used by ``AsyncKMSClient``.
+
+    ``send`` is a coroutine. Implementations raise :class:`kms_mrk.errors.TransportError`
+    subclasses, never the underlying library's exceptions; they honour
+    :attr:`HttpRequest.timeout`; and when the task awaiting ``send`` is cancelled they
+    discard the connection in use (its state is unknown) and let ``CancelledError``
+    propagate. They must be safe to use from many tasks of one event loop at once.
+    """
+
+    async def send(self, request: HttpRequest) -> HttpResponse: ...
+
+    async def aclose(self) -> None: ...
