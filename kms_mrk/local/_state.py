@@ -254,6 +254,18 @@ class Store:
     def changed(self) -> None:
         self.version += 1
 
+    def touch(self, key: KeyRecord) -> None:
+        """Note that ``key`` (or what it shares with related multi-Region keys) changed.
+
+        The persistence layer writes what was touched, so a handler that changes a key it did
+        not get through ``Ctx.resolve`` or :meth:`add_key` (a change made on the clock, say)
+        calls this. A no-op until the SQLite store tracks it.
+        """
+
+    def touch_region(self, account: str, region: str) -> None:
+        """Note that Region-level data of ``account`` in ``region`` other than keys changed
+        (aliases, custom key stores). A no-op until the SQLite store tracks it."""
+
     def all_keys(self) -> Iterator[KeyRecord]:
         for regions in self.accounts.values():
             for state in regions.values():
