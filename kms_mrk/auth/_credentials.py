@@ -4,10 +4,15 @@ Three providers cover the ways an SDK user holds credentials:
 
 * :class:`StaticCredentialsProvider`: keys given in code.
 * :class:`BotocoreCredentialsProvider`: botocore's default chain (environment, shared files,
-  profiles, SSO, assume-role, web identity, container and instance metadata). botocore is
-  imported on the first :meth:`~BotocoreCredentialsProvider.get_credentials` call only, since
-  ``botocore.session`` costs about a quarter of a second to import; we reuse its chain rather
-  than re-implement a dozen sources and their caches.
+  profiles, SSO, assume-role, web identity, container and instance metadata). We reuse its
+  chain rather than re-implement a dozen sources and their caches, but ``botocore.session``
+  costs about a quarter of a second to import (it pulls in botocore.client, docs and
+  waiters), which is most of a short process's cold start. So the first source of the chain,
+  the ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` environment variables, is read here
+  exactly as botocore's ``EnvProvider`` reads it whenever botocore would read it first (no
+  explicit profile, the default session factory, no ``AWS_CREDENTIAL_EXPIRATION``); every
+  other case imports botocore on the first
+  :meth:`~BotocoreCredentialsProvider.get_credentials` call and runs its chain.
 * :class:`RefreshableCredentialsProvider`: a user callable fetches short-lived credentials and
   the provider refreshes them ahead of expiry, one refresher at a time.
 
@@ -230,6 +235,11 @@ class BotocoreCredentialsProvider:
         with self._lock:
             if self._source is not None:
                 return self._source
+            if self._profile is None and self._session_factory is _default_session_factory:
+                env_source = _environment_source(os.environ)
+                if env_source is not None:
+                    self._source = env_source
+                    return env_source
             try:
                 session = self._session_factory()
                 if self._profile is not None:
@@ -296,6 +306,77 @@ class BotocoreCredentialsProvider:
             )
         except ConfigurationError as exc:
             raise CredentialsError(f"botocore returned unusable credentials: {exc}") from exc
+
+
+class _Frozen:
+    """The part of botocore's ``ReadOnlyCredentials`` that :meth:`get_credentials` reads."""
+
+    __slots__ = ("access_key", "secret_key", "token")
+
+    def __init__(self, access_key: str, secret_key: str, token: str | None) -> None:
+        self.access_key = access_key
+        self.secret_key = secret_key
+        self.token = token
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return "_Frozen(***)"
+
+
+class _EnvironmentSource:
+    """Static credentials read from the environment, shaped like botocore's credentials."""
+
+    __slots__ = ("_frozen",)
+
+    _expiry_time = None
+    method = "env"
+
+    def __init__(self, frozen: _Frozen) -> None:
+        self._frozen = frozen
+
+    def get_frozen_credentials(self) -> _Frozen:
+        return self._frozen
+
+
+# botocore's EnvProvider: the token comes from the first of these that is set and non-empty.
+_TOKEN_VARIABLES = ("AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN")
+
+
+def _environment_source(environ: Any) -> _EnvironmentSource | None:
+    """The environment's credentials when botocore's chain would take them, without botocore.
+
+    Mirrors ``botocore.credentials.EnvProvider``: it is the chain's first provider, it applies
+    when ``AWS_ACCESS_KEY_ID`` is non-empty, and it then requires ``AWS_SECRET_ACCESS_KEY``.
+    ``None`` (let botocore decide) when the access key is not set, when
+    ``AWS_CREDENTIAL_EXPIRATION`` makes them refreshable (botocore re-reads them then), or when
+    ``AWS_PROFILE``/``AWS_DEFAULT_PROFILE`` names a profile (botocore refuses a profile that
+    does not exist before it looks at the environment's keys).
+    """
+    access_key = environ.get("AWS_ACCESS_KEY_ID", "")
+    if (
+        not access_key
+        or environ.get("AWS_CREDENTIAL_EXPIRATION", "")
+        or "AWS_PROFILE" in environ
+        or "AWS_DEFAULT_PROFILE" in environ
+    ):
+        return None
+    secret_key = environ.get("AWS_SECRET_ACCESS_KEY", "")
+    if not secret_key:
+        raise CredentialsError(
+            "Loading AWS credentials failed (default profile): PartialCredentialsError: "
+            "Partial credentials found in env, missing: AWS_SECRET_ACCESS_KEY"
+        )
+    token = None
+    for name in _TOKEN_VARIABLES:
+        value = environ.get(name, "")
+        if value:
+            token = value
+            break
+    return _EnvironmentSource(_Frozen(access_key, secret_key, token))
 
 
 def _config_value(session: Any, name: str) -> Any:
