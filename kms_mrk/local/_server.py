@@ -24,10 +24,10 @@ argument, see :class:`LocalKMSServer`):
   ``Content-Length`` beside ``Transfer-Encoding``, chunk sizes of 1 to 8 hex digits with no
   extensions and no trailers (400 / 413 / 501); nothing is buffered beyond the limit, and all
   of it happens before the local KMS looks at the signature;
-* ``request_timeout``: once the first byte of a request has arrived, the whole request (line,
-  headers and body) must arrive within it, however slowly the bytes trickle (408, then the
-  connection is closed); ``idle_timeout`` bounds the wait for the next request on a kept-alive
-  connection;
+* ``request_timeout``: once the first byte of a request has arrived (for the first request
+  of a connection: once it is accepted), the whole request (line, headers and body) must
+  arrive within it, however slowly the bytes trickle (408, then the connection is closed);
+  ``idle_timeout`` bounds the wait for the next request on a kept-alive connection;
 * ``max_connections`` connections served at once; one more is answered
   ``503 ServiceUnavailableException`` by the accept loop itself (no thread is started for it)
   and closed. When a thread cannot be started the connection is refused the same way and the
@@ -492,6 +492,9 @@ class LocalKMSServer:
         reader = _Reader(conn, self._idle_timeout, self._clock)
         try:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            # A new connection must start its first request within request_timeout: a client
+            # that connects and says nothing does not hold a slot for the idle timeout.
+            reader.deadline = self._clock() + self._request_timeout
             while not self._stopping.is_set():
                 try:
                     keep_alive = self._one_request(conn, reader)
@@ -513,10 +516,14 @@ class LocalKMSServer:
                 conn.close()
 
     def _one_request(self, conn: socket.socket, reader: _Reader) -> bool:
-        """Read, answer and return whether to keep the connection open."""
-        reader.deadline = None
+        """Read, answer and return whether to keep the connection open.
+
+        The reader's deadline is set when the request begins (its first byte, or the
+        connection for a first request) and cleared once it has been read.
+        """
         reader.wait()
-        reader.deadline = self._clock() + self._request_timeout
+        if reader.deadline is None:
+            reader.deadline = self._clock() + self._request_timeout
         line = reader.readline(MAX_REQUEST_LINE, 400, "The request line")
         blank = 0
         while line in (b"\r\n", b"\n"):

@@ -6,8 +6,10 @@ the client's serializer and signer, and checks it as KMS would before anything e
 * ``POST /`` with ``Content-Type: application/x-amz-json-1.1`` and
   ``X-Amz-Target: TrentService.<Operation>`` naming a KMS operation;
 * a well-formed SigV4 ``Authorization`` header scoped to ``kms`` and a Region, with
-  ``X-Amz-Date``; when the transport knows the secret key of the access key used, the signature
-  itself is verified (against the request's own date, so no wall clock is involved);
+  ``X-Amz-Date`` (a repeated or unknown part is refused); when the transport knows the secret
+  key of the access key used, the signature itself is verified (against the request's own
+  date, so no wall clock is involved) and must cover ``host``, ``x-amz-date`` and
+  ``x-amz-target``;
 * a body that the real codec decodes into the operation's typed input, and that passes the
   service's own validation: required members, lengths, ranges, enum membership and the model's
   patterns, which the client deliberately leaves to the service (so a stub can never accept an
@@ -28,8 +30,10 @@ raised by ``send`` (a timeout, a reset connection), which is how retry paths are
 After :meth:`MockTransport.close`, ``send`` raises :class:`~kms_mrk.testing.KmsMockError`: a
 client that outlived its test must not get answers meant for another.
 
-This module builds on the transport interface and the protocol codec only; it knows nothing of
-the client that calls it.
+Every check above, the error statuses and the response headers are the service side of the
+protocol (:mod:`kms_mrk.protocol._service`), shared with the local KMS: the two answer the same
+malformed request with the same status, headers and body. This module builds on the transport
+interface and the protocol layer only; it knows nothing of the client that calls it.
 """
 
 from __future__ import annotations

@@ -274,6 +274,18 @@ def test_a_client_that_stops_sending_is_cut_off_without_waiting_forever() -> Non
         sock.close()
 
 
+def test_a_connection_that_never_speaks_does_not_hold_its_slot() -> None:
+    clock = Clock(0.0, 100.0)
+    with running(clock=clock, request_timeout=5.0, max_connections=1) as server:
+        sock, reader = connect(server)
+        assert read_response(reader)[0] == 408
+        sock.close()
+        reader.close()
+        wait_until(lambda: server.active_connections == 0)
+        clock.set(200.0)
+        assert_still_serving(server)
+
+
 def test_a_request_within_the_timeout_is_served_and_keep_alive_resets_it() -> None:
     clock = Clock(0.0)
     with running(clock=clock, request_timeout=5.0) as server:
