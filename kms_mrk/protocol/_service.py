@@ -109,6 +109,7 @@ _MUST_SIGN: Final = (("host", "Host"), ("x-amz-target", "X-Amz-Target"))
 _REGION: Final = re.compile(r"(?:[a-z]+-){2,3}[0-9]+")
 _SIGNATURE: Final = re.compile(r"[0-9a-f]{64}")
 _SCOPE_CACHE_SIZE: Final = 256
+_JSON: Final = json.JSONDecoder()
 
 # --------------------------------------------------------------------------------------
 # HTTP statuses
@@ -186,6 +187,8 @@ def _header(request: HttpRequest, canonical: str, lower: str) -> str | None:
 
 def _path(url: str) -> str:
     """The path of an absolute URL ("/" when empty), without its query."""
+    if url[-1:] == "/" and url.count("/") == 3:  # scheme://host/ : the usual case
+        return "/"
     rest = url.partition("://")[2] or url
     slash = rest.find("/")
     if slash < 0:
@@ -353,7 +356,7 @@ class ServiceSide:
             parsed = False
             if body.count(b"[") + body.count(b"{") <= MAX_BODY_DEPTH:
                 try:
-                    data = json.loads(body)
+                    data = _JSON.decode(body.decode("utf-8"))
                     parsed = True
                 except (ValueError, UnicodeDecodeError):
                     pass
