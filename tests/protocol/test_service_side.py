@@ -300,3 +300,30 @@ def test_a_raised_status_still_wins() -> None:
 
     response = MockTransport(handler).send(raw_request("DescribeKey", KEY))
     assert response.status == 429
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("DependencyTimeoutException", 503),
+        ("KMSInternalException", 500),
+        ("KeyUnavailableException", 500),
+        ("ThrottlingException", 400),
+        ("NotFoundException", 400),
+    ],
+)
+def test_kms_mock_and_local_kms_inject_errors_with_the_same_status(code: str, status: int) -> None:
+    """The disagreement that started it: KmsMock answered DependencyTimeoutException with 500."""
+    from kms_mrk import DescribeKeyCommand
+    from kms_mrk.testing import KmsMock
+
+    mock = KmsMock()
+    mock.on(DescribeKeyCommand).rejects(code, allow_unmodeled=True)
+    from_mock = mock.transport.send(raw_request("DescribeKey", KEY))
+    kms = LocalKMS(faults=FaultInjector([FaultRule(error=code)]))
+    try:
+        from_local = kms.send(raw_request("DescribeKey", KEY))
+    finally:
+        kms.close()
+    assert from_mock.status == from_local.status == status
+    assert json.loads(from_mock.body)["__type"] == json.loads(from_local.body)["__type"] == code
