@@ -250,6 +250,8 @@ def _check_parts(header: str) -> None:
     seen: set[str] = set()
     for part in rest.split(","):
         name = part.strip().partition("=")[0].strip()
+        if not name:
+            raise IncompleteSignatureException(_MALFORMED_AUTHORIZATION)
         if name not in _AUTH_PARTS:
             raise IncompleteSignatureException(
                 f"The Authorization header has an unknown part '{echo(name, 32)}'; "

@@ -14,15 +14,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kms_mrk.auth import Credentials, SigV4Signer
-from kms_mrk.errors import ERRORS_BY_CODE, ThrottlingException
+from kms_mrk.commands import CreateKeyCommand, DescribeKeyCommand
+from kms_mrk.errors import (
+    ERRORS_BY_CODE,
+    SerializationException,
+    ServiceException,
+    ThrottlingException,
+    ValidationException,
+)
 from kms_mrk.errors._generated import MODELED_ERRORS
 from kms_mrk.local import FaultInjector, FaultRule, LocalKMS
 from kms_mrk.protocol._service import (
     INCORRECT_SIGNATURE_MESSAGE,
     STATUS_BY_CODE,
+    ServiceSide,
     echo,
+    parse_scope,
     status_for,
 )
 from kms_mrk.schema import Command
@@ -314,7 +325,6 @@ def test_a_raised_status_still_wins() -> None:
 )
 def test_kms_mock_and_local_kms_inject_errors_with_the_same_status(code: str, status: int) -> None:
     """The disagreement that started it: KmsMock answered DependencyTimeoutException with 500."""
-    from kms_mrk import DescribeKeyCommand
     from kms_mrk.testing import KmsMock
 
     mock = KmsMock()
@@ -327,3 +337,46 @@ def test_kms_mock_and_local_kms_inject_errors_with_the_same_status(code: str, st
         kms.close()
     assert from_mock.status == from_local.status == status
     assert json.loads(from_mock.body)["__type"] == json.loads(from_local.body)["__type"] == code
+
+
+# -- properties: whatever arrives, the answer is a KMS error, never a crash -------------------
+
+JSON_ISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(header=st.text(max_size=300))
+def test_any_authorization_header_is_a_scope_or_a_kms_error(header: str) -> None:
+    try:
+        scope = parse_scope(header)
+    except ServiceException as exc:
+        assert exc.code in ("IncompleteSignatureException", "InvalidSignatureException")
+        assert len(exc.message or "") < 1024
+    else:
+        assert scope.service == "kms"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    body=st.one_of(
+        st.binary(max_size=200),
+        JSON_ISH.map(lambda v: json.dumps(v).encode()),
+        st.dictionaries(
+            st.sampled_from(["KeyId", "KeySpec", "Tags", "Policy", "GrantTokens"]), JSON_ISH
+        ).map(lambda v: json.dumps(v).encode()),
+    ),
+    command=st.sampled_from([DescribeKeyCommand, CreateKeyCommand]),
+)
+def test_any_body_decodes_or_is_refused_in_kms_words(body: bytes, command: Any) -> None:
+    side = ServiceSide(default_region="us-east-1", strict=False)
+    try:
+        decoded = side.decode(command.__schema__, body, command.operation_name)
+    except (SerializationException, ValidationException) as exc:
+        assert exc.message
+        assert len(exc.message) < 4096
+    else:
+        assert isinstance(decoded, command.input_type)
