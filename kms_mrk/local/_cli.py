@@ -37,6 +37,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--port", type=int, default=4566, help="port to listen on (4566; 0 picks a free one)"
     )
     parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=64,
+        metavar="N",
+        help="connections served at once; more are answered 503 and closed (64)",
+    )
+    parser.add_argument(
         "--state",
         metavar="FILE",
         help="keep the state in FILE across restarts (written atomically; holds key material)",
@@ -185,7 +192,13 @@ def run_serve(args: argparse.Namespace) -> int:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         logger.addHandler(handler)
     try:
-        server = serve(args.host, args.port, state_file=args.state, **_options(args))
+        server = serve(
+            args.host,
+            args.port,
+            state_file=args.state,
+            max_connections=args.max_connections,
+            **_options(args),
+        )
     except (ConfigurationError, OSError) as exc:
         print(f"kms-mrk serve: error: {exc}", file=sys.stderr)
         return 2

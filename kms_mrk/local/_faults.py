@@ -29,14 +29,10 @@ import attrs
 
 from kms_mrk.commands import OPERATIONS
 from kms_mrk.errors import ERRORS_BY_CODE, ConfigurationError, KMSServiceException
+from kms_mrk.protocol._service import status_for
 
 __all__ = ["FaultInjector", "FaultRule", "default_status"]
 
-_SERVER_STATUS: Final[dict[str, int]] = {
-    "ServiceUnavailableException": 503,
-    "ServiceUnavailable": 503,
-    "DependencyTimeoutException": 503,
-}
 _DEFAULT_MESSAGES: Final[dict[str, str]] = {
     "ThrottlingException": "Rate exceeded",
     "KMSInternalException": "An internal error occurred (injected by the kms-mrk local KMS)",
@@ -44,15 +40,12 @@ _DEFAULT_MESSAGES: Final[dict[str, str]] = {
 
 
 def default_status(error: str) -> int:
-    """The HTTP status KMS answers ``error`` with: 5xx for server faults, else 400."""
-    if error in _SERVER_STATUS:
-        return _SERVER_STATUS[error]
-    cls = ERRORS_BY_CODE.get(error)
-    return 500 if cls is not None and cls.fault == "server" else 400
+    """The HTTP status KMS answers ``error`` with (the service side's one table)."""
+    return status_for(error)
 
 
 #: the error codes a rule may inject
-INJECTABLE_ERRORS: Final = frozenset(ERRORS_BY_CODE) | frozenset(_SERVER_STATUS)
+INJECTABLE_ERRORS: Final = frozenset(ERRORS_BY_CODE)
 
 
 def _closest(value: str, choices: Iterable[str]) -> str:

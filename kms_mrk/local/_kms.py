@@ -5,6 +5,7 @@ One request, end to end (``send``)::
     X-Amz-Target -> operation             UnknownOperationException / UnsupportedOperationException
     Authorization -> access key, Region   SigV4 scope; IncompleteSignatureException when the
                                           header is malformed; verified when verify_signatures
+                                          (the signature must cover x-amz-target)
     access key -> principal -> account    ``principals`` (default: the account root)
     fault rules                            injected errors and latency
     body -> typed request                  SerializationException / ValidationException
@@ -13,6 +14,9 @@ One request, end to end (``send``)::
     persist (mutating requests)            before answering, without the state lock; a failed
                                           write undoes the change (KMSInternalException)
     typed response -> body                 DescribeKey writes its body itself (cached)
+
+Reading the request and writing the answer is the shared service side of the protocol
+(:mod:`kms_mrk.protocol._service`), the same code the testing toolkit's MockTransport uses.
 
 :meth:`LocalKMS.handle` enters the same path with a typed request (no wire). Unexpected
 errors become ``KMSInternalException`` with a generic message and are logged with their
@@ -26,14 +30,13 @@ is released.
 
 from __future__ import annotations
 
-import datetime as _dt
 import itertools
-import json
 import logging
 import os
 import random
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -42,24 +45,26 @@ from kms_mrk.commands import OPERATIONS
 from kms_mrk.errors import (
     ConfigurationError,
     ConnectError,
-    IncompleteSignatureException,
     KMSInternalException,
-    SerializationException,
     ServiceException,
     UnknownOperationException,
     UnsupportedOperationException,
-    error_class_for_code,
 )
-from kms_mrk.errors._base import ResponseParseError
 from kms_mrk.local._clock import ManualClock, system_clock
 from kms_mrk.local._crypto import require_cryptography
-from kms_mrk.local._faults import FaultInjector, default_status
+from kms_mrk.local._faults import FaultInjector
 from kms_mrk.local._handlers import HANDLERS, Ctx, Handler, Prepare, Settings, key_metadata
 from kms_mrk.local._persist import StateFile
 from kms_mrk.local._policy import account_of_principal, root_principal
 from kms_mrk.local._state import StateFileError, Store
-from kms_mrk.local._validate import raise_for, required_missing, validation_error
-from kms_mrk.protocol.awsjson11 import CONTENT_TYPE, decode_body, encode_body, encode_error
+from kms_mrk.protocol._service import (
+    ServiceSide,
+    exception_response,
+    ok_response,
+    operation_of,
+)
+from kms_mrk.protocol._service_validate import raise_for
+from kms_mrk.protocol.awsjson11 import encode_body
 from kms_mrk.transport._types import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
@@ -77,16 +82,8 @@ REALISTIC_UPDATING_SECONDS: Final = 5.0
 
 _ACCOUNT: Final = re.compile(r"[0-9]{12}")
 _REGION: Final = re.compile(r"(?:[a-z]+-){2,3}[0-9]+")
-_TARGET_PREFIX: Final = "TrentService."
 _INTERNAL_MESSAGE: Final = (
     "An internal error occurred in the kms-mrk local KMS; its log has the details."
-)
-_SCOPE_CACHE_SIZE: Final = 256
-_SIGNATURE: Final = re.compile(r"[0-9a-f]{64}")
-_MALFORMED_AUTHORIZATION: Final = (
-    "The Authorization header is not a valid AWS Signature Version 4 header; expected "
-    "'AWS4-HMAC-SHA256 Credential=<access key id>/<YYYYMMDD>/<region>/kms/aws4_request, "
-    "SignedHeaders=<header names>, Signature=<64 lower-case hex digits>'"
 )
 _MAX_PREPARE: Final = 4
 
@@ -177,7 +174,16 @@ class LocalKMS:
         self._account_id = account_id
         self._default_region = default_region
         self._clock: Callable[[], float] = clock or system_clock
-        self._verify = bool(verify_signatures)
+        self._service = ServiceSide(
+            default_region=default_region,
+            strict=False,
+            verifier=(
+                ServiceSide.sigv4_verifier(self._access_keys.get, clock=time.time)
+                if verify_signatures
+                else None
+            ),
+            patterns=True,
+        )
         self._faults = faults
         if seed is None:
             random_bytes: Callable[[int], bytes] = os.urandom
@@ -192,7 +198,6 @@ class LocalKMS:
         self._store = Store()
         self._closed = False
         self._root = root_principal(account_id)
-        self._scopes: dict[str, tuple[str, str]] = {}
         self._partitions: dict[str, str] = {}
         self._accounts: dict[str, str] = {}  # principal ARN -> account (principals are fixed)
         prefix = os.urandom(10).hex()
@@ -281,33 +286,21 @@ class LocalKMS:
         request_id = f"{self._rid_prefix}{next(self._rid_counter):012x}"
         operation = "-"
         try:
-            headers = request.headers
-            target = (
-                headers.get("X-Amz-Target")
-                or headers.get("x-amz-target")
-                or request.header("x-amz-target")
-                or ""
-            )
-            if request.method != "POST" or not target.startswith(_TARGET_PREFIX):
-                raise UnknownOperationException(
-                    "The local KMS answers POST requests with X-Amz-Target: "
-                    "TrentService.<Operation>"
-                )
-            operation = target[len(_TARGET_PREFIX) :]
+            operation = operation_of(request)
             account, region, principal = self._identity(request)
             handler = self._handler(operation)
             faults = self._faults
             if faults is not None:
                 faults.apply(operation)
-            decoded = self._decode(handler, request.body)
+            decoded = self._service.decode(handler.request_type.__schema__, request.body, operation)
             secure = request.url.startswith("https:")
-            answer = self._execute(handler, decoded, account, region, principal, secure, wire=True)
+            answer = self._execute(
+                handler, decoded, account, region, principal, secure, wire=True, checked=True
+            )
             body = answer if isinstance(answer, bytes) else encode_body(answer.__schema__, answer)
             if _log.isEnabledFor(logging.DEBUG):
                 _log.debug("%s %s %s -> 200", request_id, region, operation)
-            return HttpResponse(
-                200, {"content-type": CONTENT_TYPE, "x-amzn-requestid": request_id}, body
-            )
+            return ok_response(body, request_id)
         except ServiceException as exc:
             return self._error(exc, request_id, operation)
         except Exception:
@@ -422,18 +415,7 @@ class LocalKMS:
 
     def _identity(self, request: HttpRequest) -> tuple[str, str, str]:
         """(account, Region, principal) of a request, checking its signature if asked to."""
-        headers = request.headers
-        header = (
-            headers.get("Authorization")
-            or headers.get("authorization")
-            or request.header("authorization")
-        )
-        if self._verify:
-            akid, region = self._verified(request)
-        elif header and not header.isspace():
-            akid, region = self._scope(header)
-        else:
-            akid, region = "", self._default_region
+        akid, region = self._service.identity(request)
         principal = self._principals.get(akid) or self._root
         account = self._accounts.get(principal)
         if account is None:
@@ -441,65 +423,6 @@ class LocalKMS:
                 account_of_principal(principal) or self._account_id
             )
         return account, region, principal
-
-    def _scope(self, header: str) -> tuple[str, str]:
-        """(access key id, Region) of a SigV4 Authorization header, without verifying it.
-
-        A header that is present but not a well-formed SigV4 header is refused, as AWS
-        refuses it (never routed to the default Region). Results are cached by the header up
-        to its ``Signature=`` part: every header that hits the cache differs from one that
-        parsed completely only in a signature that is itself well formed.
-        """
-        at = header.rfind("Signature=")
-        prefix = header[:at] if at >= 0 and _SIGNATURE.fullmatch(header, at + 10) else None
-        if prefix is not None:
-            hit = self._scopes.get(prefix)
-            if hit is not None:
-                return hit
-        from kms_mrk.auth._sigv4 import parse_authorization
-
-        parsed = parse_authorization(header)
-        if parsed is None:
-            raise IncompleteSignatureException(_MALFORMED_AUTHORIZATION)
-        _check_region(parsed.region)
-        hit = (parsed.access_key_id, parsed.region)
-        if prefix is not None:
-            if len(self._scopes) >= _SCOPE_CACHE_SIZE:
-                self._scopes.clear()
-            self._scopes[prefix] = hit
-        return hit
-
-    def _verified(self, request: HttpRequest) -> tuple[str, str]:
-        from kms_mrk.auth._sigv4 import SignatureVerificationError, verify
-
-        try:
-            auth = verify(
-                request,
-                self._access_keys.get,
-                now=_dt.datetime.now(_dt.timezone.utc),
-                service="kms",
-            )
-        except SignatureVerificationError as exc:
-            raise error_class_for_code(exc.code)(exc.message) from None
-        _check_region(auth.region)
-        return auth.access_key_id, auth.region
-
-    def _decode(self, handler: Handler, body: bytes) -> Shape:
-        schema = handler.request_type.__schema__
-        try:
-            decoded: Shape = decode_body(schema, body)
-        except ResponseParseError as exc:
-            try:
-                data = json.loads(body) if body.strip() else {}
-            except (ValueError, UnicodeDecodeError, RecursionError):
-                raise SerializationException("The request body is not valid JSON") from None
-            if not isinstance(data, dict):
-                raise SerializationException("The request body must be a JSON object") from None
-            missing = required_missing(schema, data)
-            if missing:
-                raise validation_error(missing) from None
-            raise SerializationException(f"Cannot read the request body: {exc.reason}") from None
-        return decoded
 
     def _execute(
         self,
@@ -511,9 +434,14 @@ class LocalKMS:
         secure: bool = True,
         *,
         wire: bool = False,
+        checked: bool = False,
     ) -> Any:
-        """Run ``handler``: its typed response, or with ``wire`` the body when it writes one."""
-        raise_for(handler.request_type.__schema__, request)
+        """Run ``handler``: its typed response, or with ``wire`` the body when it writes one.
+
+        ``checked``: the request was already validated (the wire path validates on decoding).
+        """
+        if not checked:
+            raise_for(handler.request_type.__schema__, request)
         function: Callable[[Ctx, Any], Any] = (
             handler.wire if wire and handler.wire is not None else handler.function
         )
@@ -571,25 +499,14 @@ class LocalKMS:
             return restored.version
 
     def _error(self, exc: ServiceException, request_id: str, operation: str) -> HttpResponse:
-        status = exc.http_status or default_status(exc.code)
+        response = exception_response(exc, request_id)
         if _log.isEnabledFor(logging.DEBUG):
-            _log.debug("%s %s -> %s %s", request_id, operation, status, exc.code)
-        return HttpResponse(
-            status,
-            {"content-type": CONTENT_TYPE, "x-amzn-requestid": request_id},
-            encode_error(exc.code, exc.message),
-        )
+            _log.debug("%s %s -> %s %s", request_id, operation, response.status, exc.code)
+        return response
 
 
 def _capitalized(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def _check_region(region: str) -> None:
-    if not _REGION.fullmatch(region):
-        from kms_mrk.errors import InvalidSignatureException
-
-        raise InvalidSignatureException("Credential should be scoped to a valid region.")
 
 
 def _string_map(name: str, value: Mapping[str, str] | None) -> dict[str, str]:

@@ -18,6 +18,18 @@ applies as if the condition held, an Allow statement with one never applies, unl
 can evaluate already fails. :attr:`CompiledPolicy.unsupported` lists such conditions, and the
 handlers log a warning when a policy with them is stored.
 
+Principals are checked as KMS checks them when a policy is stored: a principal type other
+than ``AWS``, ``Service``, ``Federated`` and ``CanonicalUser`` (``{"aws": ...}`` in lower case
+included) and an ARN with a wildcard (``user/*``) are refused with KMS's
+``MalformedPolicyDocumentException`` ("Policy contains a statement with one or more invalid
+principals."). Principals KMS accepts but the local authorizer cannot match to a caller
+(service and federated principals, canonical users, IAM unique ids such as ``AROA...``) are
+listed in :attr:`CompiledPolicy.unmatched` and logged once per policy text as a warning
+(logger ``kms_mrk.local``): statements naming only them never apply to a local caller.
+
+The policy text is decoded with :func:`kms_mrk._json.loads_bounded`: nesting deeper than
+:data:`MAX_POLICY_DEPTH` is a ``MalformedPolicyDocumentException``, never a RecursionError.
+
 What is not evaluated: IAM policies (there are none: an account principal such as
 ``arn:aws:iam::111122223333:root`` in a key policy is taken to admit every principal of that
 account, as if their IAM policies allowed everything) and grants.
@@ -29,12 +41,14 @@ action), whatever the key.
 
 from __future__ import annotations
 
-import json
+import logging
 import re
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
+from kms_mrk._json import JsonLimitError, loads_bounded
 from kms_mrk.errors import AccessDeniedException, MalformedPolicyDocumentException
+from kms_mrk.protocol._service_validate import echo
 
 __all__ = [
     "CONDITION_KEYS",
@@ -49,6 +63,14 @@ __all__ = [
 ]
 
 MAX_POLICY_CHARS: Final = 32768
+#: How deeply a key policy may nest arrays and objects (a real one nests 5 levels).
+MAX_POLICY_DEPTH: Final = 32
+INVALID_PRINCIPALS: Final = "Policy contains a statement with one or more invalid principals."
+_log = logging.getLogger("kms_mrk.local")
+#: Principal types KMS accepts in a key policy (case-sensitive, as IAM compares them).
+_PRINCIPAL_TYPES: Final = frozenset({"AWS", "Service", "Federated", "CanonicalUser"})
+#: IAM unique ids (users, roles, groups...): valid in a policy, but not matched locally.
+_UNIQUE_ID = re.compile(r"A(?:IDA|ROA|IPA|NPA|NVA|GPA|SIA|KIA)[A-Z0-9]{12,}")
 
 #: The condition keys the local KMS evaluates (lower case: IAM compares key names that way).
 #: A request that has no value for one (kms:PrimaryRegion outside UpdatePrimaryRegion) lacks
@@ -142,37 +164,48 @@ def _strings(value: Any, what: str) -> list[str]:
 class _Principals:
     """Matches caller principals: everyone, whole accounts, or exact ARNs."""
 
-    __slots__ = ("accounts", "anyone", "arns")
+    __slots__ = ("accounts", "anyone", "arns", "unmatched")
 
     def __init__(self, value: Any, what: str) -> None:
         self.anyone = False
         self.accounts: set[str] = set()
         self.arns: set[str] = set()
+        #: principals KMS accepts that no local caller can be (logged as a warning)
+        self.unmatched: list[str] = []
         if value == "*":
             self.anyone = True
             return
         if not isinstance(value, dict) or not value:
-            raise _malformed(f'{what} must be "*" or an object such as {{"AWS": "<ARN>"}}')
+            raise _malformed(INVALID_PRINCIPALS)
         for kind, entries in value.items():
+            if kind not in _PRINCIPAL_TYPES:
+                raise _malformed(INVALID_PRINCIPALS)
             names = _strings(entries, f"{what}.{kind}")
             if kind != "AWS":
-                continue  # services and federated principals never call the local KMS
+                # services, federated users and canonical users never call the local KMS
+                self.unmatched.extend(f"{kind}: {echo(name, 64)}" for name in names)
+                continue
             for name in names:
-                if name == "*":
-                    self.anyone = True
-                elif _ACCOUNT.fullmatch(name):
-                    self.accounts.add(name)
-                elif name.startswith("arn:") and ":iam::" in name and name.endswith(":root"):
-                    account = name.split(":")[4]
-                    if not _ACCOUNT.fullmatch(account):
-                        raise _malformed(f"{what} has an invalid principal: {name}")
-                    self.accounts.add(account)
-                elif name.startswith("arn:") and account_of_principal(name) is not None:
-                    self.arns.add(name)
-                else:
-                    raise _malformed(
-                        "Policy contains a statement with one or more invalid principals."
-                    )
+                self._add(name)
+
+    def _add(self, name: str) -> None:
+        if name == "*":
+            self.anyone = True
+        elif "*" in name or "?" in name:
+            raise _malformed(INVALID_PRINCIPALS)  # IAM allows no wildcard inside an ARN
+        elif _ACCOUNT.fullmatch(name):
+            self.accounts.add(name)
+        elif name.startswith("arn:") and ":iam::" in name and name.endswith(":root"):
+            account = name.split(":")[4]
+            if not _ACCOUNT.fullmatch(account):
+                raise _malformed(INVALID_PRINCIPALS)
+            self.accounts.add(account)
+        elif name.startswith("arn:") and account_of_principal(name) is not None:
+            self.arns.add(name)
+        elif _UNIQUE_ID.fullmatch(name):
+            self.unmatched.append(f"AWS: {name} (an IAM unique id)")
+        else:
+            raise _malformed(INVALID_PRINCIPALS)
 
     def match(self, principal: str) -> bool:
         if self.anyone or principal in self.arns:
@@ -243,10 +276,13 @@ class _Condition:
         self.unsupported: list[str] = []
         for operator, block in raw.items():
             if not isinstance(operator, str) or not isinstance(block, dict) or not block:
-                raise _malformed(f"{where}.Condition.{operator} must map condition keys to values")
+                raise _malformed(
+                    f"{where}.Condition.{echo(operator, 64)} must map condition keys to values"
+                )
             for key, raw_values in block.items():
-                values = _condition_values(raw_values, f"{where}.Condition.{operator}.{key}")
-                test = _test(operator, key, values, f"{where}.Condition.{operator}.{key}")
+                at = f"{where}.Condition.{echo(operator, 64)}.{echo(key, 64)}"
+                values = _condition_values(raw_values, at)
+                test = _test(operator, key, values, at)
                 if test is None:
                     self.unsupported.append(f"{operator} {key}")
                 else:
@@ -329,7 +365,7 @@ class _Statement:
         actions = _strings(raw["NotAction" if self.not_action else "Action"], f"{where}.Action")
         for action in actions:
             if action != "*" and ":" not in action:
-                raise _malformed(f"{where}.Action has an invalid action: {action}")
+                raise _malformed(f"{where}.Action has an invalid action: {echo(action, 64)}")
         self.actions = [_glob(a, ignore_case=True) for a in actions]
         if ("Resource" in raw) == ("NotResource" in raw):
             raise _malformed(f"{where} needs exactly one of Resource and NotResource")
@@ -363,7 +399,7 @@ class CompiledPolicy:
     evaluated on each request, and only for statements that match it.
     """
 
-    __slots__ = ("_cache", "_resource_free", "statements", "unsupported")
+    __slots__ = ("_cache", "_resource_free", "statements", "unmatched", "unsupported")
 
     def __init__(self, statements: Iterable[_Statement]) -> None:
         self.statements = tuple(statements)
@@ -373,6 +409,10 @@ class CompiledPolicy:
             for s in self.statements
             if s.condition is not None
             for item in s.condition.unsupported
+        )
+        #: principals the policy names that no local caller can be (see the module docstring)
+        self.unmatched: tuple[str, ...] = tuple(
+            dict.fromkeys(item for s in self.statements for item in s.principals.unmatched)
         )
         self._resource_free = all(s.any_resource for s in self.statements)
         self._cache: dict[tuple[str, str, str], tuple[str, tuple[_Statement, ...]]] = {}
@@ -431,6 +471,12 @@ def compile_policy(text: str) -> CompiledPolicy:
     compiled = _COMPILED.get(text)
     if compiled is None:
         compiled = _compile(text)
+        if compiled.unmatched:
+            _log.warning(
+                "a key policy names principals the local KMS cannot match to a caller (%s): "
+                "KMS accepts them, but locally the statements naming them apply to nobody",
+                ", ".join(compiled.unmatched),
+            )
         if len(_COMPILED) >= _COMPILED_MAX:
             _COMPILED.clear()
         _COMPILED[text] = compiled
@@ -443,14 +489,14 @@ def _compile(text: str) -> CompiledPolicy:
             f"The key policy is {len(text)} characters; the limit is {MAX_POLICY_CHARS}"
         )
     try:
-        document = json.loads(text)
-    except ValueError:
-        raise _malformed("The key policy is not valid JSON") from None
+        document = loads_bounded(text, what="The key policy", max_depth=MAX_POLICY_DEPTH)
+    except JsonLimitError as exc:
+        raise _malformed(echo(str(exc), 256)) from None
     if not isinstance(document, dict):
         raise _malformed("The key policy must be a JSON object")
     version = document.get("Version")
-    if version is not None and version not in _VERSIONS:
-        raise _malformed(f"The policy Version {version!r} is not supported")
+    if version is not None and (not isinstance(version, str) or version not in _VERSIONS):
+        raise _malformed(f"The policy Version '{echo(version, 64)}' is not supported")
     raw = document.get("Statement")
     statements = raw if isinstance(raw, list) else [raw] if isinstance(raw, dict) else None
     if not statements:

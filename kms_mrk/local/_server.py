@@ -4,29 +4,50 @@ Design, chosen by measurement (see docs/local-kms.md and bench/bench_local_kms.p
 hand-written HTTP/1.1 server with one thread per connection, blocking sockets and a buffered
 reader. A ``ThreadingHTTPServer`` with a lean handler answered about 3,900 DescribeKey
 requests per second on one keep-alive connection here (and 23 per second until Nagle's
-algorithm was turned off: it writes headers and body separately); this server answers about
-5,800, because the only per-request work besides the local KMS itself is splitting a few
-header lines and one ``sendall`` of the whole response. Threads (not asyncio) keep the local
-KMS's synchronous handlers simple, let a state-file ``fsync`` in one connection overlap
-requests in others, and scale to the handful of concurrent clients a development endpoint
-sees.
+algorithm was turned off: it writes headers and body separately); this server answers more,
+because the only per-request work besides the local KMS itself is splitting a few header
+lines and one ``sendall`` of the whole response. Threads (not asyncio) keep the local KMS's
+synchronous handlers simple, let a state-file ``fsync`` in one connection overlap requests in
+others, and scale to the handful of concurrent clients a development endpoint sees.
 
-HTTP support: request lines and headers up to 64 KiB, ``Content-Length`` and chunked bodies
-(up to 1 MiB), ``Expect: 100-continue`` (answered only once the declared length is
-accepted, so a client is never invited to send a body that is then refused),
-``Connection: close`` and keep-alive (HTTP/1.1 by default, HTTP/1.0 on request). Anything
-malformed gets a JSON error body, never HTML.
+HTTP support: ``Content-Length`` and chunked bodies, ``Expect: 100-continue`` (answered only
+once the declared length is accepted, so a client is never invited to send a body that is then
+refused), ``Connection: close`` and keep-alive (HTTP/1.1 by default, HTTP/1.0 on request).
+Anything malformed gets a JSON error body, never HTML.
+
+Limits (a client that is hostile or broken cannot exhaust the server; each is a constructor
+argument, see :class:`LocalKMSServer`):
+
+* request line up to 8 KiB, at most 100 header lines of up to 8 KiB and 64 KiB of headers in
+  all (400 / 431);
+* a body of at most 1 MiB, checked before it is read: a ``Content-Length`` of digits only, no
+  ``Content-Length`` beside ``Transfer-Encoding``, chunk sizes of 1 to 8 hex digits with no
+  extensions and no trailers (400 / 413 / 501); nothing is buffered beyond the limit, and all
+  of it happens before the local KMS looks at the signature;
+* ``request_timeout``: once the first byte of a request has arrived (for the first request
+  of a connection: once it is accepted), the whole request (line, headers and body) must
+  arrive within it, however slowly the bytes trickle (408, then the connection is closed);
+  ``idle_timeout`` bounds the wait for the next request on a kept-alive connection;
+* ``max_connections`` connections served at once; one more is answered
+  ``503 ServiceUnavailableException`` by the accept loop itself (no thread is started for it)
+  and closed. When a thread cannot be started the connection is refused the same way and the
+  server keeps serving;
+* when ``accept()`` fails because file descriptors ran out (EMFILE, ENFILE, ENOBUFS, ENOMEM),
+  the accept loop sleeps (50 ms, doubling up to 1 s) instead of spinning, and logs one warning
+  per episode (and one line when it ends).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import selectors
 import socket
 import threading
 import time
+from collections.abc import Callable
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any, Final
 
@@ -36,7 +57,6 @@ from kms_mrk.transport._types import HttpRequest
 
 if TYPE_CHECKING:
     import os
-    from io import BufferedReader
 
     from typing_extensions import Self
 
@@ -44,19 +64,33 @@ __all__ = ["LocalKMSServer", "serve"]
 
 _log = logging.getLogger("kms_mrk.local")
 
-MAX_LINE: Final = 65536
-MAX_HEADERS: Final = 200
+MAX_REQUEST_LINE: Final = 8192
+MAX_HEADER_LINE: Final = 8192
+MAX_HEADERS: Final = 100
+MAX_HEADER_BYTES: Final = 65536
 MAX_BODY: Final = 1 << 20
+MAX_CONNECTIONS: Final = 64
 IDLE_TIMEOUT: Final = 300.0
+REQUEST_TIMEOUT: Final = 30.0
+#: Bounds of the accept loop's sleep when file descriptors run out.
+ACCEPT_BACKOFF_FIRST: Final = 0.05
+ACCEPT_BACKOFF_MAX: Final = 1.0
+_RECV: Final = 65536
 _CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
+#: accept() errors that mean "out of descriptors or memory": back off, do not spin
+_EXHAUSTED: Final = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 _REASONS: Final[dict[int, str]] = {
     200: "OK",
     400: "Bad Request",
     403: "Forbidden",
     404: "Not Found",
+    408: "Request Timeout",
+    409: "Conflict",
     411: "Length Required",
+    412: "Precondition Failed",
     413: "Content Too Large",
+    429: "Too Many Requests",
     431: "Request Header Fields Too Large",
     500: "Internal Server Error",
     501: "Not Implemented",
@@ -65,13 +99,19 @@ _REASONS: Final[dict[int, str]] = {
 _INTERESTING: Final = frozenset(
     {b"content-length", b"transfer-encoding", b"connection", b"expect", b"host"}
 )
+_HEX: Final = frozenset(b"0123456789abcdefABCDEF")
 
 
 class _BadRequest(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, code: str = "SerializationException") -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.code = code
+
+
+class _Gone(Exception):
+    """The client closed the connection, or stayed silent between requests: just close."""
 
 
 _date_cache: tuple[int, str] = (0, "")
@@ -89,12 +129,105 @@ def _error_body(code: str, message: str) -> bytes:
     return json.dumps({"__type": code, "message": message}).encode("utf-8")
 
 
+def _response_head(status: int, length: int, request_id: str | None, keep_alive: bool) -> bytes:
+    return (
+        f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n"
+        "Content-Type: application/x-amz-json-1.1\r\n"
+        f"Content-Length: {length}\r\n"
+        f"Date: {_http_date()}\r\n"
+        + (f"x-amzn-RequestId: {request_id}\r\n" if request_id else "")
+        + ("Connection: keep-alive\r\n\r\n" if keep_alive else "Connection: close\r\n\r\n")
+    ).encode("latin-1")
+
+
+class _Reader:
+    """A socket reader that bounds what it holds and how long a request may take.
+
+    ``deadline`` (monotonic seconds, from ``clock``) is when the request being read must be
+    complete; ``None`` between requests, when ``idle`` bounds the wait instead. ``peak`` is
+    the most bytes it ever held at once (what the tests check instead of RSS).
+    """
+
+    __slots__ = ("_buf", "_clock", "_idle", "_pos", "_sock", "deadline", "peak")
+
+    def __init__(self, sock: socket.socket, idle: float, clock: Callable[[], float]) -> None:
+        self._sock = sock
+        self._buf = bytearray()
+        self._pos = 0
+        self._idle = idle
+        self._clock = clock
+        self.deadline: float | None = None
+        self.peak = 0
+
+    def _fill(self) -> None:
+        """Receive more bytes; _Gone at EOF or idle timeout, 408 past the deadline."""
+        deadline = self.deadline
+        if deadline is None:
+            timeout = self._idle
+        else:
+            timeout = deadline - self._clock()
+            if timeout <= 0:
+                raise _BadRequest(408, "The request was not received in time", "RequestTimeout")
+        self._sock.settimeout(min(timeout, self._idle))
+        try:
+            data = self._sock.recv(_RECV)
+        except TimeoutError:
+            if deadline is None:
+                raise _Gone from None
+            raise _BadRequest(
+                408, "The request was not received in time", "RequestTimeout"
+            ) from None
+        if not data:
+            raise _Gone
+        if self._pos:
+            del self._buf[: self._pos]
+            self._pos = 0
+        self._buf += data
+        if len(self._buf) > self.peak:
+            self.peak = len(self._buf)
+        if deadline is not None and self._clock() > deadline:
+            raise _BadRequest(408, "The request was not received in time", "RequestTimeout")
+
+    def has_data(self) -> bool:
+        return self._pos < len(self._buf)
+
+    def wait(self) -> None:
+        """Wait (up to the idle timeout) for the first byte of the next request."""
+        if not self.has_data():
+            self._fill()
+
+    def readline(self, limit: int, status: int, what: str) -> bytes:
+        """One line with its ``\\n``; ``_BadRequest(status)`` when longer than ``limit``."""
+        while True:
+            end = self._buf.find(b"\n", self._pos, self._pos + limit + 1)
+            if end >= 0:
+                line = bytes(self._buf[self._pos : end + 1])
+                self._pos = end + 1
+                return line
+            if len(self._buf) - self._pos > limit:
+                raise _BadRequest(status, f"{what} is longer than {limit} bytes")
+            self._fill()
+
+    def read(self, size: int) -> bytes:
+        """Exactly ``size`` bytes (the caller bounded ``size``)."""
+        while len(self._buf) - self._pos < size:
+            self._fill()
+        data = bytes(self._buf[self._pos : self._pos + size])
+        self._pos += size
+        return data
+
+
 class LocalKMSServer:
     """A running (or ready to run) HTTP endpoint for a :class:`LocalKMS`.
 
     The socket is bound when the object is created (``port=0`` picks a free port; read
     :attr:`url`). Call :meth:`serve_forever` to serve in the current thread, or use the server
     as a context manager to serve from a background thread until the block ends.
+
+    Limits (see the module docstring): ``max_connections`` served at once (more are answered
+    503 and closed), ``max_body`` bytes per request body, ``request_timeout`` seconds for a
+    request to arrive once begun, ``idle_timeout`` seconds between requests. ``clock``
+    (monotonic seconds) and ``sleep`` (the accept loop's back-off) can be replaced in tests.
     """
 
     def __init__(
@@ -105,14 +238,49 @@ class LocalKMSServer:
         *,
         owns_kms: bool = False,
         idle_timeout: float = IDLE_TIMEOUT,
+        request_timeout: float = REQUEST_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
+        max_body: int = MAX_BODY,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
-        if not isinstance(kms, LocalKMS):
-            raise ConfigurationError("LocalKMSServer needs a LocalKMS")
-        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-            raise ConfigurationError(f"port must be an integer from 0 to 65535, got {port!r}")
+        try:
+            if not isinstance(kms, LocalKMS):
+                raise ConfigurationError("LocalKMSServer needs a LocalKMS")
+            if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+                raise ConfigurationError(f"port must be an integer from 0 to 65535, got {port!r}")
+            for name, value in (
+                ("max_connections", max_connections),
+                ("max_body", max_body),
+            ):
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ConfigurationError(f"{name} must be a positive integer, got {value!r}")
+            for name, seconds in (
+                ("idle_timeout", idle_timeout),
+                ("request_timeout", request_timeout),
+            ):
+                if (
+                    isinstance(seconds, bool)
+                    or not isinstance(seconds, (int, float))
+                    or not seconds > 0
+                ):
+                    raise ConfigurationError(
+                        f"{name} must be a number of seconds > 0, got {seconds!r}"
+                    )
+        except ConfigurationError:
+            if owns_kms and isinstance(kms, LocalKMS):
+                kms.close()
+            raise
         self.kms = kms
         self._owns_kms = owns_kms
-        self._idle_timeout = idle_timeout
+        self._idle_timeout = float(idle_timeout)
+        self._request_timeout = float(request_timeout)
+        self.max_connections = max_connections
+        self.max_body = max_body
+        self._clock = clock
+        self._sleep: Callable[[float], object] = sleep or self._interruptible_sleep
+        self._thread_factory: Callable[..., threading.Thread] = threading.Thread
+        self._peak_buffered = 0
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         try:
             self._listener = socket.create_server((host, port), family=family, backlog=128)
@@ -135,6 +303,8 @@ class LocalKMSServer:
         self._loop_thread: threading.Thread | None = None
         self._background: threading.Thread | None = None
         self._closed = False
+        self._backoff = 0.0  # > 0 while accept() keeps failing for want of descriptors
+        self._refusing = False  # a "cannot start a thread" episode is under way
 
     def __repr__(self) -> str:
         return f"LocalKMSServer(url={self.url!r})"
@@ -144,6 +314,17 @@ class LocalKMSServer:
         """The endpoint URL, for ``endpoint_url=`` / ``--endpoint-url``."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def active_connections(self) -> int:
+        """How many connections are being served now."""
+        with self._lock:
+            return len(self._connections)
+
+    @property
+    def peak_buffered_bytes(self) -> int:
+        """The most bytes one finished connection ever held at once while reading requests."""
+        return self._peak_buffered
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -169,23 +350,84 @@ class LocalKMSServer:
             if self._stopping.is_set():
                 self._close_all()
 
+    def _interruptible_sleep(self, seconds: float) -> None:
+        self._stopping.wait(seconds)
+
     def _accept(self) -> None:
         try:
             conn, _address = self._listener.accept()
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
-            _log.warning("accept failed: %s", exc)
+            if exc.errno in _EXHAUSTED:
+                self._exhausted(exc)
+            else:  # ECONNABORTED and the like: that one connection is gone
+                _log.debug("accept failed: %s", exc)
             return
-        thread = threading.Thread(
-            target=self._serve_connection, args=(conn,), name="kms-mrk-local-http", daemon=True
-        )
+        if self._backoff:
+            _log.warning("accepting connections again")
+            self._backoff = 0.0
         with self._lock:
             if self._stopping.is_set():
                 conn.close()
                 return
-            self._connections.add(conn)
-        thread.start()
+            busy = len(self._connections) >= self.max_connections
+            if not busy:
+                self._connections.add(conn)
+        if busy:
+            self._refuse(
+                conn,
+                f"The local KMS is serving its maximum of {self.max_connections} connections; "
+                f"try again later",
+            )
+            return
+        try:
+            thread = self._thread_factory(
+                target=self._serve_connection,
+                args=(conn,),
+                name="kms-mrk-local-http",
+                daemon=True,
+            )
+            thread.start()
+        except RuntimeError as exc:  # "can't start new thread"
+            with self._lock:
+                self._connections.discard(conn)
+            if not self._refusing:
+                _log.warning("cannot start a thread for a connection (%s); refusing it", exc)
+                self._refusing = True
+            self._refuse(conn, "The local KMS cannot take another connection now; try again")
+            return
+        if self._refusing:
+            _log.warning("threads start again; serving every connection")
+            self._refusing = False
+
+    def _exhausted(self, exc: OSError) -> None:
+        """accept() failed for want of descriptors: sleep (bounded, growing), log once."""
+        if not self._backoff:
+            _log.warning(
+                "cannot accept connections: %s; backing off until descriptors are free",
+                exc.strerror or exc,
+            )
+            self._backoff = ACCEPT_BACKOFF_FIRST
+        else:
+            self._backoff = min(self._backoff * 2, ACCEPT_BACKOFF_MAX)
+        self._sleep(self._backoff)
+
+    @staticmethod
+    def _refuse(conn: socket.socket, message: str) -> None:
+        """Answer 503 and close, from the accept loop: never blocks, never raises."""
+        body = _error_body("ServiceUnavailableException", message)
+        try:
+            conn.setblocking(False)
+            conn.send(_response_head(503, len(body), None, False) + body)
+            with contextlib.suppress(OSError):
+                conn.recv(_RECV)  # what already arrived, so that closing sends no RST
+            conn.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                conn.close()
 
     def shutdown(self) -> None:
         """Stop serving, close every connection and (if the server made it) the LocalKMS.
@@ -247,79 +489,83 @@ class LocalKMSServer:
     # ------------------------------------------------------------------ one connection
 
     def _serve_connection(self, conn: socket.socket) -> None:
-        reader: BufferedReader | None = None
+        reader = _Reader(conn, self._idle_timeout, self._clock)
         try:
-            conn.setblocking(True)
-            conn.settimeout(self._idle_timeout)
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            stream: BufferedReader = conn.makefile("rb", buffering=65536)  # type: ignore[assignment]
-            reader = stream
+            # A new connection must start its first request within request_timeout: a client
+            # that connects and says nothing does not hold a slot for the idle timeout.
+            reader.deadline = self._clock() + self._request_timeout
             while not self._stopping.is_set():
                 try:
-                    keep_alive = self._one_request(conn, stream)
+                    keep_alive = self._one_request(conn, reader)
                 except _BadRequest as bad:
-                    self._write(
-                        conn,
-                        bad.status,
-                        _error_body("SerializationException", bad.message),
-                        None,
-                        False,
-                    )
+                    conn.settimeout(self._idle_timeout)
+                    self._write(conn, bad.status, _error_body(bad.code, bad.message), None, False)
+                    _linger(conn)
                     return
                 if not keep_alive:
                     return
-        except (OSError, ValueError):
+        except (_Gone, OSError, ValueError):
             return  # client went away, timed out, or the server is shutting down
         finally:
+            if reader.peak > self._peak_buffered:
+                self._peak_buffered = reader.peak
             with self._lock:
                 self._connections.discard(conn)
-            if reader is not None:
-                with contextlib.suppress(OSError, ValueError):
-                    reader.close()
             with contextlib.suppress(OSError):
                 conn.close()
 
-    def _one_request(self, conn: socket.socket, reader: BufferedReader) -> bool:
-        """Read, answer and return whether to keep the connection open."""
-        line = reader.readline(MAX_LINE + 1)
+    def _one_request(self, conn: socket.socket, reader: _Reader) -> bool:
+        """Read, answer and return whether to keep the connection open.
+
+        The reader's deadline is set when the request begins (its first byte, or the
+        connection for a first request) and cleared once it has been read.
+        """
+        reader.wait()
+        if reader.deadline is None:
+            reader.deadline = self._clock() + self._request_timeout
+        line = reader.readline(MAX_REQUEST_LINE, 400, "The request line")
+        blank = 0
         while line in (b"\r\n", b"\n"):
-            line = reader.readline(MAX_LINE + 1)
-        if not line:
-            return False
-        if len(line) > MAX_LINE:
-            raise _BadRequest(400, "The request line is too long")
+            blank += 1
+            if blank > 4:
+                raise _BadRequest(400, "Malformed HTTP request line")
+            line = reader.readline(MAX_REQUEST_LINE, 400, "The request line")
         parts = line.split()
-        if len(parts) != 3 or not parts[2].startswith(b"HTTP/1."):
+        if len(parts) != 3 or parts[2] not in (b"HTTP/1.1", b"HTTP/1.0"):
             raise _BadRequest(400, "Malformed HTTP request line")
         method, target, version = (p.decode("latin-1") for p in parts)
         headers: dict[str, str] = {}
-        special: dict[bytes, str] = {}
+        special: dict[bytes, list[str]] = {}
         count = 0
+        total = 0
         while True:
-            raw = reader.readline(MAX_LINE + 1)
-            if raw in (b"\r\n", b"\n", b""):
+            raw = reader.readline(MAX_HEADER_LINE, 431, "A request header line")
+            if raw in (b"\r\n", b"\n"):
                 break
             count += 1
-            if count > MAX_HEADERS or len(raw) > MAX_LINE:
+            total += len(raw)
+            if count > MAX_HEADERS or total > MAX_HEADER_BYTES:
                 raise _BadRequest(431, "Too many or too long request headers")
             name, colon, value = raw.partition(b":")
-            if not colon or not name.strip():
+            if not colon or not name.strip() or name != name.strip():
                 raise _BadRequest(400, "Malformed HTTP header line")
-            key = name.strip().decode("latin-1")
+            key = name.decode("latin-1")
             text = value.strip().decode("latin-1")
             previous = headers.get(key)
             headers[key] = text if previous is None else f"{previous},{text}"
-            lname = name.strip().lower()
+            lname = name.lower()
             if lname in _INTERESTING:
-                special[lname] = text
-        connection = special.get(b"connection", "").lower()
+                special.setdefault(lname, []).append(text)
+        connection = ",".join(special.get(b"connection", ())).lower()
         if version == "HTTP/1.1":
             keep_alive = "close" not in connection
         else:
             keep_alive = "keep-alive" in connection
-        expect_continue = special.get(b"expect", "").lower() == "100-continue"
+        expect_continue = ",".join(special.get(b"expect", ())).lower() == "100-continue"
         body = self._read_body(conn, reader, special, expect_continue)
-        host = special.get(b"host") or f"{self.host}:{self.port}"
+        reader.deadline = None
+        host = (special.get(b"host") or [f"{self.host}:{self.port}"])[0]
         request = HttpRequest(method, f"http://{host}{target}", headers, body)
         try:
             response = self.kms.send(request)
@@ -333,6 +579,7 @@ class LocalKMSServer:
                 False,
             )
             return False
+        conn.settimeout(self._idle_timeout)
         self._write(
             conn,
             response.status,
@@ -342,72 +589,92 @@ class LocalKMSServer:
         )
         return keep_alive
 
-    @staticmethod
     def _read_body(
+        self,
         conn: socket.socket,
-        reader: BufferedReader,
-        special: dict[bytes, str],
+        reader: _Reader,
+        special: dict[bytes, list[str]],
         expect_continue: bool,
     ) -> bytes:
         """The request body; ``100 Continue`` first when asked, once its length is accepted."""
-        if "chunked" in special.get(b"transfer-encoding", "").lower():
+        encodings = special.get(b"transfer-encoding")
+        lengths = special.get(b"content-length")
+        if encodings is not None:
+            if lengths is not None:
+                raise _BadRequest(400, "Content-Length and Transfer-Encoding cannot be combined")
+            coding = ",".join(encodings).strip().lower()
+            if coding != "chunked":
+                raise _BadRequest(
+                    501, "Transfer-Encoding must be chunked (no other coding is supported)"
+                )
             if expect_continue:
                 conn.sendall(_CONTINUE)
-            return _read_chunked(reader)
-        length_text = special.get(b"content-length")
-        if length_text is None:
+            return _read_chunked(reader, self.max_body)
+        if lengths is None:
             return b""
-        try:
-            length = int(length_text)
-        except ValueError:
-            raise _BadRequest(400, "Content-Length is not a number") from None
-        if length < 0:
-            raise _BadRequest(400, "Content-Length is negative")
-        if length > MAX_BODY:
-            raise _BadRequest(413, f"The request body is larger than {MAX_BODY} bytes")
+        if len(set(lengths)) != 1:
+            raise _BadRequest(400, "Conflicting Content-Length headers")
+        text = lengths[0]
+        if not text.isascii() or not text.isdigit():
+            raise _BadRequest(400, "Content-Length must be a non-negative decimal number")
+        if len(text) > 12 or int(text) > self.max_body:
+            raise _BadRequest(413, f"The request body is larger than {self.max_body} bytes")
+        length = int(text)
         if expect_continue:
             conn.sendall(_CONTINUE)
-        body = reader.read(length)
-        if len(body) != length:
-            raise OSError("the client closed the connection mid-body")
-        return body
+        return reader.read(length)
 
     @staticmethod
     def _write(
         conn: socket.socket, status: int, body: bytes, request_id: str | None, keep_alive: bool
     ) -> None:
-        head = (
-            f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n"
-            "Content-Type: application/x-amz-json-1.1\r\n"
-            f"Content-Length: {len(body)}\r\n"
-            f"Date: {_http_date()}\r\n"
-            + (f"x-amzn-RequestId: {request_id}\r\n" if request_id else "")
-            + ("Connection: keep-alive\r\n\r\n" if keep_alive else "Connection: close\r\n\r\n")
-        )
-        conn.sendall(head.encode("latin-1") + body)
+        conn.sendall(_response_head(status, len(body), request_id, keep_alive) + body)
 
 
-def _read_chunked(reader: BufferedReader) -> bytes:
+_MAX_CHUNK_DIGITS: Final = 8
+#: After an error answer, read (and drop) at most this much for at most this long before
+#: closing, so that the client reads the answer instead of a reset (a lingering close).
+_LINGER_BYTES: Final = 256 * 1024
+_LINGER_SECONDS: Final = 1.0
+
+
+def _linger(conn: socket.socket) -> None:
+    try:
+        conn.shutdown(socket.SHUT_WR)
+        conn.settimeout(_LINGER_SECONDS)
+        end = time.monotonic() + _LINGER_SECONDS
+        drained = 0
+        scratch = bytearray(_RECV)
+        while drained < _LINGER_BYTES and time.monotonic() < end:
+            got = conn.recv_into(scratch)
+            if not got:
+                return
+            drained += got
+    except OSError:
+        pass
+
+
+def _read_chunked(reader: _Reader, limit: int) -> bytes:
+    """A chunked body of at most ``limit`` bytes; strict: sizes of 1 to 8 hex digits, no
+    chunk extensions, no trailers, CRLF after each chunk."""
     body = bytearray()
     while True:
-        size_line = reader.readline(MAX_LINE + 1)
-        if not size_line:
-            raise OSError("the client closed the connection mid-body")
-        try:
-            size = int(size_line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise _BadRequest(400, "Malformed chunk size") from None
+        size_line = reader.readline(_MAX_CHUNK_DIGITS + 2, 400, "A chunk size line")
+        digits = size_line.rstrip(b"\r\n")
+        if b";" in digits:
+            raise _BadRequest(400, "Chunk extensions are not accepted")
+        if not digits or len(digits) > _MAX_CHUNK_DIGITS or not _HEX.issuperset(digits):
+            raise _BadRequest(400, "Malformed chunk size: expected 1 to 8 hexadecimal digits")
+        size = int(digits, 16)
         if size == 0:
-            while reader.readline(MAX_LINE + 1) not in (b"\r\n", b"\n", b""):
-                pass  # trailers
+            if reader.readline(2, 400, "The line after the last chunk") not in (b"\r\n", b"\n"):
+                raise _BadRequest(400, "Chunked trailers are not accepted")
             return bytes(body)
-        if len(body) + size > MAX_BODY:
-            raise _BadRequest(413, f"The request body is larger than {MAX_BODY} bytes")
-        chunk = reader.read(size)
-        if len(chunk) != size:
-            raise OSError("the client closed the connection mid-body")
-        body += chunk
-        reader.readline(MAX_LINE + 1)
+        if len(body) + size > limit:
+            raise _BadRequest(413, f"The request body is larger than {limit} bytes")
+        body += reader.read(size)
+        if reader.readline(2, 400, "The end of a chunk") not in (b"\r\n", b"\n"):
+            raise _BadRequest(400, "A chunk is longer than its declared size")
 
 
 def serve(
@@ -416,6 +683,8 @@ def serve(
     *,
     kms: LocalKMS | None = None,
     state_file: str | os.PathLike[str] | None = None,
+    max_connections: int = MAX_CONNECTIONS,
+    request_timeout: float = REQUEST_TIMEOUT,
     **kms_options: Any,
 ) -> LocalKMSServer:
     """Bind an HTTP endpoint for a local KMS and return the (not yet serving) server.
@@ -424,10 +693,16 @@ def serve(
     LocalKMS keyword) and closed with the server. Serve with ``server.serve_forever()``, or
     ``with serve(port=0) as server: ...`` to serve from a background thread.
     """
+    limits: dict[str, Any] = {
+        "max_connections": max_connections,
+        "request_timeout": request_timeout,
+    }
     if kms is not None:
         if state_file is not None or kms_options:
             raise ConfigurationError(
                 "serve(): pass either kms= or the options to build one, not both"
             )
-        return LocalKMSServer(kms, host, port)
-    return LocalKMSServer(LocalKMS(state_file=state_file, **kms_options), host, port, owns_kms=True)
+        return LocalKMSServer(kms, host, port, **limits)
+    return LocalKMSServer(
+        LocalKMS(state_file=state_file, **kms_options), host, port, owns_kms=True, **limits
+    )

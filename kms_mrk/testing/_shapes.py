@@ -529,16 +529,13 @@ class ErrorAnswer:
         )
 
 
-_SERVER_STATUS: Final[Mapping[str, int]] = {
-    "ServiceUnavailableException": 503,
-    "ServiceUnavailable": 503,
-}
-
-
 def default_status(code: str, fault: str) -> int:
-    """The HTTP status the service answers with: 400 for client faults, 500 (503) for server."""
-    if code in _SERVER_STATUS:
-        return _SERVER_STATUS[code]
+    """The HTTP status the service answers with: the service side's table
+    (:func:`kms_mrk.protocol._service.status_for`), or by ``fault`` for unmodeled codes."""
+    from kms_mrk.protocol._service import status_for
+
+    if code in ERRORS_BY_CODE:
+        return status_for(code)
     return 500 if fault == "server" else 400
 
 

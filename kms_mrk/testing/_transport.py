@@ -6,8 +6,10 @@ the client's serializer and signer, and checks it as KMS would before anything e
 * ``POST /`` with ``Content-Type: application/x-amz-json-1.1`` and
   ``X-Amz-Target: TrentService.<Operation>`` naming a KMS operation;
 * a well-formed SigV4 ``Authorization`` header scoped to ``kms`` and a Region, with
-  ``X-Amz-Date``; when the transport knows the secret key of the access key used, the signature
-  itself is verified (against the request's own date, so no wall clock is involved);
+  ``X-Amz-Date`` (a repeated or unknown part is refused); when the transport knows the secret
+  key of the access key used, the signature itself is verified (against the request's own
+  date, so no wall clock is involved) and must cover ``host``, ``x-amz-date`` and
+  ``x-amz-target``;
 * a body that the real codec decodes into the operation's typed input, and that passes the
   service's own validation: required members, lengths, ranges, enum membership and the model's
   patterns, which the client deliberately leaves to the service (so a stub can never accept an
@@ -28,37 +30,38 @@ raised by ``send`` (a timeout, a reset connection), which is how retry paths are
 After :meth:`MockTransport.close`, ``send`` raises :class:`~kms_mrk.testing.KmsMockError`: a
 client that outlived its test must not get answers meant for another.
 
-This module builds on the transport interface and the protocol codec only; it knows nothing of
-the client that calls it.
+Every check above, the error statuses and the response headers are the service side of the
+protocol (:mod:`kms_mrk.protocol._service`), shared with the local KMS: the two answer the same
+malformed request with the same status, headers and body. This module builds on the transport
+interface and the protocol layer only; it knows nothing of the client that calls it.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import itertools
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from kms_mrk._validation import validate
-from kms_mrk.errors import ERRORS_BY_CODE
-from kms_mrk.errors._base import ResponseParseError, ServiceException
-from kms_mrk.protocol.awsjson11 import CONTENT_TYPE, decode_body, encode_body, encode_error
+from kms_mrk.errors import ERRORS_BY_CODE, ValidationException
+from kms_mrk.errors._base import ServiceException
+from kms_mrk.protocol import _service
+from kms_mrk.protocol._service import (
+    TARGET_PREFIX,
+    ServiceSide,
+    check_content_type,
+    operation_of,
+)
+from kms_mrk.protocol.awsjson11 import encode_body
 from kms_mrk.schema import Command, Response
 from kms_mrk.testing._errors import KmsMockError
-from kms_mrk.testing._service_checks import (
-    missing_required_message,
-    request_problems,
-    validation_message,
-)
 from kms_mrk.testing._shapes import (
     ErrorAnswer,
     coerce_response,
     command_type_for,
-    default_status,
     error_answer,
 )
 from kms_mrk.transport._types import HttpRequest, HttpResponse
@@ -74,9 +77,6 @@ __all__ = [
     "service_error",
     "service_response",
 ]
-
-_TARGET_PREFIX: Final = "TrentService."
-_SERVICE: Final = "kms"
 
 #: What a :class:`MockTransport` handler is: ``(typed command, Region) -> response``.
 Handler = Callable[[Command[Any], str], "Response | Mapping[str, Any] | None"]
@@ -102,41 +102,17 @@ class _Rejected(Exception):
         self.answer = answer
 
 
-def _reject(code: str, message: str) -> _Rejected:
-    cls = ERRORS_BY_CODE[code]
-    return _Rejected(ErrorAnswer(cls, code, message, default_status(code, cls.fault)))
+def _rejected(exc: ServiceException) -> _Rejected:
+    cls = ERRORS_BY_CODE.get(exc.code, type(exc))
+    status = exc.http_status or _service.status_for(exc.code)
+    return _Rejected(ErrorAnswer(cls, exc.code, exc.message, status))
 
 
-def _command_type(operation: str) -> type[Command[Any]] | None:
+def _command_type(operation: str) -> type[Command[Any]]:
     from kms_mrk import commands
 
-    name = commands.OPERATIONS.get(operation)
-    if name is None:
-        return None
-    found: type[Command[Any]] = getattr(commands, name)
+    found: type[Command[Any]] = getattr(commands, commands.OPERATIONS[operation])
     return found
-
-
-def _parse_amz_date(value: str) -> _dt.datetime | None:
-    """``YYYYMMDDTHHMMSSZ`` as an aware datetime (strptime is slow on the per-call path)."""
-    text = value.strip()
-    if len(text) != 16 or text[8] != "T" or text[15] != "Z" or not text.isascii():
-        return None
-    digits = text[:8] + text[9:15]
-    if not digits.isdigit():
-        return None
-    try:
-        return _dt.datetime(
-            int(digits[0:4]),
-            int(digits[4:6]),
-            int(digits[6:8]),
-            int(digits[8:10]),
-            int(digits[10:12]),
-            int(digits[12:14]),
-            tzinfo=_dt.timezone.utc,
-        )
-    except ValueError:
-        return None
 
 
 class MockTransport:
@@ -170,6 +146,7 @@ class MockTransport:
         self.service_validation = bool(service_validation)
         self.allow_unknown_enums = bool(allow_unknown_enums)
         self._credentials = credentials
+        self._service = self._service_side()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.closed = False
@@ -206,96 +183,52 @@ class MockTransport:
         )
 
     # -- decoding --------------------------------------------------------------------------
+    def _service_side(self) -> ServiceSide:
+        """The shared service side, strict: signed requests only, JSON 1.1 Content-Type."""
+        known = self._credentials
+        verifier = None
+        if known is not None:
+            secrets = {known.access_key_id: known.secret_access_key}
+            tokens = (
+                {known.access_key_id: known.session_token}
+                if known.session_token is not None
+                else None
+            )
+            verifier = ServiceSide.sigv4_verifier(
+                secrets.get, clock=None, session_tokens=tokens, only_known=True
+            )
+        return ServiceSide(default_region=None, strict=True, verifier=verifier, patterns=True)
+
     def _decode(self, request: HttpRequest) -> WireRequest:
-        """The typed view of ``request``; raises an internal rejection when it is malformed."""
-        target = request.header("x-amz-target") or ""
-        path = urlsplit(request.url).path
-        if request.method != "POST" or path not in ("", "/"):
-            raise _reject(
-                "UnknownOperationException",
-                f"KMS answers POST / only; got {request.method} {path or '/'}",
-            )
-        operation = target[len(_TARGET_PREFIX) :] if target.startswith(_TARGET_PREFIX) else ""
-        command_type = _command_type(operation) if operation else None
-        if command_type is None:
-            raise _reject(
-                "UnknownOperationException",
-                f"X-Amz-Target must be TrentService.<Operation>; got {target!r}",
-            )
-        content_type = (request.header("content-type") or "").split(";")[0].strip()
-        if content_type != CONTENT_TYPE:
-            raise _reject(
-                "SerializationException",
-                f"Content-Type must be {CONTENT_TYPE}; got {content_type!r}",
-            )
-        access_key_id, region = self._check_signature(request)
-        schema = command_type.__schema__
+        """The typed view of ``request``; raises an internal rejection when it is malformed.
+
+        The checks are the service side shared with the local KMS
+        (:mod:`kms_mrk.protocol._service`).
+        """
+        service = self._service
         try:
-            decoded = decode_body(schema, request.body)
-        except ResponseParseError as exc:
-            missing = missing_required_message(schema, request.body)
-            if missing is not None:
-                raise _reject("ValidationException", missing) from None
-            raise _reject(
-                "SerializationException", f"Cannot read the {operation} request: {exc.reason}"
-            ) from None
-        if self.service_validation:
-            found = request_problems(schema, decoded)
-            if found:
-                raise _reject("ValidationException", validation_message(found))
-        else:
+            operation = operation_of(request)
+            check_content_type(request)
+            access_key_id, region = service.identity(request)
+            command_type = _command_type(operation)
+            schema = command_type.__schema__
+            decoded = service.decode(
+                schema, request.body, operation, checks=self.service_validation
+            )
+        except ServiceException as exc:
+            raise _rejected(exc) from None
+        if not self.service_validation:
             problems = validate(schema, decoded)
             if problems:
                 detail = "; ".join(str(p) for p in problems)
-                raise _reject(
-                    "ValidationException",
-                    f"{len(problems)} validation error(s) detected in the {operation} request: "
-                    f"{detail}",
+                raise _rejected(
+                    ValidationException(
+                        f"{len(problems)} validation error(s) detected in the {operation} "
+                        f"request: {_service.echo(detail, 1024)}"
+                    )
                 )
         command = command_type(**{name: getattr(decoded, name) for name in schema.py_names})
         return WireRequest(request, operation, command_type, command, region, access_key_id)
-
-    def _check_signature(self, request: HttpRequest) -> tuple[str, str]:
-        from kms_mrk.auth import SignatureVerificationError, parse_authorization, verify
-
-        header = request.header("authorization")
-        if not header:
-            raise _reject("MissingAuthenticationTokenException", "Missing Authentication Token")
-        auth = parse_authorization(header)
-        if auth is None:
-            raise _reject(
-                "IncompleteSignatureException", "The Authorization header is not a SigV4 one"
-            )
-        if auth.service != _SERVICE:
-            raise _reject(
-                "InvalidSignatureException",
-                f"Credential should be scoped to correct service: '{_SERVICE}'",
-            )
-        from kms_mrk.endpoints import region_problem
-
-        if region_problem(auth.region) is not None:
-            raise _reject(
-                "InvalidSignatureException", "Credential should be scoped to a valid region"
-            )
-        when = _parse_amz_date(request.header("x-amz-date") or "")
-        if when is None:
-            raise _reject(
-                "IncompleteSignatureException", "The request has no valid X-Amz-Date header"
-            )
-        known = self._credentials
-        if known is not None and auth.access_key_id == known.access_key_id:
-            secrets = {known.access_key_id: known.secret_access_key}
-            try:
-                verify(request, secrets.get, now=when, service=_SERVICE)
-            except SignatureVerificationError as exc:
-                raise _reject(exc.code, exc.message) from None
-            if known.session_token is not None and (
-                request.header("x-amz-security-token") != known.session_token
-            ):
-                raise _reject(
-                    "UnrecognizedClientException", "The security token included is invalid"
-                )
-        return auth.access_key_id, auth.region
 
     # -- hooks (KmsMock overrides them) ----------------------------------------------------
     def _respond(self, wire: WireRequest, request_id: str) -> Response | ErrorAnswer:
@@ -322,7 +255,7 @@ def describe_request(request: HttpRequest) -> str:
     from kms_mrk.auth import region_from_authorization
 
     target = request.header("x-amz-target") or ""
-    operation = target[len(_TARGET_PREFIX) :] if target.startswith(_TARGET_PREFIX) else ""
+    operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else ""
     region = region_from_authorization(request.header("authorization") or "")
     text = operation or "a request"
     return f"{text} in {region}" if region else text
@@ -337,28 +270,13 @@ def ok_response(
 ) -> HttpResponse:
     """A 200 response carrying ``output``, written by the real codec."""
     body = encode_body(command_type.output_type.__schema__, output)
-    return HttpResponse(
-        200,
-        {
-            "content-type": CONTENT_TYPE,
-            "content-length": str(len(body)),
-            "x-amzn-requestid": request_id,
-        },
-        body,
-    )
+    return _service.ok_response(body, request_id)
 
 
 def error_response(answer: ErrorAnswer, request_id: str) -> HttpResponse:
     """The error JSON AWS JSON 1.1 services send, with the answer's HTTP status."""
-    body = encode_error(answer.code, answer.message, **answer.members)
-    return HttpResponse(
-        answer.status,
-        {
-            "content-type": CONTENT_TYPE,
-            "content-length": str(len(body)),
-            "x-amzn-requestid": request_id,
-        },
-        body,
+    return _service.error_response(
+        answer.code, answer.message, request_id, status=answer.status, members=answer.members
     )
 
 

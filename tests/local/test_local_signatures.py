@@ -153,3 +153,86 @@ def test_the_scope_cache_still_routes_every_well_formed_header(kms: LocalKMS) ->
     assert json.loads(kms.send(blank).body)["KeyMetadata"]["Arn"].startswith(
         "arn:aws:kms:us-east-1:"
     )  # an empty header is no header: the default Region
+
+
+# -- a captured request cannot be re-targeted or re-scoped -------------------------------------
+
+
+def _send_raw(port: int, request: HttpRequest) -> tuple[int, dict[str, Any]]:
+    import socket
+
+    head = f"{request.method} / HTTP/1.1\r\n" + "".join(
+        f"{name}: {value}\r\n" for name, value in request.headers.items()
+    )
+    head += f"Content-Length: {len(request.body)}\r\nConnection: close\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head.encode() + request.body)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    status = int(data.split(b" ", 2)[1])
+    return status, json.loads(data.partition(b"\r\n\r\n")[2])
+
+
+def test_over_http_a_signature_must_cover_x_amz_target() -> None:
+    """DescribeKey signed without x-amz-target, replayed as DisableKey: refused, key unchanged."""
+    from kms_mrk.local import serve
+
+    credentials = Credentials("AKIDGOOD", "good-secret")
+    with serve(port=0, verify_signatures=True, access_keys=KEYS) as server:
+        client = make_client(server.kms, "us-east-1", credentials)
+        key_id = client.call("CreateKey").key_metadata.key_id
+        body = json.dumps({"KeyId": key_id}).encode()
+        url = f"http://127.0.0.1:{server.port}/"
+        bare = HttpRequest("POST", url, {"Content-Type": "application/x-amz-json-1.1"}, body)
+        signed = SigV4Signer("kms").sign(bare, credentials, "us-east-1")
+        assert "x-amz-target" not in (signed.header("authorization") or "")
+        replayed = signed.with_header("X-Amz-Target", "TrentService.DisableKey")
+
+        status, answer = _send_raw(server.port, replayed)
+        assert (status, answer["__type"]) == (400, "IncompleteSignatureException")
+        assert answer["message"] == "'X-Amz-Target' must be a SignedHeader in the AWS Authorization"
+        assert client.call("DescribeKey", KeyId=key_id).key_metadata.enabled is True
+
+        # the same request signed properly goes through
+        proper = SigV4Signer("kms").sign(
+            bare.with_header("X-Amz-Target", "TrentService.DescribeKey"), credentials, "us-east-1"
+        )
+        assert _send_raw(server.port, proper)[0] == 200
+
+
+def test_duplicated_or_unknown_authorization_parts_are_refused(strict: LocalKMS) -> None:
+    credentials = Credentials("AKIDGOOD", "good-secret")
+    request = HttpRequest(
+        "POST",
+        "https://kms.us-east-1.amazonaws.com/",
+        {"X-Amz-Target": "TrentService.ListKeys", "Content-Type": "application/x-amz-json-1.1"},
+        b"{}",
+    )
+    signed = SigV4Signer("kms").sign(request, credentials, "us-east-1")
+    header = signed.header("authorization") or ""
+    algorithm, _, rest = header.partition(" ")
+    for forged, part in (
+        (
+            f"{algorithm} Credential=AKIDOTHER/20200101/eu-west-1/kms/aws4_request, {rest}",
+            "Credential",
+        ),
+        (f"{header}, SignedHeaders=host", "SignedHeaders"),
+        (f"{header}, Signature={'0' * 64}", "Signature"),
+    ):
+        response = strict.send(signed.with_header("Authorization", forged))
+        answer = json.loads(response.body)
+        assert (response.status, answer["__type"]) == (400, "IncompleteSignatureException")
+        assert f"more than one '{part}=' part" in answer["message"]
+    response = strict.send(signed.with_header("Authorization", f"{header}, Extra=1"))
+    assert b"unknown part 'Extra'" in response.body
+    assert strict.send(signed).status == 200
+
+
+def test_a_wrong_secret_gets_kms_full_message(strict: LocalKMS) -> None:
+    result = raw_call(strict, "ListKeys", {}, credentials=Credentials("AKIDGOOD", "wrong"))
+    assert result[1]["message"] == (
+        "The request signature we calculated does not match the signature you provided. Check "
+        "your AWS Secret Access Key and signing method. Consult the service documentation for "
+        "details."
+    )
