@@ -17,6 +17,12 @@ the key id, the context or any byte of the blob makes decryption fail. The blob 
 id and not the Region: related multi-Region keys share the id and the material, so a blob
 decrypts in any Region that holds one of them, as with real KMS.
 
+Newer key types (see :mod:`kms_mrk.local._pq`): ``ECC_NIST_EDWARDS25519`` keys are PKCS#8
+Ed25519 keys (pure Ed25519 for ``ED25519_SHA_512``, Ed25519ph for ``ED25519_PH_SHA_512``);
+``ML_DSA_44/65/87`` keys are PKCS#8 ML-DSA keys (``ML_DSA_SHAKE_256``: pure ML-DSA with an empty
+context on the message, or on an external mu); ``ML_KEM_512/768/1024`` keys are PKCS#8 seeds.
+ECDH (DeriveSharedSecret) returns the raw shared secret, the x-coordinate of the shared point.
+
 RSA encryption is RSAES-OAEP with SHA-1 or SHA-256 (MGF1 with the same hash); its ciphertext
 is the bare OAEP output. Signatures: RSASSA-PSS (salt length = digest length) and
 RSASSA-PKCS1-v1_5 with SHA-256/384/512, and ECDSA (DER-encoded) with the hash the spec allows.
@@ -30,6 +36,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from kms_mrk.local import _pq
+
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -37,7 +45,10 @@ if TYPE_CHECKING:
 __all__ = [
     "CryptoError",
     "Material",
+    "decapsulate",
     "decrypt_symmetric",
+    "derive_shared_secret",
+    "encapsulate",
     "encrypt_symmetric",
     "generate_data_key_pair",
     "key_id_of_blob",
@@ -47,7 +58,9 @@ __all__ = [
     "rsa_encrypt",
     "rsa_max_plaintext",
     "sign",
+    "sign_message",
     "verify",
+    "verify_message",
 ]
 
 BLOB_VERSION: Final = 0x01
@@ -81,6 +94,21 @@ SIGNING_HASHES: Final[dict[str, tuple[str, int]]] = {
     "ECDSA_SHA_384": ("SHA384", 48),
     "ECDSA_SHA_512": ("SHA512", 64),
 }
+ED25519: Final = "ECC_NIST_EDWARDS25519"
+#: ML-DSA key spec -> the ``cryptography`` private key class name
+MLDSA_CLASSES: Final[dict[str, str]] = {
+    "ML_DSA_44": "MLDSA44PrivateKey",
+    "ML_DSA_65": "MLDSA65PrivateKey",
+    "ML_DSA_87": "MLDSA87PrivateKey",
+}
+MLKEM_SPECS: Final = _pq.MLKEM_SPECS
+#: signing algorithms of the newer key types: algorithm -> DIGEST length (None: no DIGEST)
+NEW_SIGNING: Final[dict[str, int | None]] = {
+    "ED25519_SHA_512": None,
+    "ED25519_PH_SHA_512": 64,
+    "ML_DSA_SHAKE_256": None,
+}
+MU_SIZE: Final = 64
 OAEP_HASH_SIZES: Final[dict[str, int]] = {"RSAES_OAEP_SHA_1": 20, "RSAES_OAEP_SHA_256": 32}
 
 
@@ -122,17 +150,27 @@ def _crypto() -> Any:
     if _MODULES is None:
         from types import SimpleNamespace
 
-        from cryptography.exceptions import InvalidSignature, InvalidTag
+        from cryptography.exceptions import InvalidSignature, InvalidTag, UnsupportedAlgorithm
         from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+        from cryptography.hazmat.primitives.asymmetric import (
+            ec,
+            ed25519,
+            mldsa,
+            padding,
+            rsa,
+            utils,
+        )
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         _MODULES = SimpleNamespace(
             InvalidSignature=InvalidSignature,
             InvalidTag=InvalidTag,
+            UnsupportedAlgorithm=UnsupportedAlgorithm,
             hashes=hashes,
             serialization=serialization,
             ec=ec,
+            ed25519=ed25519,
+            mldsa=mldsa,
             padding=padding,
             rsa=rsa,
             utils=utils,
@@ -148,7 +186,8 @@ class Material:
     """The key material of one key (shared by related multi-Region keys).
 
     ``secret`` is the raw key for symmetric and HMAC keys and the PKCS#8 DER private key for
-    RSA and ECC keys. It never appears in a repr. Parsed key objects are cached.
+    RSA and ECC keys (and for Ed25519, ML-DSA and ML-KEM keys; ``kind`` is "ed25519",
+    "mldsa" or "mlkem"). It never appears in a repr. Parsed key objects are cached.
     """
 
     __slots__ = ("_aead", "_private", "_public_der", "kind", "material_id", "secret")
@@ -176,6 +215,8 @@ class Material:
 
     def public_key_der(self) -> bytes:
         """The public key as DER-encoded X.509 SubjectPublicKeyInfo."""
+        if self._public_der is None and self.kind == "mlkem":
+            self._public_der = _pq.mlkem_public_der(self.secret)
         if self._public_der is None:
             c = _crypto()
             self._public_der = (
@@ -189,7 +230,7 @@ class Material:
         return self._public_der
 
 
-def _private_der(key: RSAPrivateKey | EllipticCurvePrivateKey) -> bytes:
+def _private_der(key: RSAPrivateKey | EllipticCurvePrivateKey | Any) -> bytes:
     c = _crypto()
     der: bytes = key.private_bytes(
         c.serialization.Encoding.DER,
@@ -230,6 +271,16 @@ def new_material(spec: str, random_bytes: Callable[[int], bytes]) -> Material:
         return Material("rsa", generate_private_key(spec), material_id)
     if spec in ECC_CURVES:
         return Material("ecc", generate_private_key(spec, random_bytes), material_id)
+    c = _crypto()
+    if spec == ED25519:
+        key = c.ed25519.Ed25519PrivateKey.from_private_bytes(random_bytes(32))
+        return Material("ed25519", _private_der(key), material_id)
+    if spec in MLDSA_CLASSES:
+        key = getattr(c.mldsa, MLDSA_CLASSES[spec]).from_seed_bytes(random_bytes(32))
+        return Material("mldsa", _private_der(key), material_id)
+    if spec in MLKEM_SPECS:
+        seed = random_bytes(_pq.MLKEM_SEED_SIZE)
+        return Material("mlkem", _pq.mlkem_private_der(spec, seed), material_id)
     raise ValueError(f"no key material for key spec {spec!r}")
 
 
@@ -363,6 +414,97 @@ def verify(
     except (c.InvalidSignature, ValueError):
         return False
     return True
+
+
+def _new_sign(material: Material, algorithm: str, message: bytes, message_type: str) -> bytes:
+    key = material.private_key()
+    if algorithm == "ML_DSA_SHAKE_256":
+        out: bytes = key.sign_mu(message) if message_type == "EXTERNAL_MU" else key.sign(message)
+        return out
+    if algorithm == "ED25519_PH_SHA_512":
+        digest = message if message_type == "DIGEST" else hashlib.sha512(message).digest()
+        return _pq.ed25519ph_sign(key.private_bytes_raw(), digest)
+    return bytes(key.sign(message))
+
+
+def _new_verify(
+    material: Material, algorithm: str, message: bytes, signature: bytes, message_type: str
+) -> bool:
+    c = _crypto()
+    public = material.private_key().public_key()
+    if algorithm == "ED25519_PH_SHA_512":
+        digest = message if message_type == "DIGEST" else hashlib.sha512(message).digest()
+        return _pq.ed25519ph_verify(public.public_bytes_raw(), digest, signature)
+    try:
+        if message_type == "EXTERNAL_MU":
+            public.verify_mu(signature, message)
+        else:
+            public.verify(signature, message)
+    except (c.InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def sign_message(material: Material, algorithm: str, message: bytes, message_type: str) -> bytes:
+    """Sign ``message`` whose MessageType is ``message_type`` (RAW, DIGEST or EXTERNAL_MU).
+
+    The caller has checked that the algorithm fits the key and the message type and length fit
+    the algorithm.
+    """
+    if algorithm in NEW_SIGNING:
+        return _new_sign(material, algorithm, message, message_type)
+    return sign(material, algorithm, message, digest=message_type == "DIGEST")
+
+
+def verify_message(
+    material: Material, algorithm: str, message: bytes, signature: bytes, message_type: str
+) -> bool:
+    """Whether ``signature`` is valid for ``message`` (see :func:`sign_message`)."""
+    if algorithm in NEW_SIGNING:
+        return _new_verify(material, algorithm, message, signature, message_type)
+    return verify(material, algorithm, message, signature, digest=message_type == "DIGEST")
+
+
+# ------------------------------------------------------------------------------ key agreement
+
+
+def derive_shared_secret(material: Material, peer_public_der: bytes) -> bytes:
+    """The raw ECDH shared secret of this ECC key and a peer's DER SubjectPublicKeyInfo.
+
+    ValueError (with a message safe to show) when the peer key is not a public key on this
+    key's curve.
+    """
+    c = _crypto()
+    try:
+        peer = c.serialization.load_der_public_key(peer_public_der)
+    except (ValueError, TypeError, c.UnsupportedAlgorithm):
+        raise ValueError("PublicKey is not a DER-encoded SubjectPublicKeyInfo") from None
+    private = material.private_key()
+    if not isinstance(peer, c.ec.EllipticCurvePublicKey):
+        raise ValueError("PublicKey is not an elliptic curve public key")
+    if peer.curve.name != private.curve.name:
+        raise ValueError(
+            f"PublicKey is on curve {peer.curve.name}, not on the KMS key's curve "
+            f"{private.curve.name}"
+        )
+    try:
+        secret: bytes = private.exchange(c.ec.ECDH(), peer)
+    except ValueError:
+        raise ValueError("PublicKey is not a valid point for ECDH") from None
+    return secret
+
+
+def encapsulate(material: Material) -> tuple[bytes, bytes]:
+    """ML-KEM: (shared secret, ciphertext) for this key."""
+    return _pq.mlkem_encapsulate(material.secret)
+
+
+def decapsulate(material: Material, ciphertext: bytes) -> bytes:
+    """ML-KEM: the shared secret in ``ciphertext``; CryptoError if it has the wrong size."""
+    try:
+        return _pq.mlkem_decapsulate(material.secret, ciphertext)
+    except ValueError:
+        raise CryptoError("ciphertext has the wrong size for this key") from None
 
 
 # ------------------------------------------------------------------------------ HMAC

@@ -28,6 +28,7 @@ from typing import Any, Final
 
 from kms_mrk.errors import ConfigurationError
 from kms_mrk.local._crypto import Material
+from kms_mrk.local._keystores import CustomKeyStore
 from kms_mrk.local._policy import CompiledPolicy, compile_policy
 
 __all__ = ["STATE_FORMAT", "Alias", "KeyRecord", "RegionState", "Shared", "StateFileError", "Store"]
@@ -54,6 +55,7 @@ class Shared:
     __slots__ = (
         "account",
         "config_cache",
+        "custom_key_store_id",
         "key_id",
         "material",
         "members",
@@ -66,6 +68,7 @@ class Shared:
         "rotation_started",
         "spec",
         "usage",
+        "xks_key_id",
     )
 
     def __init__(
@@ -96,6 +99,10 @@ class Shared:
         self.rotation_enabled = False
         self.rotation_period_days: int | None = None
         self.rotation_started: float | None = None
+        #: the custom key store holding the key (Origin AWS_CLOUDHSM or EXTERNAL_KEY_STORE)
+        self.custom_key_store_id: str | None = None
+        #: the external key's id in the external key manager (Origin EXTERNAL_KEY_STORE)
+        self.xks_key_id: str | None = None
 
     def __repr__(self) -> str:
         return f"Shared(key_id={self.key_id!r}, regions={sorted(self.members)!r})"
@@ -212,13 +219,15 @@ class Alias:
 
 
 class RegionState:
-    """The keys and aliases of one account in one Region."""
+    """The keys, aliases and custom key stores of one account in one Region."""
 
-    __slots__ = ("aliases", "keys")
+    __slots__ = ("aliases", "custom_key_stores", "keys")
 
     def __init__(self) -> None:
         self.keys: dict[str, KeyRecord] = {}
         self.aliases: dict[str, Alias] = {}
+        #: custom key stores by id, in creation order
+        self.custom_key_stores: dict[str, CustomKeyStore] = {}
 
 
 class Store:
@@ -333,8 +342,11 @@ class Store:
         shared_out: list[dict[str, Any]] = []
         keys_out: list[dict[str, Any]] = []
         aliases_out: list[dict[str, Any]] = []
+        stores_out: list[dict[str, Any]] = []
         for account, regions in self.accounts.items():
             for region, state in regions.items():
+                for custom in state.custom_key_stores.values():
+                    stores_out.append({"account": account, "region": region, **custom.dump()})
                 for key in state.keys.values():
                     shared = key.shared
                     index = shared_ids.get(id(shared))
@@ -362,6 +374,7 @@ class Store:
             "shared": shared_out,
             "keys": keys_out,
             "aliases": aliases_out,
+            "custom_key_stores": stores_out,
         }
 
     @classmethod
@@ -393,6 +406,10 @@ class Store:
                 )
                 alias.updated = float(raw["updated"])
                 store.region(raw["account"], raw["region"]).aliases[alias.name] = alias
+            for raw in data.get("custom_key_stores", ()):
+                custom = CustomKeyStore.load(raw)
+                place = store.region(str(raw["account"]), str(raw["region"]))
+                place.custom_key_stores[custom.store_id] = custom
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise StateFileError(
                 f"{source} is damaged or from another program ({type(exc).__name__}: {exc})"
@@ -416,6 +433,8 @@ def _dump_shared(shared: Shared) -> dict[str, Any]:
             "id": material.material_id,
             "secret": base64.b64encode(material.secret).decode("ascii"),
         },
+        "custom_key_store_id": shared.custom_key_store_id,
+        "xks_key_id": shared.xks_key_id,
         "rotation": {
             "enabled": shared.rotation_enabled,
             "period_days": shared.rotation_period_days,
@@ -439,6 +458,8 @@ def _load_shared(raw: dict[str, Any]) -> Shared:
         multi_region=bool(raw["multi_region"]),
         primary_region=raw["primary_region"],
     )
+    shared.custom_key_store_id = raw.get("custom_key_store_id")
+    shared.xks_key_id = raw.get("xks_key_id")
     rotation = raw["rotation"]
     shared.rotation_enabled = bool(rotation["enabled"])
     shared.rotation_period_days = rotation["period_days"]
