@@ -1,0 +1,73 @@
+"""The table of operations the local KMS serves, filled by the ``@handler`` decorator.
+
+A handler module decorates each handler with the command class of its operation::
+
+    @handler(CreateKeyCommand, mutating=True)
+    def create_key(ctx: Ctx, request: CreateKeyRequest) -> CreateKeyResponse: ...
+
+The operation name and request type come from the generated command class, so the table
+cannot drift from the model. Registering one operation twice is a programming error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+if TYPE_CHECKING:
+    from kms_mrk.local._handlers._context import Ctx
+    from kms_mrk.schema import Response, Shape
+
+__all__ = ["HANDLERS", "Handler", "handler"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class Handler:
+    """An operation the local KMS implements."""
+
+    __slots__ = ("function", "mutating", "name", "request_type", "wire")
+
+    def __init__(
+        self,
+        name: str,
+        request_type: type[Shape],
+        function: Callable[[Ctx, Any], Response],
+        *,
+        mutating: bool = False,
+        wire: Callable[[Ctx, Any], bytes] | None = None,
+    ) -> None:
+        self.name = name
+        self.request_type = request_type
+        self.function = function
+        #: changes the state (the LocalKMS persists it before answering)
+        self.mutating = mutating
+        #: writes the response body itself (what ``function`` answers, as AWS JSON 1.1)
+        self.wire = wire
+
+
+#: operation name -> handler, filled as the topic modules are imported
+HANDLERS: Final[dict[str, Handler]] = {}
+
+
+def handler(
+    command: Any,
+    *,
+    mutating: bool = False,
+    wire: Callable[[Ctx, Any], bytes] | None = None,
+) -> Callable[[_F], _F]:
+    """Register the decorated function as the handler of ``command``'s operation.
+
+    ``command`` is a generated ``<Op>Command`` class (its ``operation_name`` and
+    ``input_type`` name the operation and its request shape).
+    """
+    name: str = command.operation_name
+    request_type: type[Shape] = command.input_type
+
+    def register(function: _F) -> _F:
+        if name in HANDLERS:
+            raise RuntimeError(f"two handlers for {name}")
+        HANDLERS[name] = Handler(name, request_type, function, mutating=mutating, wire=wire)
+        return function
+
+    return register
