@@ -20,6 +20,8 @@ Choices where the guide leaves room (recorded in docs/local-kms.md):
 
 ``PendingImport`` and ``Unavailable`` are in the table for completeness; the local KMS never
 puts a key in them (it has no imported key material and no custom key stores).
+
+A key whose custom key store is not connected is ``Unavailable`` (see ``KeyRecord.key_state``).
 """
 
 from __future__ import annotations
@@ -238,6 +240,9 @@ OPERATION_FAMILY: Final[dict[str, str]] = {
             "GetPublicKey",
             "GenerateMac",
             "VerifyMac",
+            "DeriveSharedSecret",
+            "Encapsulate",
+            "Decapsulate",
         ),
         "cryptographic",
     ),

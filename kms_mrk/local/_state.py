@@ -28,7 +28,7 @@ from typing import Any, Final
 
 from kms_mrk.errors import ConfigurationError
 from kms_mrk.local._crypto import Material
-from kms_mrk.local._keystores import CustomKeyStore
+from kms_mrk.local._keystores import CONNECTED, CustomKeyStore
 from kms_mrk.local._policy import CompiledPolicy, compile_policy
 
 __all__ = ["STATE_FORMAT", "Alias", "KeyRecord", "RegionState", "Shared", "StateFileError", "Store"]
@@ -43,6 +43,7 @@ PENDING_DELETION: Final = "PendingDeletion"
 PENDING_REPLICA_DELETION: Final = "PendingReplicaDeletion"
 CREATING: Final = "Creating"
 UPDATING: Final = "Updating"
+UNAVAILABLE: Final = "Unavailable"
 
 
 class StateFileError(ConfigurationError):
@@ -56,6 +57,7 @@ class Shared:
         "account",
         "config_cache",
         "custom_key_store_id",
+        "custom_store",
         "key_id",
         "material",
         "members",
@@ -101,6 +103,8 @@ class Shared:
         self.rotation_started: float | None = None
         #: the custom key store holding the key (Origin AWS_CLOUDHSM or EXTERNAL_KEY_STORE)
         self.custom_key_store_id: str | None = None
+        #: that store (linked when the key is made or loaded; not written to the state file)
+        self.custom_store: CustomKeyStore | None = None
         #: the external key's id in the external key manager (Origin EXTERNAL_KEY_STORE)
         self.xks_key_id: str | None = None
 
@@ -183,6 +187,13 @@ class KeyRecord:
             return CREATING
         if now < self.updating_until:
             return UPDATING
+        custom = self.shared.custom_store
+        if (
+            custom is not None
+            and self.state in (ENABLED, DISABLED)
+            and custom.connection_state(now) != CONNECTED
+        ):
+            return UNAVAILABLE  # the key's custom key store is not connected
         return self.state
 
     def is_primary(self, now: float) -> bool:
@@ -410,6 +421,11 @@ class Store:
                 custom = CustomKeyStore.load(raw)
                 place = store.region(str(raw["account"]), str(raw["region"]))
                 place.custom_key_stores[custom.store_id] = custom
+            for key in store.all_keys():
+                wanted = key.shared.custom_key_store_id
+                if wanted is not None and key.shared.custom_store is None:
+                    place = store.region(key.shared.account, key.region)
+                    key.shared.custom_store = place.custom_key_stores[wanted]
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise StateFileError(
                 f"{source} is damaged or from another program ({type(exc).__name__}: {exc})"

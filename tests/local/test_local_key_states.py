@@ -122,6 +122,8 @@ def test_table_covers_every_family_and_state() -> None:
 
 def test_every_key_operation_has_a_family() -> None:
     keyless = {"CreateKey", "ListKeys", "GenerateRandom"}
+    keyless |= {f"{verb}CustomKeyStore" for verb in ("Create", "Update", "Connect", "Disconnect")}
+    keyless |= {"DeleteCustomKeyStore", "DescribeCustomKeyStores"}
     assert set(OPERATION_FAMILY) >= set(HANDLERS) - keyless
     assert set(OPERATION_FAMILY.values()) <= set(KEY_STATE_TABLE)
 

@@ -24,7 +24,8 @@ Layout:
 - ``_common``: helpers shared by handlers (errors, tags, policies, paging);
 - ``_registry``: the ``@handler`` decorator and the ``HANDLERS`` table;
 - one module per topic: ``_keys``, ``_multi_region``, ``_crypto_ops``, ``_aliases``,
-  ``_tags``, ``_policies``, ``_rotation``.
+  ``_tags``, ``_policies``, ``_rotation``, ``_agreement`` (DeriveSharedSecret, Encapsulate,
+  Decapsulate), ``_keystores`` (custom key stores).
 
 To add operations: write a topic module ``_<topic>.py`` here whose handlers are decorated with
 ``@handler(<Op>Command)`` (``mutating=True`` when the handler changes the state), add the
@@ -36,9 +37,11 @@ from __future__ import annotations
 
 # Importing a topic module registers its handlers; keep this list sorted.
 from kms_mrk.local._handlers import (  # noqa: F401
+    _agreement,
     _aliases,
     _crypto_ops,
     _keys,
+    _keystores,
     _multi_region,
     _policies,
     _rotation,

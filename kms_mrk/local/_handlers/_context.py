@@ -187,7 +187,7 @@ class Ctx:
             if name == "kms:keyusage":
                 return facts.usage
             if name == "kms:keyorigin":
-                return "AWS_KMS"
+                return subject.shared.origin if isinstance(subject, KeyRecord) else "AWS_KMS"
             if name == "kms:multiregion":
                 return "true" if facts.multi_region else "false"
             if name == "kms:multiregionkeytype":

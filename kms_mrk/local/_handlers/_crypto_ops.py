@@ -24,6 +24,7 @@ from kms_mrk.local._handlers._context import Ctx
 from kms_mrk.local._handlers._registry import handler
 from kms_mrk.local._handlers._specs import (
     DATA_KEY_PAIR_SPECS,
+    ENCAPSULATE_DECAPSULATE,
     ENCRYPT_DECRYPT,
     ENCRYPTION_ALGORITHMS,
     GENERATE_VERIFY_MAC,
@@ -41,7 +42,7 @@ from kms_mrk.local._handlers._specs import (
 )
 from kms_mrk.local._state import KeyRecord
 from kms_mrk.local._validate import validation_error
-from kms_mrk.models._enums import KeyAgreementAlgorithmSpec
+from kms_mrk.models._enums import EncapsulationAlgorithmSpec, KeyAgreementAlgorithmSpec
 from kms_mrk.models._op_decrypt import DecryptCommand, DecryptRequest, DecryptResponse
 from kms_mrk.models._op_encrypt import EncryptCommand, EncryptRequest, EncryptResponse
 from kms_mrk.models._op_generate_data_key import (
@@ -358,9 +359,36 @@ def generate_random(ctx: Ctx, request: GenerateRandomRequest) -> GenerateRandomR
     return GenerateRandomResponse(plaintext=ctx.settings.random_bytes(request.number_of_bytes))
 
 
+def _message_type(algorithm: str, message_type: str, message: bytes, spec: str) -> None:
+    """ValidationException unless ``message_type`` and the message length fit ``algorithm``.
+
+    ML_DSA_SHAKE_256 takes RAW or EXTERNAL_MU (a 64-byte mu); ED25519_SHA_512 (pure Ed25519)
+    takes RAW only; ED25519_PH_SHA_512 takes DIGEST (a SHA-512 digest) or RAW (hashed first);
+    the older algorithms take RAW or DIGEST.
+    """
+    allowed: tuple[str, ...] = ("RAW", "DIGEST")
+    if algorithm == "ML_DSA_SHAKE_256":
+        allowed = ("RAW", "EXTERNAL_MU")
+    elif algorithm == "ED25519_SHA_512":
+        allowed = ("RAW",)
+    if message_type not in allowed:
+        raise ValidationException(
+            f"MessageType {message_type} is not valid with key spec {spec} and signing "
+            f"algorithm {algorithm}."
+        )
+    if message_type == "EXTERNAL_MU" and len(message) != _crypto.MU_SIZE:
+        raise ValidationException(
+            f"Message must be {_crypto.MU_SIZE} bytes long when MessageType is EXTERNAL_MU."
+        )
+    if message_type == "DIGEST":
+        size = _crypto.NEW_SIGNING.get(algorithm) or _crypto.digest_size(algorithm)
+        if len(message) != size:
+            raise ValidationException(f"Digest is invalid length for algorithm {algorithm}.")
+
+
 def _signing_key(
     ctx: Ctx, request: SignRequest | VerifyRequest, operation: str
-) -> tuple[KeyRecord, str, bool]:
+) -> tuple[KeyRecord, str, str]:
     key = ctx.use(request.key_id)
     shared = key.shared
     if shared.usage != SIGN_VERIFY:
@@ -369,21 +397,15 @@ def _signing_key(
     if algorithm not in SIGNING_ALGORITHMS.get(shared.spec, ()):
         raise incompatible_algorithm(algorithm, shared.spec)
     message_type = text_of(request.message_type) or "RAW"
-    if message_type not in ("RAW", "DIGEST"):
-        raise ValidationException(
-            f"MessageType {message_type} is not valid with key spec {shared.spec}."
-        )
-    digest = message_type == "DIGEST"
-    if digest and len(request.message) != _crypto.digest_size(algorithm):
-        raise ValidationException(f"Digest is invalid length for algorithm {algorithm}.")
+    _message_type(algorithm, message_type, request.message, shared.spec)
     check_dry_run(request.dry_run)
-    return key, algorithm, digest
+    return key, algorithm, message_type
 
 
 @handler(SignCommand)
 def sign(ctx: Ctx, request: SignRequest) -> SignResponse:
-    key, algorithm, digest = _signing_key(ctx, request, "Sign")
-    signature = _crypto.sign(key.shared.material, algorithm, request.message, digest=digest)
+    key, algorithm, message_type = _signing_key(ctx, request, "Sign")
+    signature = _crypto.sign_message(key.shared.material, algorithm, request.message, message_type)
     return SignResponse(
         key_id=key.arn, signature=signature, signing_algorithm=enum_signing(algorithm)
     )
@@ -391,9 +413,9 @@ def sign(ctx: Ctx, request: SignRequest) -> SignResponse:
 
 @handler(VerifyCommand)
 def verify(ctx: Ctx, request: VerifyRequest) -> VerifyResponse:
-    key, algorithm, digest = _signing_key(ctx, request, "Verify")
-    if not _crypto.verify(
-        key.shared.material, algorithm, request.message, request.signature, digest=digest
+    key, algorithm, message_type = _signing_key(ctx, request, "Verify")
+    if not _crypto.verify_message(
+        key.shared.material, algorithm, request.message, request.signature, message_type
     ):
         raise KMSInvalidSignatureException()
     return VerifyResponse(
@@ -405,7 +427,7 @@ def verify(ctx: Ctx, request: VerifyRequest) -> VerifyResponse:
 def get_public_key(ctx: Ctx, request: GetPublicKeyRequest) -> GetPublicKeyResponse:
     key = ctx.use(request.key_id)
     shared = key.shared
-    if shared.material.kind not in ("rsa", "ecc"):
+    if shared.material.kind not in ("rsa", "ecc", "ed25519", "mldsa", "mlkem"):
         raise UnsupportedOperationException(
             f"{key.arn} key spec is {shared.spec} which is not valid for GetPublicKey."
         )
@@ -424,6 +446,9 @@ def get_public_key(ctx: Ctx, request: GetPublicKeyRequest) -> GetPublicKeyRespon
         signing_algorithms=None if signing is None else [enum_signing(a) for a in signing],
         key_agreement_algorithms=(
             [KeyAgreementAlgorithmSpec.ECDH] if usage == KEY_AGREEMENT else None
+        ),
+        encapsulation_algorithms=(
+            [EncapsulationAlgorithmSpec.ML_KEM] if usage == ENCAPSULATE_DECAPSULATE else None
         ),
     )
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from kms_mrk.errors import ValidationException
 from kms_mrk.local import _crypto
+from kms_mrk.local._handlers._agreement import check_new_key_spec
 from kms_mrk.local._handlers._common import (
     as_datetime,
     checked_tags,
@@ -18,6 +19,7 @@ from kms_mrk.local._handlers._common import (
     warn_unevaluated,
 )
 from kms_mrk.local._handlers._context import Ctx, KeyFacts
+from kms_mrk.local._handlers._keystores import attach_to_store, store_for_new_key
 from kms_mrk.local._handlers._metadata import key_metadata, key_metadata_json
 from kms_mrk.local._handlers._registry import handler
 from kms_mrk.local._handlers._specs import ENCRYPT_DECRYPT, KEY_USAGES, SYMMETRIC
@@ -75,6 +77,7 @@ def create_key(ctx: Ctx, request: CreateKeyRequest) -> CreateKeyResponse:
             "CustomerMasterKeySpec is deprecated, use KeySpec."
         )
     spec = spec_given or legacy or SYMMETRIC
+    check_new_key_spec(ctx, spec)
     if spec not in KEY_USAGES:
         raise unsupported(f"KeySpec {spec}")
     usage = text_of(request.key_usage)
@@ -88,10 +91,9 @@ def create_key(ctx: Ctx, request: CreateKeyRequest) -> CreateKeyResponse:
     if usage not in KEY_USAGES[spec]:
         raise ValidationException(f"KeyUsage {usage} is not compatible with KeySpec {spec}")
     origin = text_of(request.origin) or "AWS_KMS"
-    if origin != "AWS_KMS":
-        raise unsupported(f"Origin {origin} (imported key material and custom key stores)")
-    if request.custom_key_store_id is not None or request.xks_key_id is not None:
-        raise unsupported("CustomKeyStoreId (custom key stores)")
+    custom = store_for_new_key(ctx, request, origin, spec, usage)
+    if origin not in ("AWS_KMS", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"):
+        raise unsupported(f"Origin {origin} (imported key material)")
     tags = checked_tags({}, request.tags or [])
     multi_region = bool(request.multi_region)
     key_id = ctx.new_key_id(multi_region)
@@ -116,6 +118,7 @@ def create_key(ctx: Ctx, request: CreateKeyRequest) -> CreateKeyResponse:
         multi_region=multi_region,
         primary_region=ctx.region,
     )
+    attach_to_store(shared, custom, request.xks_key_id, origin)
     key = KeyRecord(
         shared=shared,
         region=ctx.region,
@@ -150,6 +153,8 @@ def _valid_until(key: KeyRecord, now: float) -> float:
     """Until when a DescribeKey answer stays true if nothing changes: the next timed boundary
     (end of Creating or Updating); deletions remove the key, so they need no boundary."""
     until = math.inf
+    if key.shared.custom_store is not None:
+        return now  # the key's state follows its custom key store: never cached
     if key.creating_until > now:
         until = key.creating_until
     if now < key.updating_until < until:

@@ -9,6 +9,7 @@ from typing import Final
 
 from kms_mrk.local._handlers._common import UTC, as_datetime
 from kms_mrk.local._handlers._specs import (
+    ENCAPSULATE_DECAPSULATE,
     ENCRYPT_DECRYPT,
     ENCRYPTION_ALGORITHMS,
     GENERATE_VERIFY_MAC,
@@ -34,12 +35,18 @@ from kms_mrk.local._state import (
     Shared,
 )
 from kms_mrk.models._enums import (
+    EncapsulationAlgorithmSpec,
     KeyAgreementAlgorithmSpec,
     KeyManagerType,
     MultiRegionKeyType,
     OriginType,
 )
-from kms_mrk.models._shared import KeyMetadata, MultiRegionConfiguration, MultiRegionKey
+from kms_mrk.models._shared import (
+    KeyMetadata,
+    MultiRegionConfiguration,
+    MultiRegionKey,
+    XksKeyConfigurationType,
+)
 
 # --------------------------------------------------------------------------- metadata
 
@@ -110,7 +117,9 @@ def key_metadata(key: KeyRecord, now: float, *, state: str | None = None) -> Key
             if current == PENDING_DELETION and key.deletion_date is not None
             else None
         ),
-        origin=OriginType.AWS_KMS,
+        origin=OriginType(shared.origin),
+        custom_key_store_id=shared.custom_key_store_id,
+        cloud_hsm_cluster_id=_cluster_id(shared),
         key_manager=KeyManagerType.CUSTOMER,
         customer_master_key_spec=enum_key_spec(spec),
         key_spec=enum_key_spec(spec),
@@ -121,11 +130,17 @@ def key_metadata(key: KeyRecord, now: float, *, state: str | None = None) -> Key
         key_agreement_algorithms=(
             [KeyAgreementAlgorithmSpec.ECDH] if usage == KEY_AGREEMENT else None
         ),
+        encapsulation_algorithms=(
+            [EncapsulationAlgorithmSpec.ML_KEM] if usage == ENCAPSULATE_DECAPSULATE else None
+        ),
         mac_algorithms=None if macs is None else [enum_mac(a) for a in macs],
         multi_region=shared.multi_region,
         multi_region_configuration=mrc,
         pending_deletion_window_in_days=(
             key.pending_window_days if current == PENDING_REPLICA_DELETION else None
+        ),
+        xks_key_configuration=(
+            None if shared.xks_key_id is None else XksKeyConfigurationType(id=shared.xks_key_id)
         ),
         current_key_material_id=(
             shared.material.material_id if spec == SYMMETRIC and current != CREATING else None
@@ -133,13 +148,19 @@ def key_metadata(key: KeyRecord, now: float, *, state: str | None = None) -> Key
     )
 
 
+def _cluster_id(shared: Shared) -> str | None:
+    """The CloudHSM cluster of the key's custom key store (AWS_CLOUDHSM keys only)."""
+    custom = shared.custom_store
+    return None if custom is None else custom.cluster_id
+
+
 # The JSON of KeyMetadata, written from fragments. Member order and number formats are the AWS
 # JSON codec's (tests compare the bytes with ``encode_body`` of :func:`key_metadata`).
 
 _UTC_EPOCH: Final = _dt.datetime(1970, 1, 1, tzinfo=UTC)
-#: (spec, usage, multi-Region) -> (the "KeyUsage" member, the members from "Origin" to
-#: "MultiRegion", the "MacAlgorithms" member)
-_SPEC_JSON: dict[tuple[str, str, bool], tuple[str, str, str]] = {}
+#: (spec, usage, multi-Region, origin, custom key store, cluster) -> (the "KeyUsage" member,
+#: the members from "Origin" to "MultiRegion", the "MacAlgorithms" member)
+_SPEC_JSON: dict[tuple[str, str, bool, str, str | None, str | None], tuple[str, str, str]] = {}
 
 
 def _json_time(seconds: float) -> str:
@@ -155,20 +176,36 @@ def _json_list(values: Sequence[str] | None) -> str | None:
     return None if values is None else "[" + ",".join(f'"{v}"' for v in values) + "]"
 
 
-def _spec_json(spec: str, usage: str, multi_region: bool) -> tuple[str, str, str]:
-    cached = _SPEC_JSON.get((spec, usage, multi_region))
+def _spec_json(shared: Shared) -> tuple[str, str, str]:
+    spec, usage, multi_region = shared.spec, shared.usage, shared.multi_region
+    cache_key = (
+        spec,
+        usage,
+        multi_region,
+        shared.origin,
+        shared.custom_key_store_id,
+        _cluster_id(shared),
+    )
+    cached = _SPEC_JSON.get(cache_key)
     if cached is not None:
         return cached
     encryption = _json_list(ENCRYPTION_ALGORITHMS.get(spec) if usage == ENCRYPT_DECRYPT else None)
     signing = _json_list(SIGNING_ALGORITHMS.get(spec) if usage == SIGN_VERIFY else None)
     agreement = '["ECDH"]' if usage == KEY_AGREEMENT else None
+    encapsulation = '["ML_KEM"]' if usage == ENCAPSULATE_DECAPSULATE else None
     macs = _json_list(MAC_ALGORITHMS.get(spec) if usage == GENERATE_VERIFY_MAC else None)
-    middle = f',"Origin":"AWS_KMS","KeyManager":"CUSTOMER","CustomerMasterKeySpec":"{spec}"'
+    middle = f',"Origin":"{shared.origin}"'
+    if shared.custom_key_store_id is not None:
+        middle += f',"CustomKeyStoreId":{json.dumps(shared.custom_key_store_id)}'
+    if cache_key[5] is not None:
+        middle += f',"CloudHsmClusterId":{json.dumps(cache_key[5])}'
+    middle += f',"KeyManager":"CUSTOMER","CustomerMasterKeySpec":"{spec}"'
     middle += f',"KeySpec":"{spec}"'
     for name, value in (
         ("EncryptionAlgorithms", encryption),
         ("SigningAlgorithms", signing),
         ("KeyAgreementAlgorithms", agreement),
+        ("EncapsulationAlgorithms", encapsulation),
     ):
         if value is not None:
             middle += f',"{name}":{value}'
@@ -178,7 +215,7 @@ def _spec_json(spec: str, usage: str, multi_region: bool) -> tuple[str, str, str
         middle,
         "" if macs is None else f',"MacAlgorithms":{macs}',
     )
-    _SPEC_JSON[(spec, usage, multi_region)] = entry
+    _SPEC_JSON[cache_key] = entry
     return entry
 
 
@@ -186,7 +223,7 @@ def key_metadata_json(key: KeyRecord, now: float) -> str:
     """The JSON object :func:`key_metadata` encodes to, written directly."""
     shared = key.shared
     current = key.key_state(now)
-    usage_json, middle, macs = _spec_json(shared.spec, shared.usage, shared.multi_region)
+    usage_json, middle, macs = _spec_json(shared)
     parts = [
         f'{{"AWSAccountId":"{shared.account}","KeyId":"{shared.key_id}","Arn":"{key.arn}"',
         f',"CreationDate":{_json_time(key.created)},"Enabled":',
@@ -206,6 +243,8 @@ def key_metadata_json(key: KeyRecord, now: float) -> str:
     if current == PENDING_REPLICA_DELETION and key.pending_window_days is not None:
         parts.append(f',"PendingDeletionWindowInDays":{key.pending_window_days}')
     parts.append(macs)
+    if shared.xks_key_id is not None:
+        parts.append(f',"XksKeyConfiguration":{{"Id":{json.dumps(shared.xks_key_id)}}}')
     if shared.spec == SYMMETRIC and current != CREATING:
         parts.append(f',"CurrentKeyMaterialId":"{shared.material.material_id}"')
     parts.append("}")
