@@ -46,6 +46,7 @@ __all__ = [
     "MAX_STORES",
     "CustomKeyStore",
     "KeyStoreStateError",
+    "arm_connection_failure",
     "check_operation",
     "new_store_id",
 ]
@@ -332,3 +333,19 @@ def check_operation(
                 f"Custom key store {store_id} is {state}; disconnect it before changing these "
                 "settings."
             )
+
+
+def arm_connection_failure(region_state: Any, store_id: str, code: str) -> None:
+    """:meth:`CustomKeyStore.fail_next_connection` for the store ``store_id`` of a Region's
+    state (``RegionState`` or None); ConfigurationError when there is no such store or the
+    code does not fit it."""
+    from kms_mrk.errors import ConfigurationError
+
+    stores = {} if region_state is None else region_state.custom_key_stores
+    custom = stores.get(store_id)
+    if custom is None:
+        raise ConfigurationError(f"fail_next_connection: no custom key store {store_id!r} there")
+    try:
+        custom.fail_next_connection(code)
+    except ValueError as exc:
+        raise ConfigurationError(f"fail_next_connection: {exc}") from None

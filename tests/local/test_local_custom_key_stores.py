@@ -394,3 +394,22 @@ def test_kms_mrk_client_custom_key_stores(kms: LocalKMS, clock: ManualClock) -> 
     clock.advance(2)
     client.delete_custom_key_store(custom_key_store_id=store_id)
     assert client.describe_custom_key_stores().custom_key_stores == []
+
+
+def test_an_armed_failure_through_local_kms(
+    kms: LocalKMS, east: TestClient, clock: ManualClock
+) -> None:
+    from kms_mrk.errors import ConfigurationError
+
+    store_id = _cloudhsm(east)
+    with pytest.raises(ConfigurationError, match="XKS_PROXY_TIMED_OUT"):
+        kms.fail_next_connection(store_id, "XKS_PROXY_TIMED_OUT")
+    with pytest.raises(ConfigurationError, match="no custom key store"):
+        kms.fail_next_connection(store_id, "USER_LOCKED_OUT", region="eu-west-1")
+    kms.fail_next_connection(store_id, "USER_LOCKED_OUT")
+    east.call("ConnectCustomKeyStore", CustomKeyStoreId=store_id)
+    clock.advance(2)
+    entry = _describe(east, store_id)
+    assert (entry.connection_state, entry.connection_error_code) == ("FAILED", "USER_LOCKED_OUT")
+    with pytest.raises(CustomKeyStoreInvalidStateException):
+        east.call("CreateKey", Origin="AWS_CLOUDHSM", CustomKeyStoreId=store_id)
