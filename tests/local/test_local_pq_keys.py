@@ -251,3 +251,14 @@ def test_kms_mrk_client_signs_with_ml_dsa(kms: LocalKMS) -> None:
     ).signature
     assert isinstance(public, mldsa.MLDSA87PublicKey)
     public.verify(signature, b"hello")
+
+
+def test_ml_kem_512_without_its_package_says_what_to_install(
+    east: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kms_mrk.local import _pq
+
+    monkeypatch.setattr(_pq, "mlkem512_available", lambda: False)
+    with pytest.raises(UnsupportedOperationException, match=r"kyber-py.*kms-mrk\[local\]"):
+        east.call("CreateKey", KeySpec="ML_KEM_512", KeyUsage="ENCAPSULATE_DECAPSULATE")
+    assert east.call("ListKeys").keys == []
