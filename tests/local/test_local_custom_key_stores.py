@@ -413,3 +413,23 @@ def test_an_armed_failure_through_local_kms(
     assert (entry.connection_state, entry.connection_error_code) == ("FAILED", "USER_LOCKED_OUT")
     with pytest.raises(CustomKeyStoreInvalidStateException):
         east.call("CreateKey", Origin="AWS_CLOUDHSM", CustomKeyStoreId=store_id)
+
+
+def test_endpoints_of_vpc_endpoint_service_stores_are_their_own(east: TestClient) -> None:
+    from kms_mrk.errors import XksProxyUriEndpointInUseException
+
+    vpc = {
+        "XksProxyConnectivity": "VPC_ENDPOINT_SERVICE",
+        "XksProxyVpcEndpointServiceName": "com.amazonaws.vpce.us-east-1.vpce-svc-0123abcd",
+    }
+    _xks(east, "vpc-1", endpoint="https://private.example.com", **vpc)
+    with pytest.raises(XksProxyUriEndpointInUseException):
+        _xks(
+            east,
+            "public-same-host",
+            endpoint="https://private.example.com",
+            XksProxyUriPath="/other/kms/xks/v1",
+        )
+    # two public endpoint stores may share a host with different paths
+    _xks(east, "pub-1", endpoint="https://shared.example.com")
+    _xks(east, "pub-2", endpoint="https://shared.example.com", XksProxyUriPath="/b/kms/xks/v1")

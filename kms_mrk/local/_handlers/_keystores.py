@@ -140,28 +140,26 @@ def _check_unique(
             )
         if candidate.store_type != ks.EXTERNAL or other.store_type != ks.EXTERNAL:
             continue
-        if candidate.connectivity == ks.VPC_ENDPOINT_SERVICE:
-            if other.vpc_service_name == candidate.vpc_service_name:
-                raise XksProxyVpcEndpointServiceInUseException(
-                    f"The VPC endpoint service {candidate.vpc_service_name} is already "
-                    f"associated with custom key store {other.store_id}."
-                )
-            if (other.uri_endpoint, other.uri_path) == (candidate.uri_endpoint, candidate.uri_path):
-                raise XksProxyUriInUseException(
-                    "The XksProxyUriEndpoint and XksProxyUriPath are already used by custom key "
-                    f"store {other.store_id}."
-                )
-        elif other.uri_endpoint == candidate.uri_endpoint:
+        if other.uri_endpoint == candidate.uri_endpoint:
             if other.uri_path == candidate.uri_path:
                 raise XksProxyUriInUseException(
                     "The XksProxyUriEndpoint and XksProxyUriPath are already used by custom key "
                     f"store {other.store_id}."
                 )
-            if other.connectivity == ks.VPC_ENDPOINT_SERVICE:
+            if ks.VPC_ENDPOINT_SERVICE in (candidate.connectivity, other.connectivity):
+                # a store reached through a VPC endpoint service has an endpoint of its own
                 raise XksProxyUriEndpointInUseException(
                     f"The XksProxyUriEndpoint {candidate.uri_endpoint} is already used by custom "
                     f"key store {other.store_id}."
                 )
+        if (
+            candidate.connectivity == ks.VPC_ENDPOINT_SERVICE
+            and other.vpc_service_name == candidate.vpc_service_name
+        ):
+            raise XksProxyVpcEndpointServiceInUseException(
+                f"The VPC endpoint service {candidate.vpc_service_name} is already associated "
+                f"with custom key store {other.store_id}."
+            )
 
 
 def _check_xks_shape(custom: ks.CustomKeyStore) -> None:
