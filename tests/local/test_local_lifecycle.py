@@ -167,7 +167,7 @@ def test_create_key_argument_errors(east: TestClient) -> None:
     with pytest.raises(
         UnsupportedOperationException, match="not implemented by the kms-mrk local KMS"
     ):
-        east.call("CreateKey", Origin="EXTERNAL")
+        east.call("CreateKey", Origin="AWS_CLOUDHSM")
     with pytest.raises(UnsupportedOperationException, match="KeySpec ML_DSA_44"):
         east.call("CreateKey", KeySpec="ML_DSA_44", KeyUsage="SIGN_VERIFY")
 

@@ -27,13 +27,16 @@ from kms_mrk.local._handlers._specs import (
 from kms_mrk.local._state import (
     CREATING,
     ENABLED,
+    EXTERNAL,
     PENDING_DELETION,
+    PENDING_IMPORT,
     PENDING_REPLICA_DELETION,
     UPDATING,
     KeyRecord,
     Shared,
 )
 from kms_mrk.models._enums import (
+    ExpirationModelType,
     KeyAgreementAlgorithmSpec,
     KeyManagerType,
     MultiRegionKeyType,
@@ -110,7 +113,7 @@ def key_metadata(key: KeyRecord, now: float, *, state: str | None = None) -> Key
             if current == PENDING_DELETION and key.deletion_date is not None
             else None
         ),
-        origin=OriginType.AWS_KMS,
+        origin=OriginType(shared.origin),
         key_manager=KeyManagerType.CUSTOMER,
         customer_master_key_spec=enum_key_spec(spec),
         key_spec=enum_key_spec(spec),
@@ -127,8 +130,16 @@ def key_metadata(key: KeyRecord, now: float, *, state: str | None = None) -> Key
         pending_deletion_window_in_days=(
             key.pending_window_days if current == PENDING_REPLICA_DELETION else None
         ),
-        current_key_material_id=(
-            shared.material.material_id if spec == SYMMETRIC and current != CREATING else None
+        current_key_material_id=_current_material(key, current, now),
+        valid_to=(
+            as_datetime(key.valid_to)
+            if key.imported and key.valid_to is not None and current != PENDING_IMPORT
+            else None
+        ),
+        expiration_model=(
+            ExpirationModelType(key.expiration_model)
+            if key.expiration_model is not None and shared.origin == EXTERNAL
+            else None
         ),
     )
 
@@ -137,9 +148,9 @@ def key_metadata(key: KeyRecord, now: float, *, state: str | None = None) -> Key
 # JSON codec's (tests compare the bytes with ``encode_body`` of :func:`key_metadata`).
 
 _UTC_EPOCH: Final = _dt.datetime(1970, 1, 1, tzinfo=UTC)
-#: (spec, usage, multi-Region) -> (the "KeyUsage" member, the members from "Origin" to
+#: (spec, usage, multi-Region, origin) -> (the "KeyUsage" member, the members from "Origin" to
 #: "MultiRegion", the "MacAlgorithms" member)
-_SPEC_JSON: dict[tuple[str, str, bool], tuple[str, str, str]] = {}
+_SPEC_JSON: dict[tuple[str, str, bool, str], tuple[str, str, str]] = {}
 
 
 def _json_time(seconds: float) -> str:
@@ -155,15 +166,25 @@ def _json_list(values: Sequence[str] | None) -> str | None:
     return None if values is None else "[" + ",".join(f'"{v}"' for v in values) + "]"
 
 
-def _spec_json(spec: str, usage: str, multi_region: bool) -> tuple[str, str, str]:
-    cached = _SPEC_JSON.get((spec, usage, multi_region))
+def _current_material(key: KeyRecord, state: str, now: float) -> str | None:
+    """CurrentKeyMaterialId: symmetric keys once created, and once their material is here."""
+    shared = key.shared
+    if shared.spec != SYMMETRIC or state == CREATING or not key.has_material(now):
+        return None
+    return shared.material.material_id or None
+
+
+def _spec_json(
+    spec: str, usage: str, multi_region: bool, origin: str = "AWS_KMS"
+) -> tuple[str, str, str]:
+    cached = _SPEC_JSON.get((spec, usage, multi_region, origin))
     if cached is not None:
         return cached
     encryption = _json_list(ENCRYPTION_ALGORITHMS.get(spec) if usage == ENCRYPT_DECRYPT else None)
     signing = _json_list(SIGNING_ALGORITHMS.get(spec) if usage == SIGN_VERIFY else None)
     agreement = '["ECDH"]' if usage == KEY_AGREEMENT else None
     macs = _json_list(MAC_ALGORITHMS.get(spec) if usage == GENERATE_VERIFY_MAC else None)
-    middle = f',"Origin":"AWS_KMS","KeyManager":"CUSTOMER","CustomerMasterKeySpec":"{spec}"'
+    middle = f',"Origin":"{origin}","KeyManager":"CUSTOMER","CustomerMasterKeySpec":"{spec}"'
     middle += f',"KeySpec":"{spec}"'
     for name, value in (
         ("EncryptionAlgorithms", encryption),
@@ -178,12 +199,16 @@ def _spec_json(spec: str, usage: str, multi_region: bool) -> tuple[str, str, str
         middle,
         "" if macs is None else f',"MacAlgorithms":{macs}',
     )
-    _SPEC_JSON[(spec, usage, multi_region)] = entry
+    _SPEC_JSON[(spec, usage, multi_region, origin)] = entry
     return entry
 
 
 def key_metadata_json(key: KeyRecord, now: float) -> str:
-    """The JSON object :func:`key_metadata` encodes to, written directly."""
+    """The JSON object :func:`key_metadata` encodes to, written directly.
+
+    Only for keys whose origin is ``AWS_KMS`` (the fragments have no ``ValidTo`` or
+    ``ExpirationModel``); callers encode :func:`key_metadata` for the others.
+    """
     shared = key.shared
     current = key.key_state(now)
     usage_json, middle, macs = _spec_json(shared.spec, shared.usage, shared.multi_region)
@@ -206,7 +231,8 @@ def key_metadata_json(key: KeyRecord, now: float) -> str:
     if current == PENDING_REPLICA_DELETION and key.pending_window_days is not None:
         parts.append(f',"PendingDeletionWindowInDays":{key.pending_window_days}')
     parts.append(macs)
-    if shared.spec == SYMMETRIC and current != CREATING:
-        parts.append(f',"CurrentKeyMaterialId":"{shared.material.material_id}"')
+    material_id = _current_material(key, current, now)
+    if material_id is not None:
+        parts.append(f',"CurrentKeyMaterialId":"{material_id}"')
     parts.append("}")
     return "".join(parts)
