@@ -200,3 +200,23 @@ def test_kms_mrk_client_derives_and_encapsulates(kms: LocalKMS) -> None:
         encapsulation_algorithm="ML_KEM",
     )
     assert back.shared_secret == made.shared_secret
+
+
+def test_key_agreement_and_kem_count_as_key_use(east: TestClient) -> None:
+    agreement = _agreement_key(east, "ECC_NIST_P256")
+    peer = _spki(ec.generate_private_key(ec.SECP256R1()).public_key())
+    east.call("DeriveSharedSecret", KeyId=agreement, KeyAgreementAlgorithm="ECDH", PublicKey=peer)
+    usage = east.call("GetKeyLastUsage", KeyId=agreement).key_last_usage
+    assert usage.operation == "DeriveSharedSecret"
+    kem = east.call(
+        "CreateKey", KeySpec="ML_KEM_768", KeyUsage="ENCAPSULATE_DECAPSULATE"
+    ).key_metadata.key_id
+    made = east.call("Encapsulate", KeyId=kem, EncapsulationAlgorithm="ML_KEM")
+    assert east.call("GetKeyLastUsage", KeyId=kem).key_last_usage.operation == "Encapsulate"
+    east.call(
+        "Decapsulate",
+        KeyId=kem,
+        SharedSecretCiphertextBlob=made.shared_secret_ciphertext_blob,
+        EncapsulationAlgorithm="ML_KEM",
+    )
+    assert east.call("GetKeyLastUsage", KeyId=kem).key_last_usage.operation == "Decapsulate"

@@ -433,3 +433,16 @@ def test_endpoints_of_vpc_endpoint_service_stores_are_their_own(east: TestClient
     # two public endpoint stores may share a host with different paths
     _xks(east, "pub-1", endpoint="https://shared.example.com")
     _xks(east, "pub-2", endpoint="https://shared.example.com", XksProxyUriPath="/b/kms/xks/v1")
+
+
+def test_keys_in_custom_key_stores_do_not_rotate(east: TestClient, clock: ManualClock) -> None:
+    store_id = _cloudhsm(east)
+    east.call("ConnectCustomKeyStore", CustomKeyStoreId=store_id)
+    clock.advance(2)
+    key_id = east.call(
+        "CreateKey", Origin="AWS_CLOUDHSM", CustomKeyStoreId=store_id
+    ).key_metadata.key_id
+    with pytest.raises(UnsupportedOperationException, match="origin is AWS_CLOUDHSM"):
+        east.call("EnableKeyRotation", KeyId=key_id)
+    with pytest.raises(UnsupportedOperationException, match="origin is AWS_CLOUDHSM"):
+        east.call("RotateKeyOnDemand", KeyId=key_id)

@@ -24,8 +24,9 @@ Layout:
 - ``_common``: helpers shared by handlers (errors, tags, policies, paging);
 - ``_registry``: the ``@handler`` decorator and the ``HANDLERS`` table;
 - one module per topic: ``_keys``, ``_multi_region``, ``_crypto_ops``, ``_aliases``,
-  ``_tags``, ``_policies``, ``_rotation``, ``_agreement`` (DeriveSharedSecret, Encapsulate,
-  Decapsulate), ``_keystores`` (custom key stores).
+  ``_tags``, ``_policies``, ``_rotation``, ``_grants``, ``_imports``, ``_usage``,
+  ``_agreement`` (DeriveSharedSecret, Encapsulate, Decapsulate), ``_keystores`` (custom key
+  stores).
 
 To add operations: write a topic module ``_<topic>.py`` here whose handlers are decorated with
 ``@handler(<Op>Command)`` (``mutating=True`` when the handler changes the state), add the
@@ -40,12 +41,15 @@ from kms_mrk.local._handlers import (  # noqa: F401
     _agreement,
     _aliases,
     _crypto_ops,
+    _grants,
+    _imports,
     _keys,
     _keystores,
     _multi_region,
     _policies,
     _rotation,
     _tags,
+    _usage,
 )
 from kms_mrk.local._handlers._context import Ctx, KeyFacts, Prepare, Settings
 from kms_mrk.local._handlers._metadata import key_metadata, key_metadata_json

@@ -85,6 +85,7 @@ def derive_shared_secret(
     except ValueError as exc:
         raise ValidationException(str(exc)) from None
     check_dry_run(request.dry_run)
+    ctx.used(key, "DeriveSharedSecret")
     return DeriveSharedSecretResponse(
         key_id=key.arn,
         shared_secret=secret,
@@ -109,6 +110,7 @@ def encapsulate(ctx: Ctx, request: EncapsulateRequest) -> EncapsulateResponse:
     key = _kem_key(ctx, request.key_id, text_of(request.encapsulation_algorithm), "Encapsulate")
     check_dry_run(request.dry_run)
     secret, ciphertext = _crypto.encapsulate(key.shared.material)
+    ctx.used(key, "Encapsulate")
     return EncapsulateResponse(
         key_id=key.arn,
         shared_secret=secret,
@@ -128,6 +130,7 @@ def decapsulate(ctx: Ctx, request: DecapsulateRequest) -> DecapsulateResponse:
             f"The ciphertext is not an {key.shared.spec} ciphertext "
             f"({_pq.MLKEM_SPECS[key.shared.spec][2]} bytes)."
         ) from None
+    ctx.used(key, "Decapsulate")
     return DecapsulateResponse(
         key_id=key.arn,
         shared_secret=secret,

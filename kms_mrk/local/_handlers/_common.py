@@ -13,6 +13,7 @@ from typing import Final, TypeVar
 
 from kms_mrk.errors import (
     DryRunOperationException,
+    InvalidGrantTokenException,
     InvalidKeyUsageException,
     InvalidMarkerException,
     MalformedPolicyDocumentException,
@@ -167,3 +168,51 @@ def page_limit(value: int | None, default: int, maximum: int) -> int:
 
 def not_primary(key: KeyRecord) -> UnsupportedOperationException:
     return UnsupportedOperationException(f"{key.arn} is not a multi-region primary key.")
+
+
+# --------------------------------------------------------------------------- grant tokens
+
+# A grant token: base64 of 0x01, then protobuf-like fields: 0x0a 0x40 <grant id, 64 hex
+# digits>, 0x12 <n> <key ARN, n bytes>, 0x1a 0x20 <32 random bytes>. Like KMS's tokens it
+# starts "AQpA" and names the grant; unlike them it is not signed (nothing here is secret).
+_TOKEN_HEAD: Final = b"\x01\x0a\x40"
+_GRANT_ID: Final = re.compile(r"[0-9a-f]{64}")
+
+
+def grant_token(grant_id: str, key_arn: str, nonce: bytes) -> str:
+    """A new token for grant ``grant_id`` of key ``key_arn``."""
+    arn = key_arn.encode("ascii")
+    raw = _TOKEN_HEAD + grant_id.encode("ascii") + b"\x12" + bytes((len(arn),)) + arn
+    return base64.b64encode(raw + b"\x1a\x20" + nonce[:32].ljust(32, b"\0")).decode("ascii")
+
+
+def parse_grant_token(token: str) -> tuple[str, str]:
+    """(grant id, key ARN) of a token; InvalidGrantTokenException if it is not one."""
+    try:
+        raw = base64.b64decode(token.encode("ascii"), validate=True)
+        if not raw.startswith(_TOKEN_HEAD) or raw[67:68] != b"\x12":
+            raise ValueError(token)
+        grant_id = raw[3:67].decode("ascii")
+        end = 69 + raw[68]
+        key_arn = raw[69:end].decode("ascii")
+        if raw[end : end + 2] != b"\x1a\x20" or len(raw) != end + 34:
+            raise ValueError(token)
+    except (ValueError, UnicodeError, IndexError, binascii.Error):
+        raise InvalidGrantTokenException("The grant token is not valid.") from None
+    if not _GRANT_ID.fullmatch(grant_id) or not key_arn.startswith("arn:"):
+        raise InvalidGrantTokenException("The grant token is not valid.")
+    return grant_id, key_arn
+
+
+def check_grant_tokens(tokens: Sequence[str] | None) -> None:
+    """InvalidGrantTokenException unless every token is well formed.
+
+    Grants take effect at once in the local KMS (there is no eventual consistency to bridge),
+    so a valid token adds nothing to what the grant itself allows.
+    """
+    for token in tokens or ():
+        parse_grant_token(token)
+
+
+def is_grant_id(text: str) -> bool:
+    return _GRANT_ID.fullmatch(text) is not None

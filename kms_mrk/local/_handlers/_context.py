@@ -1,16 +1,22 @@
-"""The request context handlers get: caller, Region, time, state, settings."""
+"""The request context handlers get: caller, Region, time, state, settings.
+
+:meth:`Ctx.authorize` is the one authorizer: the key policy first (an explicit Deny there
+wins), then the key's grants (:func:`grant_allows`), which can allow what the policy does
+not. Grant constraints are checked against :attr:`Ctx.encryption_context`, which the
+cryptographic handlers set before they authorize.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from kms_mrk import arn as _arn
 from kms_mrk.errors import InvalidArnException, NotFoundException
 from kms_mrk.local import _crypto
 from kms_mrk.local._keystates import check_key_state
-from kms_mrk.local._policy import access_denied, principal_arn
-from kms_mrk.local._state import KeyRecord, RegionState, Store
+from kms_mrk.local._policy import access_denied, account_of_principal, principal_arn
+from kms_mrk.local._state import Grant, KeyRecord, RegionState, Store
 
 _T = TypeVar("_T")
 
@@ -21,6 +27,55 @@ def _is_key_id(text: str) -> bool:
         return _arn.parse_key_identifier(text).kind == "key_id"
     except _arn.InvalidKeyIdentifierError:
         return False
+
+
+#: grant operations whose requests carry an encryption context (where constraints apply)
+CONTEXT_OPERATIONS: Final = frozenset(
+    ("Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey",
+     "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair",
+     "GenerateDataKeyPairWithoutPlaintext")
+)  # fmt: skip
+
+
+def _context_has(context: dict[str, str], required: dict[str, str]) -> bool:
+    """Whether ``context`` holds every pair of ``required`` (keys compared case-insensitively,
+    values exactly, as grant constraints compare them)."""
+    folded = {k.lower(): v for k, v in context.items()}
+    return all(folded.get(k.lower()) == v for k, v in required.items())
+
+
+def grantee_matches(grantee: str, principal: str) -> bool:
+    """Whether a grant for ``grantee`` is a grant for the calling ``principal``.
+
+    The grantee is the caller itself, the role of an assumed-role session, or the caller's
+    account (an account root or account id stands for every principal of that account, as
+    in key policies, since the local KMS has no IAM policies).
+    """
+    if grantee in (principal, principal_arn(principal)):
+        return True
+    account = account_of_principal(principal)
+    if account is None:
+        return False
+    return grantee == account or (
+        grantee.endswith(f"::{account}:root") and grantee.startswith("arn:")
+    )
+
+
+def grant_allows(
+    grant: Grant, principal: str, operation: str, context: dict[str, str] | None, spec: str
+) -> bool:
+    """Whether ``grant`` lets ``principal`` call ``operation`` with this encryption context."""
+    if operation not in grant.operations or not grantee_matches(grant.grantee, principal):
+        return False
+    if operation in CONTEXT_OPERATIONS and spec == "SYMMETRIC_DEFAULT":
+        given = context or {}
+        if grant.subset is not None and not _context_has(given, grant.subset):
+            return False
+        if grant.equals is not None and not (
+            len(given) == len(grant.equals) and _context_has(given, grant.equals)
+        ):
+            return False
+    return True
 
 
 class Settings:
@@ -43,13 +98,21 @@ class Settings:
 class KeyFacts:
     """What policy conditions may ask about a key (also for a key not made yet)."""
 
-    __slots__ = ("key_type", "multi_region", "spec", "usage")
+    __slots__ = ("key_type", "multi_region", "origin", "spec", "usage")
 
-    def __init__(self, spec: str, usage: str, multi_region: bool, key_type: str | None) -> None:
+    def __init__(
+        self,
+        spec: str,
+        usage: str,
+        multi_region: bool,
+        key_type: str | None,
+        origin: str = "AWS_KMS",
+    ) -> None:
         self.spec = spec
         self.usage = usage
         self.multi_region = multi_region
         self.key_type = key_type
+        self.origin = origin
 
     @classmethod
     def of(cls, key: KeyRecord, now: float) -> KeyFacts:
@@ -57,14 +120,15 @@ class KeyFacts:
         key_type = None
         if shared.multi_region:
             key_type = "PRIMARY" if key.is_primary(now) else "REPLICA"
-        return cls(shared.spec, shared.usage, shared.multi_region, key_type)
+        return cls(shared.spec, shared.usage, shared.multi_region, key_type, shared.origin)
 
 
 class Ctx:
     """One request as handlers see it: who calls, where, when, and the state."""
 
-    __slots__ = ("account", "conditions", "now", "operation", "partition", "prepared",
-                 "principal", "region", "secure", "settings", "store", "subject")  # fmt: skip
+    __slots__ = ("account", "conditions", "encryption_context", "now", "operation",
+                 "partition", "prepared", "principal", "region", "secure", "settings", "store",
+                 "subject")  # fmt: skip
 
     def __init__(
         self,
@@ -96,6 +160,8 @@ class Ctx:
         self.conditions: dict[str, str] = {}
         #: the key (or the facts of a key being made) whose policy is being evaluated
         self.subject: KeyRecord | KeyFacts | None = None
+        #: the encryption context of the request, for grant constraints (set by handlers)
+        self.encryption_context: dict[str, str] | None = None
 
     # ------------------------------------------------------------------ names
 
@@ -158,12 +224,24 @@ class Ctx:
         return key
 
     def authorize(self, key: KeyRecord, action: str | None = None) -> None:
-        """AccessDeniedException unless the key policy allows the action to the caller."""
+        """AccessDeniedException unless the key policy or a grant allows the action.
+
+        An explicit Deny in the key policy wins over grants; otherwise a grant of the key (in
+        this Region) for the caller that includes the operation, and whose constraints the
+        request's encryption context meets, allows it.
+        """
         wanted = action or "kms:" + self.operation
         self.subject = key
         decision = key.compiled_policy().decide(self.principal, wanted, key.arn, self.condition)
-        if decision != "allow":
-            raise access_denied(self.principal, wanted, key.arn, decision)
+        if decision == "allow":
+            return
+        if decision == "none" and key.grants:
+            operation = wanted[4:]
+            spec = key.shared.spec
+            for grant in key.grants.values():
+                if grant_allows(grant, self.principal, operation, self.encryption_context, spec):
+                    return
+        raise access_denied(self.principal, wanted, key.arn, decision)
 
     def condition(self, name: str) -> str | None:
         """The value of condition key ``name`` (lower case) in this request, if it has one."""
@@ -187,7 +265,7 @@ class Ctx:
             if name == "kms:keyusage":
                 return facts.usage
             if name == "kms:keyorigin":
-                return subject.shared.origin if isinstance(subject, KeyRecord) else "AWS_KMS"
+                return facts.origin
             if name == "kms:multiregion":
                 return "true" if facts.multi_region else "false"
             if name == "kms:multiregionkeytype":
@@ -224,6 +302,15 @@ class Ctx:
             if not self.store.key_id_taken(self.account, key_id):
                 return key_id
         raise RuntimeError("the random source keeps repeating key ids")  # pragma: no cover
+
+    def used(self, key: KeyRecord, operation: str) -> None:
+        """Record a successful cryptographic operation with ``key`` (GetKeyLastUsage)."""
+        raw = bytearray(self.settings.random_bytes(16))
+        raw[6] = (raw[6] & 0x0F) | 0x40
+        raw[8] = (raw[8] & 0x3F) | 0x80
+        h = raw.hex()
+        key.last_used = (operation, self.now, f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+        self.store.touch(key)
 
     def nonce(self) -> bytes:
         return self.settings.random_bytes(_crypto.NONCE_SIZE)

@@ -125,8 +125,11 @@ def _decrypt_with(
     action: str,
     member: str,
     dry_run: bool | None,
-) -> tuple[KeyRecord, bytes]:
-    """Find the key for ``blob``, check it, and decrypt: (key, plaintext)."""
+) -> tuple[KeyRecord, bytes, str | None]:
+    """Find the key for ``blob``, check it, and decrypt: (key, plaintext, key material id).
+
+    ``ctx.encryption_context`` must be the request's encryption context (grant constraints).
+    """
     if blob is None:
         raise validation_error(
             [f"Value null at '{member}' failed to satisfy constraint: Member must not be null"]
@@ -152,10 +155,7 @@ def _decrypt_with(
         if key.shared.spec != SYMMETRIC:
             raise IncorrectKeyException(INCORRECT_KEY)
         check_dry_run(dry_run)
-        try:
-            return key, _crypto.decrypt_symmetric(key.shared.material, blob, context)
-        except _crypto.CryptoError:
-            raise InvalidCiphertextException() from None
+        return _decrypt_symmetric(key, blob, context)
     if given is None:
         raise InvalidCiphertextException()
     key = given
@@ -167,9 +167,29 @@ def _decrypt_with(
         raise incompatible_algorithm(algorithm, key.shared.spec)
     check_dry_run(dry_run)
     try:
-        return key, _crypto.rsa_decrypt(key.shared.material, algorithm, blob)
+        return key, _crypto.rsa_decrypt(key.shared.material, algorithm, blob), None
     except _crypto.CryptoError:
         raise InvalidCiphertextException() from None
+
+
+def _decrypt_symmetric(
+    key: KeyRecord, blob: bytes, context: dict[str, str] | None
+) -> tuple[KeyRecord, bytes, str | None]:
+    """Decrypt with the key material that made ``blob`` (it names it; version 1 blobs do
+    not, and are tried with each material of the key, oldest first)."""
+    materials = key.shared.materials
+    wanted = _crypto.material_id_of_blob(blob)
+    if wanted is None:
+        candidates = list(materials.values())
+    else:
+        found = materials.get(wanted)
+        candidates = [] if found is None else [found]
+    for material in candidates:
+        try:
+            return key, _crypto.decrypt_symmetric(material, blob, context), material.material_id
+        except _crypto.CryptoError:
+            continue
+    raise InvalidCiphertextException()
 
 
 def material_id_of(key: KeyRecord) -> str | None:
@@ -178,12 +198,14 @@ def material_id_of(key: KeyRecord) -> str | None:
 
 @handler(EncryptCommand)
 def encrypt(ctx: Ctx, request: EncryptRequest) -> EncryptResponse:
+    ctx.encryption_context = request.encryption_context
     key = ctx.use(request.key_id)
     algorithm = text_of(request.encryption_algorithm) or SYMMETRIC
     blob = _encrypt_with(
         ctx, key, request.plaintext, request.encryption_context, algorithm, "Encrypt"
     )
     check_dry_run(request.dry_run)
+    ctx.used(key, "Encrypt")
     return EncryptResponse(
         ciphertext_blob=blob, key_id=key.arn, encryption_algorithm=enum_encryption(algorithm)
     )
@@ -194,7 +216,8 @@ def decrypt(ctx: Ctx, request: DecryptRequest) -> DecryptResponse:
     if request.recipient is not None:
         raise unsupported("Decrypt with a Recipient (Nitro Enclaves)")
     algorithm = text_of(request.encryption_algorithm) or SYMMETRIC
-    key, plaintext = _decrypt_with(
+    ctx.encryption_context = request.encryption_context
+    key, plaintext, material_id = _decrypt_with(
         ctx,
         request.ciphertext_blob,
         request.key_id,
@@ -204,11 +227,12 @@ def decrypt(ctx: Ctx, request: DecryptRequest) -> DecryptResponse:
         "ciphertextBlob",
         request.dry_run,
     )
+    ctx.used(key, "Decrypt")
     return DecryptResponse(
         key_id=key.arn,
         plaintext=plaintext,
         encryption_algorithm=enum_encryption(algorithm),
-        key_material_id=material_id_of(key),
+        key_material_id=material_id,
     )
 
 
@@ -216,7 +240,8 @@ def decrypt(ctx: Ctx, request: DecryptRequest) -> DecryptResponse:
 def re_encrypt(ctx: Ctx, request: ReEncryptRequest) -> ReEncryptResponse:
     source_algorithm = text_of(request.source_encryption_algorithm) or SYMMETRIC
     destination_algorithm = text_of(request.destination_encryption_algorithm) or SYMMETRIC
-    source, plaintext = _decrypt_with(
+    ctx.encryption_context = request.source_encryption_context
+    source, plaintext, source_material = _decrypt_with(
         ctx,
         request.ciphertext_blob,
         request.source_key_id,
@@ -226,6 +251,7 @@ def re_encrypt(ctx: Ctx, request: ReEncryptRequest) -> ReEncryptResponse:
         "ciphertextBlob",
         None,
     )
+    ctx.encryption_context = request.destination_encryption_context
     destination = ctx.use(request.destination_key_id, action="kms:ReEncryptTo")
     blob = _encrypt_with(
         ctx,
@@ -236,13 +262,15 @@ def re_encrypt(ctx: Ctx, request: ReEncryptRequest) -> ReEncryptResponse:
         "ReEncrypt",
     )
     check_dry_run(request.dry_run)
+    ctx.used(source, "ReEncrypt")
+    ctx.used(destination, "ReEncrypt")
     return ReEncryptResponse(
         ciphertext_blob=blob,
         source_key_id=source.arn,
         key_id=destination.arn,
         source_encryption_algorithm=enum_encryption(source_algorithm),
         destination_encryption_algorithm=enum_encryption(destination_algorithm),
-        source_key_material_id=material_id_of(source),
+        source_key_material_id=source_material,
         destination_key_material_id=material_id_of(destination),
     )
 
@@ -259,6 +287,7 @@ def _data_key_size(number_of_bytes: int | None, key_spec: str | None) -> int:
 def generate_data_key(ctx: Ctx, request: GenerateDataKeyRequest) -> GenerateDataKeyResponse:
     if request.recipient is not None:
         raise unsupported("GenerateDataKey with a Recipient (Nitro Enclaves)")
+    ctx.encryption_context = request.encryption_context
     key = ctx.use(request.key_id)
     require_symmetric(key, "GenerateDataKey")
     size = _data_key_size(request.number_of_bytes, text_of(request.key_spec))
@@ -267,6 +296,7 @@ def generate_data_key(ctx: Ctx, request: GenerateDataKeyRequest) -> GenerateData
     blob = _crypto.encrypt_symmetric(
         key.shared.material, key.key_id, plaintext, request.encryption_context, ctx.nonce()
     )
+    ctx.used(key, "GenerateDataKey")
     return GenerateDataKeyResponse(
         ciphertext_blob=blob,
         plaintext=plaintext,
@@ -279,6 +309,7 @@ def generate_data_key(ctx: Ctx, request: GenerateDataKeyRequest) -> GenerateData
 def generate_data_key_without_plaintext(
     ctx: Ctx, request: GenerateDataKeyWithoutPlaintextRequest
 ) -> GenerateDataKeyWithoutPlaintextResponse:
+    ctx.encryption_context = request.encryption_context
     key = ctx.use(request.key_id)
     require_symmetric(key, "GenerateDataKeyWithoutPlaintext")
     size = _data_key_size(request.number_of_bytes, text_of(request.key_spec))
@@ -290,6 +321,7 @@ def generate_data_key_without_plaintext(
         request.encryption_context,
         ctx.nonce(),
     )
+    ctx.used(key, "GenerateDataKeyWithoutPlaintext")
     return GenerateDataKeyWithoutPlaintextResponse(
         ciphertext_blob=blob, key_id=key.arn, key_material_id=material_id_of(key)
     )
@@ -300,6 +332,7 @@ def _key_pair(
     request: GenerateDataKeyPairRequest | GenerateDataKeyPairWithoutPlaintextRequest,
     operation: str,
 ) -> tuple[KeyRecord, bytes, bytes, bytes, str]:
+    ctx.encryption_context = request.encryption_context
     key = ctx.use(request.key_id)
     require_symmetric(key, operation)
     spec = str(request.key_pair_spec)
@@ -312,6 +345,7 @@ def _key_pair(
     blob = _crypto.encrypt_symmetric(
         key.shared.material, key.key_id, private_der, request.encryption_context, ctx.nonce()
     )
+    ctx.used(key, operation)
     return key, blob, private_der, public_der, spec
 
 
@@ -406,6 +440,7 @@ def _signing_key(
 def sign(ctx: Ctx, request: SignRequest) -> SignResponse:
     key, algorithm, message_type = _signing_key(ctx, request, "Sign")
     signature = _crypto.sign_message(key.shared.material, algorithm, request.message, message_type)
+    ctx.used(key, "Sign")
     return SignResponse(
         key_id=key.arn, signature=signature, signing_algorithm=enum_signing(algorithm)
     )
@@ -418,6 +453,7 @@ def verify(ctx: Ctx, request: VerifyRequest) -> VerifyResponse:
         key.shared.material, algorithm, request.message, request.signature, message_type
     ):
         raise KMSInvalidSignatureException()
+    ctx.used(key, "Verify")
     return VerifyResponse(
         key_id=key.arn, signature_valid=True, signing_algorithm=enum_signing(algorithm)
     )
@@ -470,8 +506,10 @@ def _mac_key(
 @handler(GenerateMacCommand)
 def generate_mac(ctx: Ctx, request: GenerateMacRequest) -> GenerateMacResponse:
     key, algorithm = _mac_key(ctx, request, "GenerateMac")
+    mac = _crypto.mac(key.shared.material, algorithm, request.message)
+    ctx.used(key, "GenerateMac")
     return GenerateMacResponse(
-        mac=_crypto.mac(key.shared.material, algorithm, request.message),
+        mac=mac,
         mac_algorithm=enum_mac(algorithm),
         key_id=key.arn,
     )
@@ -485,4 +523,5 @@ def verify_mac(ctx: Ctx, request: VerifyMacRequest) -> VerifyMacResponse:
     expected = _crypto.mac(key.shared.material, algorithm, request.message)
     if not hmac.compare_digest(expected, request.mac):
         raise KMSInvalidMacException()
+    ctx.used(key, "VerifyMac")
     return VerifyMacResponse(key_id=key.arn, mac_valid=True, mac_algorithm=enum_mac(algorithm))

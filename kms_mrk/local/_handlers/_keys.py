@@ -27,6 +27,7 @@ from kms_mrk.local._state import (
     DAY,
     DISABLED,
     ENABLED,
+    EXTERNAL,
     PENDING_DELETION,
     PENDING_REPLICA_DELETION,
     KeyRecord,
@@ -63,6 +64,7 @@ from kms_mrk.models._op_update_key_description import (
     UpdateKeyDescriptionRequest,
     UpdateKeyDescriptionResponse,
 )
+from kms_mrk.protocol.awsjson11 import encode_body
 
 # --------------------------------------------------------------------------- key management
 
@@ -92,18 +94,20 @@ def create_key(ctx: Ctx, request: CreateKeyRequest) -> CreateKeyResponse:
         raise ValidationException(f"KeyUsage {usage} is not compatible with KeySpec {spec}")
     origin = text_of(request.origin) or "AWS_KMS"
     custom = store_for_new_key(ctx, request, origin, spec, usage)
-    if origin not in ("AWS_KMS", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"):
-        raise unsupported(f"Origin {origin} (imported key material)")
+    if origin not in ("AWS_KMS", EXTERNAL, "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"):
+        raise unsupported(f"Origin {origin}")
     tags = checked_tags({}, request.tags or [])
     multi_region = bool(request.multi_region)
     key_id = ctx.new_key_id(multi_region)
     arn = ctx.key_arn(key_id)
-    facts = KeyFacts(spec, usage, multi_region, "PRIMARY" if multi_region else None)
+    facts = KeyFacts(spec, usage, multi_region, "PRIMARY" if multi_region else None, origin)
     policy, compiled = new_policy(
         ctx, request.policy, arn, facts, bypass=request.bypass_policy_lockout_safety_check
     )
     random_bytes = ctx.settings.random_bytes
-    if spec in _crypto.RSA_SIZES:  # seconds for RSA_4096: only once the request is accepted
+    if origin == EXTERNAL:  # PendingImport until ImportKeyMaterial
+        material = _crypto.Material(_crypto.NO_MATERIAL, b"", "")
+    elif spec in _crypto.RSA_SIZES:  # seconds for RSA_4096: only once the request is accepted
         material = ctx.costly(f"material {spec}", lambda: _crypto.new_material(spec, random_bytes))
     else:
         material = _crypto.new_material(spec, random_bytes)
@@ -117,6 +121,7 @@ def create_key(ctx: Ctx, request: CreateKeyRequest) -> CreateKeyResponse:
         material=material,
         multi_region=multi_region,
         primary_region=ctx.region,
+        origin=origin,
     )
     attach_to_store(shared, custom, request.xks_key_id, origin)
     key = KeyRecord(
@@ -146,6 +151,9 @@ def _fingerprint(key: KeyRecord) -> tuple[Any, ...]:
         key.updating_until,
         shared.primary_region,
         tuple(shared.members),
+        shared.material.material_id,
+        key.imported,
+        key.valid_to,
     )
 
 
@@ -159,6 +167,11 @@ def _valid_until(key: KeyRecord, now: float) -> float:
         until = key.creating_until
     if now < key.updating_until < until:
         until = key.updating_until
+    if key.valid_to is not None and now < key.valid_to < until:
+        until = key.valid_to
+    rotation = key.shared.next_rotation
+    if rotation is not None and now < rotation < until:
+        until = rotation
     return until
 
 
@@ -169,8 +182,12 @@ def describe_key_body(ctx: Ctx, request: DescribeKeyRequest) -> bytes:
     cached = key.body_cache
     if cached is not None and ctx.now < cached[1] and cached[0] == fingerprint:
         return cached[2]
-    text = '{"KeyMetadata":' + key_metadata_json(key, ctx.now) + "}"
-    body = text.encode("ascii")
+    if key.shared.origin == "AWS_KMS":
+        text = '{"KeyMetadata":' + key_metadata_json(key, ctx.now) + "}"
+        body = text.encode("ascii")
+    else:
+        response = DescribeKeyResponse(key_metadata=key_metadata(key, ctx.now))
+        body = encode_body(DescribeKeyResponse.__schema__, response)
     key.body_cache = (fingerprint, _valid_until(key, ctx.now), body)
     return body
 

@@ -28,7 +28,9 @@ from kms_mrk.local._handlers._specs import (
 from kms_mrk.local._state import (
     CREATING,
     ENABLED,
+    EXTERNAL,
     PENDING_DELETION,
+    PENDING_IMPORT,
     PENDING_REPLICA_DELETION,
     UPDATING,
     KeyRecord,
@@ -36,6 +38,7 @@ from kms_mrk.local._state import (
 )
 from kms_mrk.models._enums import (
     EncapsulationAlgorithmSpec,
+    ExpirationModelType,
     KeyAgreementAlgorithmSpec,
     KeyManagerType,
     MultiRegionKeyType,
@@ -142,8 +145,16 @@ def key_metadata(key: KeyRecord, now: float, *, state: str | None = None) -> Key
         xks_key_configuration=(
             None if shared.xks_key_id is None else XksKeyConfigurationType(id=shared.xks_key_id)
         ),
-        current_key_material_id=(
-            shared.material.material_id if spec == SYMMETRIC and current != CREATING else None
+        current_key_material_id=_current_material(key, current, now),
+        valid_to=(
+            as_datetime(key.valid_to)
+            if key.imported and key.valid_to is not None and current != PENDING_IMPORT
+            else None
+        ),
+        expiration_model=(
+            ExpirationModelType(key.expiration_model)
+            if key.expiration_model is not None and shared.origin == EXTERNAL
+            else None
         ),
     )
 
@@ -158,9 +169,9 @@ def _cluster_id(shared: Shared) -> str | None:
 # JSON codec's (tests compare the bytes with ``encode_body`` of :func:`key_metadata`).
 
 _UTC_EPOCH: Final = _dt.datetime(1970, 1, 1, tzinfo=UTC)
-#: (spec, usage, multi-Region, origin, custom key store, cluster) -> (the "KeyUsage" member,
-#: the members from "Origin" to "MultiRegion", the "MacAlgorithms" member)
-_SPEC_JSON: dict[tuple[str, str, bool, str, str | None, str | None], tuple[str, str, str]] = {}
+#: (spec, usage, multi-Region, origin) -> (the "KeyUsage" member, the members from "Origin" to
+#: "MultiRegion", the "MacAlgorithms" member)
+_SPEC_JSON: dict[tuple[str, str, bool, str], tuple[str, str, str]] = {}
 
 
 def _json_time(seconds: float) -> str:
@@ -176,17 +187,18 @@ def _json_list(values: Sequence[str] | None) -> str | None:
     return None if values is None else "[" + ",".join(f'"{v}"' for v in values) + "]"
 
 
-def _spec_json(shared: Shared) -> tuple[str, str, str]:
-    spec, usage, multi_region = shared.spec, shared.usage, shared.multi_region
-    cache_key = (
-        spec,
-        usage,
-        multi_region,
-        shared.origin,
-        shared.custom_key_store_id,
-        _cluster_id(shared),
-    )
-    cached = _SPEC_JSON.get(cache_key)
+def _current_material(key: KeyRecord, state: str, now: float) -> str | None:
+    """CurrentKeyMaterialId: symmetric keys once created, and once their material is here."""
+    shared = key.shared
+    if shared.spec != SYMMETRIC or state == CREATING or not key.has_material(now):
+        return None
+    return shared.material.material_id or None
+
+
+def _spec_json(
+    spec: str, usage: str, multi_region: bool, origin: str = "AWS_KMS"
+) -> tuple[str, str, str]:
+    cached = _SPEC_JSON.get((spec, usage, multi_region, origin))
     if cached is not None:
         return cached
     encryption = _json_list(ENCRYPTION_ALGORITHMS.get(spec) if usage == ENCRYPT_DECRYPT else None)
@@ -194,12 +206,7 @@ def _spec_json(shared: Shared) -> tuple[str, str, str]:
     agreement = '["ECDH"]' if usage == KEY_AGREEMENT else None
     encapsulation = '["ML_KEM"]' if usage == ENCAPSULATE_DECAPSULATE else None
     macs = _json_list(MAC_ALGORITHMS.get(spec) if usage == GENERATE_VERIFY_MAC else None)
-    middle = f',"Origin":"{shared.origin}"'
-    if shared.custom_key_store_id is not None:
-        middle += f',"CustomKeyStoreId":{json.dumps(shared.custom_key_store_id)}'
-    if cache_key[5] is not None:
-        middle += f',"CloudHsmClusterId":{json.dumps(cache_key[5])}'
-    middle += f',"KeyManager":"CUSTOMER","CustomerMasterKeySpec":"{spec}"'
+    middle = f',"Origin":"{origin}","KeyManager":"CUSTOMER","CustomerMasterKeySpec":"{spec}"'
     middle += f',"KeySpec":"{spec}"'
     for name, value in (
         ("EncryptionAlgorithms", encryption),
@@ -215,15 +222,19 @@ def _spec_json(shared: Shared) -> tuple[str, str, str]:
         middle,
         "" if macs is None else f',"MacAlgorithms":{macs}',
     )
-    _SPEC_JSON[cache_key] = entry
+    _SPEC_JSON[(spec, usage, multi_region, origin)] = entry
     return entry
 
 
 def key_metadata_json(key: KeyRecord, now: float) -> str:
-    """The JSON object :func:`key_metadata` encodes to, written directly."""
+    """The JSON object :func:`key_metadata` encodes to, written directly.
+
+    Only for keys whose origin is ``AWS_KMS`` (the fragments have no ``ValidTo`` or
+    ``ExpirationModel``); callers encode :func:`key_metadata` for the others.
+    """
     shared = key.shared
     current = key.key_state(now)
-    usage_json, middle, macs = _spec_json(shared)
+    usage_json, middle, macs = _spec_json(shared.spec, shared.usage, shared.multi_region)
     parts = [
         f'{{"AWSAccountId":"{shared.account}","KeyId":"{shared.key_id}","Arn":"{key.arn}"',
         f',"CreationDate":{_json_time(key.created)},"Enabled":',
@@ -243,9 +254,8 @@ def key_metadata_json(key: KeyRecord, now: float) -> str:
     if current == PENDING_REPLICA_DELETION and key.pending_window_days is not None:
         parts.append(f',"PendingDeletionWindowInDays":{key.pending_window_days}')
     parts.append(macs)
-    if shared.xks_key_id is not None:
-        parts.append(f',"XksKeyConfiguration":{{"Id":{json.dumps(shared.xks_key_id)}}}')
-    if shared.spec == SYMMETRIC and current != CREATING:
-        parts.append(f',"CurrentKeyMaterialId":"{shared.material.material_id}"')
+    material_id = _current_material(key, current, now)
+    if material_id is not None:
+        parts.append(f',"CurrentKeyMaterialId":"{material_id}"')
     parts.append("}")
     return "".join(parts)

@@ -18,7 +18,7 @@ from kms_mrk.local._handlers._common import (
 from kms_mrk.local._handlers._context import Ctx, KeyFacts
 from kms_mrk.local._handlers._metadata import key_metadata
 from kms_mrk.local._handlers._registry import handler
-from kms_mrk.local._state import CREATING, KeyRecord
+from kms_mrk.local._state import CREATING, UPDATING, KeyRecord
 from kms_mrk.models._op_replicate_key import (
     ReplicateKeyCommand,
     ReplicateKeyRequest,
@@ -45,12 +45,25 @@ def _same_partition(region: str, partition: str) -> None:
         )
 
 
+def _busy(ctx: Ctx, key: KeyRecord) -> None:
+    """KMSInvalidStateException while ``key`` is Updating, before any other check.
+
+    During an UpdatePrimaryRegion both keys are Updating and DescribeKey shows both as
+    replicas; a second ReplicateKey or UpdatePrimaryRegion on either of them is refused as the
+    key-state table says (``KMSInvalidStateException: <ARN> is updating.``), the retryable
+    "busy" answer, and not with the UnsupportedOperationException a replica gets for good.
+    """
+    if key.key_state(ctx.now) == UPDATING:
+        ctx.check_state(key)
+
+
 @handler(ReplicateKeyCommand, mutating=True)
 def replicate_key(ctx: Ctx, request: ReplicateKeyRequest) -> ReplicateKeyResponse:
     key = ctx.resolve(request.key_id, alias=False)
     ctx.conditions["kms:replicaregion"] = request.replica_region
     ctx.authorize(key)
     shared = key.shared
+    _busy(ctx, key)
     if not shared.multi_region or key.region != shared.primary_region:
         raise not_primary(key)
     ctx.check_state(key)
@@ -101,6 +114,7 @@ def update_primary_region(
     shared = key.shared
     if not shared.multi_region:
         raise UnsupportedOperationException(f"{key.arn} is not a multi-region key.")
+    _busy(ctx, key)
     if key.region != shared.primary_region:
         raise not_primary(key)
     target_region = region_param(request.primary_region, "primaryRegion")

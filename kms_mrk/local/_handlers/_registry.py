@@ -6,7 +6,9 @@ A handler module decorates each handler with the command class of its operation:
     def create_key(ctx: Ctx, request: CreateKeyRequest) -> CreateKeyResponse: ...
 
 The operation name and request type come from the generated command class, so the table
-cannot drift from the model. Registering one operation twice is a programming error.
+cannot drift from the model. Registering one operation twice is a programming error. The
+grant tokens of requests that carry them (``GrantTokens``) are checked here, before the
+handler runs, so every such operation refuses a malformed token the same way.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["HANDLERS", "Handler", "handler"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+_R = TypeVar("_R")
 
 
 class Handler:
@@ -67,7 +70,27 @@ def handler(
     def register(function: _F) -> _F:
         if name in HANDLERS:
             raise RuntimeError(f"two handlers for {name}")
-        HANDLERS[name] = Handler(name, request_type, function, mutating=mutating, wire=wire)
+        run: Callable[[Ctx, Any], Any] = function
+        body = wire
+        if hasattr(request_type, "grant_tokens"):
+            run = _checking_tokens(function)
+            body = None if wire is None else _checking_tokens(wire)
+        HANDLERS[name] = Handler(name, request_type, run, mutating=mutating, wire=body)
         return function
 
     return register
+
+
+def _checking_tokens(function: Callable[[Ctx, Any], _R]) -> Callable[[Ctx, Any], _R]:
+    """``function``, after checking the request's grant tokens (InvalidGrantTokenException)."""
+    from kms_mrk.local._handlers._common import check_grant_tokens
+
+    def run(ctx: Ctx, request: Any) -> _R:
+        tokens = request.grant_tokens
+        if tokens:
+            check_grant_tokens(tokens)
+        return function(ctx, request)
+
+    run.__name__ = function.__name__
+    run.__doc__ = function.__doc__
+    return run
