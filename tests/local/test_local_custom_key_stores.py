@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from kms_mrk import KMSClient
 from kms_mrk.errors import (
@@ -446,3 +449,118 @@ def test_keys_in_custom_key_stores_do_not_rotate(east: TestClient, clock: Manual
         east.call("EnableKeyRotation", KeyId=key_id)
     with pytest.raises(UnsupportedOperationException, match="origin is AWS_CLOUDHSM"):
         east.call("RotateKeyOnDemand", KeyId=key_id)
+
+
+class StoresThroughTheApi(RuleBasedStateMachine):
+    """Stores and their keys through the operations, against a model of states on the clock."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = ManualClock()
+        self.kms = LocalKMS(clock=self.clock, replica_creating_seconds=3)
+        self.client = make_client(self.kms)
+        # store id -> [state, deadline, key ids]
+        self.model: dict[str, list[Any]] = {}
+        self.count = 0
+
+    def teardown(self) -> None:
+        self.kms.close()
+
+    def _state(self, store_id: str) -> str:
+        state, until, _keys = self.model[store_id]
+        if state == "CONNECTING" and self.clock() >= until:
+            return "CONNECTED"
+        if state == "DISCONNECTING" and self.clock() >= until:
+            return "DISCONNECTED"
+        return str(state)
+
+    @rule()
+    def create_store(self) -> None:
+        self.count += 1
+        if len(self.model) >= 10:
+            with pytest.raises(LimitExceededException):
+                _xks(self.client, f"s{self.count}", endpoint=f"https://x{self.count}.example.com")
+            return
+        store_id = _xks(
+            self.client, f"s{self.count}", endpoint=f"https://x{self.count}.example.com"
+        )
+        self.model[store_id] = ["DISCONNECTED", 0.0, []]
+
+    @rule(seconds=st.sampled_from([0.0, 1.0, 3.0]))
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+    @rule(data=st.data())
+    def connect(self, data: st.DataObject) -> None:
+        if not self.model:
+            return
+        store_id = data.draw(st.sampled_from(sorted(self.model)))
+        state = self._state(store_id)
+        if state == "DISCONNECTING":
+            with pytest.raises(CustomKeyStoreInvalidStateException):
+                self.client.call("ConnectCustomKeyStore", CustomKeyStoreId=store_id)
+            return
+        self.client.call("ConnectCustomKeyStore", CustomKeyStoreId=store_id)
+        if state == "DISCONNECTED":
+            self.model[store_id][:2] = ["CONNECTING", self.clock() + 3]
+
+    @rule(data=st.data())
+    def disconnect(self, data: st.DataObject) -> None:
+        if not self.model:
+            return
+        store_id = data.draw(st.sampled_from(sorted(self.model)))
+        if self._state(store_id) in ("DISCONNECTING", "DISCONNECTED"):
+            with pytest.raises(CustomKeyStoreInvalidStateException):
+                self.client.call("DisconnectCustomKeyStore", CustomKeyStoreId=store_id)
+            return
+        self.client.call("DisconnectCustomKeyStore", CustomKeyStoreId=store_id)
+        self.model[store_id][:2] = ["DISCONNECTING", self.clock() + 3]
+
+    @rule(data=st.data())
+    def create_key(self, data: st.DataObject) -> None:
+        if not self.model:
+            return
+        store_id = data.draw(st.sampled_from(sorted(self.model)))
+        self.count += 1
+        members = {
+            "Origin": "EXTERNAL_KEY_STORE",
+            "CustomKeyStoreId": store_id,
+            "XksKeyId": f"k{self.count}",
+        }
+        if self._state(store_id) != "CONNECTED":
+            with pytest.raises(CustomKeyStoreInvalidStateException):
+                self.client.call("CreateKey", **members)
+            return
+        key_id = self.client.call("CreateKey", **members).key_metadata.key_id
+        self.model[store_id][2].append(key_id)
+
+    @rule(data=st.data())
+    def delete_store(self, data: st.DataObject) -> None:
+        if not self.model:
+            return
+        store_id = data.draw(st.sampled_from(sorted(self.model)))
+        if self.model[store_id][2]:
+            with pytest.raises(CustomKeyStoreHasCMKsException):
+                self.client.call("DeleteCustomKeyStore", CustomKeyStoreId=store_id)
+        elif self._state(store_id) != "DISCONNECTED":
+            with pytest.raises(CustomKeyStoreInvalidStateException):
+                self.client.call("DeleteCustomKeyStore", CustomKeyStoreId=store_id)
+        else:
+            self.client.call("DeleteCustomKeyStore", CustomKeyStoreId=store_id)
+            del self.model[store_id]
+
+    @invariant()
+    def states_agree(self) -> None:
+        listed = self.client.call("DescribeCustomKeyStores").custom_key_stores
+        assert {s.custom_key_store_id: s.connection_state for s in listed} == {
+            store_id: self._state(store_id) for store_id in self.model
+        }
+        for store_id, (_state, _until, keys) in self.model.items():
+            expected = "Enabled" if self._state(store_id) == "CONNECTED" else "Unavailable"
+            for key_id in keys:
+                meta = self.client.call("DescribeKey", KeyId=key_id).key_metadata
+                assert meta.key_state == expected
+
+
+TestStoresThroughTheApi = StoresThroughTheApi.TestCase
+TestStoresThroughTheApi.settings = settings(max_examples=25, stateful_step_count=15, deadline=None)
