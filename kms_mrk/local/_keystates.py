@@ -18,8 +18,20 @@ Choices where the guide leaves room (recorded in docs/local-kms.md):
 * keys in ``Updating`` keep working for cryptography (as the UpdatePrimaryRegion
   documentation says) but refuse enabling, disabling, deletion and replication.
 
-``PendingImport`` and ``Unavailable`` are in the table for completeness; the local KMS never
-puts a key in them (it has no imported key material and no custom key stores).
+* grant operations: CreateGrant is refused on a key pending deletion (like the other
+  management operations); ListGrants, RetireGrant and RevokeGrant work in every state, so
+  that access can always be withdrawn;
+* RotateKeyOnDemand is refused where EnableKeyRotation is, and on a key without its imported
+  material (``PendingImport``) with ``is pending import.``; ListKeyRotations works in every
+  state;
+* GetParametersForImport, ImportKeyMaterial and DeleteImportedKeyMaterial work on an enabled,
+  disabled or ``PendingImport`` key and during ``Updating``, and are refused on a key pending
+  deletion and on a replica still ``Creating``;
+* GetKeyLastUsage works in every state.
+
+``PendingImport`` is reached by keys whose origin is ``EXTERNAL`` while they have no
+unexpired imported material. ``Unavailable`` is the state of a key whose custom key store is
+not connected (see ``KeyRecord.key_state``).
 """
 
 from __future__ import annotations
@@ -200,6 +212,26 @@ KEY_STATE_TABLE: Final[dict[str, Row]] = {
         creating=None,
         updating=None,
     ),
+    # RotateKeyOnDemand.
+    "rotate_on_demand": _row(
+        disabled=IS_DISABLED,
+        pending_deletion=IS_PENDING_DELETION,
+        pending_replica_deletion=IS_PENDING_REPLICA_DELETION,
+        pending_import=IS_PENDING_IMPORT,
+        unavailable=IS_UNAVAILABLE,
+        creating=IS_CREATING,
+        updating=IS_UPDATING,
+    ),
+    # GetParametersForImport, ImportKeyMaterial, DeleteImportedKeyMaterial.
+    "import": _row(
+        disabled=None,
+        pending_deletion=IS_PENDING_DELETION,
+        pending_replica_deletion=IS_PENDING_REPLICA_DELETION,
+        pending_import=None,
+        unavailable=IS_UNAVAILABLE,
+        creating=IS_CREATING,
+        updating=None,
+    ),
     # ReplicateKey (the primary key).
     "replicate": _row(
         disabled=None,
@@ -238,6 +270,9 @@ OPERATION_FAMILY: Final[dict[str, str]] = {
             "GetPublicKey",
             "GenerateMac",
             "VerifyMac",
+            "DeriveSharedSecret",
+            "Encapsulate",
+            "Decapsulate",
         ),
         "cryptographic",
     ),
@@ -250,6 +285,11 @@ OPERATION_FAMILY: Final[dict[str, str]] = {
             "ListResourceTags",
             "ListAliases",
             "DeleteAlias",
+            "ListGrants",
+            "RetireGrant",
+            "RevokeGrant",
+            "ListKeyRotations",
+            "GetKeyLastUsage",
         ),
         "read_or_policy",
     ),
@@ -258,12 +298,23 @@ OPERATION_FAMILY: Final[dict[str, str]] = {
     "ScheduleKeyDeletion": "schedule_deletion",
     "CancelKeyDeletion": "cancel_deletion",
     **dict.fromkeys(
-        ("CreateAlias", "UpdateAlias", "TagResource", "UntagResource", "UpdateKeyDescription"),
+        (
+            "CreateAlias",
+            "UpdateAlias",
+            "TagResource",
+            "UntagResource",
+            "UpdateKeyDescription",
+            "CreateGrant",
+        ),
         "manage",
     ),
     "EnableKeyRotation": "rotation_change",
     "DisableKeyRotation": "rotation_change",
     "GetKeyRotationStatus": "rotation_status",
+    "RotateKeyOnDemand": "rotate_on_demand",
+    **dict.fromkeys(
+        ("GetParametersForImport", "ImportKeyMaterial", "DeleteImportedKeyMaterial"), "import"
+    ),
     "ReplicateKey": "replicate",
     "UpdatePrimaryRegion": "update_primary_region",
 }

@@ -277,6 +277,28 @@ class LocalKMS:
             )
         return self._clock.advance(seconds)
 
+    def fail_next_connection(
+        self,
+        custom_key_store_id: str,
+        code: str,
+        *,
+        region: str | None = None,
+        account_id: str | None = None,
+    ) -> None:
+        """Make the next ConnectCustomKeyStore of a custom key store end in ``FAILED`` with
+        ``code`` (a ConnectionErrorCode of the store's type), to rehearse a failed connection.
+
+        ConfigurationError if the store does not exist or the code does not fit its type.
+        """
+        from kms_mrk.local._keystores import arm_connection_failure
+
+        with self._lock:
+            arm_connection_failure(
+                self._store.peek(account_id or self._account_id, region or self._default_region),
+                custom_key_store_id,
+                code,
+            )
+
     # ------------------------------------------------------------------ Transport
 
     def send(self, request: HttpRequest) -> HttpResponse:

@@ -8,11 +8,21 @@ Model:
   creation date) pointing at a :class:`Shared` (what related multi-Region keys share: key id,
   key spec, key usage, origin, key material, rotation settings, and for a multi-Region key the
   primary Region and the member keys by Region). A single-Region key has a Shared of its own.
+* Grants belong to one key in one Region (:attr:`KeyRecord.grants`); a replica does not
+  inherit the grants of its primary.
+* Key material has versions: :attr:`Shared.materials` holds every material the key ever had
+  (by key material id), :attr:`Shared.material` the current one, and :attr:`Shared.rotations`
+  the rotations that made the others. Imported key material is per Region: each key of an
+  ``EXTERNAL`` multi-Region key has its own import state (:attr:`KeyRecord.imported`,
+  ``valid_to``), while the material itself, which must be the same everywhere, is shared.
 * Timed states are derived, not stored: a replica is ``Creating`` while ``now <
   creating_until`` and a key is ``Updating`` while ``now < updating_until``; the stored
-  ``state`` is the state it has outside those windows. Deletions are events: :meth:`Store.tick`
-  deletes every key whose deletion date has passed, in date order, and starts the waiting
-  period of a primary key in ``PendingReplicaDeletion`` when its last replica goes.
+  ``state`` is the state it has outside those windows; a key whose origin is ``EXTERNAL`` is
+  ``PendingImport`` while it has no (unexpired) imported material. Deletions, automatic
+  rotations and the expiry of imported material are events on the clock: :meth:`Store.tick`
+  deletes every key whose deletion date has passed, in date order, starts the waiting period
+  of a primary key in ``PendingReplicaDeletion`` when its last replica goes, rotates keys
+  whose rotation date has come and drops imported material whose ``ValidTo`` has passed.
 
 All methods expect the caller to hold the LocalKMS lock.
 """
@@ -26,11 +36,25 @@ import math
 from collections.abc import Iterator
 from typing import Any, Final
 
+from kms_mrk.arn import key_arn
 from kms_mrk.errors import ConfigurationError
+from kms_mrk.local import _crypto
 from kms_mrk.local._crypto import Material
+from kms_mrk.local._keystores import CONNECTED, CustomKeyStore
 from kms_mrk.local._policy import CompiledPolicy, compile_policy
 
-__all__ = ["STATE_FORMAT", "Alias", "KeyRecord", "RegionState", "Shared", "StateFileError", "Store"]
+__all__ = [
+    "STATE_FORMAT",
+    "Alias",
+    "Grant",
+    "ImportParameters",
+    "KeyRecord",
+    "RegionState",
+    "Rotation",
+    "Shared",
+    "StateFileError",
+    "Store",
+]
 
 STATE_FORMAT: Final = "kms-mrk-local-state"
 STATE_VERSION: Final = 1
@@ -42,6 +66,9 @@ PENDING_DELETION: Final = "PendingDeletion"
 PENDING_REPLICA_DELETION: Final = "PendingReplicaDeletion"
 CREATING: Final = "Creating"
 UPDATING: Final = "Updating"
+UNAVAILABLE: Final = "Unavailable"
+PENDING_IMPORT: Final = "PendingImport"
+EXTERNAL: Final = "EXTERNAL"
 
 
 class StateFileError(ConfigurationError):
@@ -54,18 +81,24 @@ class Shared:
     __slots__ = (
         "account",
         "config_cache",
+        "custom_key_store_id",
+        "custom_store",
         "key_id",
         "material",
+        "materials",
         "members",
         "multi_region",
+        "on_demand_rotations",
         "origin",
         "partition",
         "primary_region",
         "rotation_enabled",
         "rotation_period_days",
         "rotation_started",
+        "rotations",
         "spec",
         "usage",
+        "xks_key_id",
     )
 
     def __init__(
@@ -95,10 +128,114 @@ class Shared:
         self.config_cache: tuple[Any, ...] | None = None
         self.rotation_enabled = False
         self.rotation_period_days: int | None = None
+        #: when the current automatic-rotation period began (enabling, or the last rotation)
         self.rotation_started: float | None = None
+        #: the custom key store holding the key (Origin AWS_CLOUDHSM or EXTERNAL_KEY_STORE)
+        self.custom_key_store_id: str | None = None
+        #: that store (linked when the key is made or loaded; not written to the state file)
+        self.custom_store: CustomKeyStore | None = None
+        #: the external key's id in the external key manager (Origin EXTERNAL_KEY_STORE)
+        self.xks_key_id: str | None = None
+        #: every key material of the key by key material id, the current one included
+        self.materials: dict[str, Material] = {}
+        if material.material_id:
+            self.materials[material.material_id] = material
+        #: completed rotations, oldest first
+        self.rotations: list[Rotation] = []
+        self.on_demand_rotations = 0
 
     def __repr__(self) -> str:
         return f"Shared(key_id={self.key_id!r}, regions={sorted(self.members)!r})"
+
+    @property
+    def next_rotation(self) -> float | None:
+        """When automatic rotation next happens (None when it is off)."""
+        if not self.rotation_enabled or self.rotation_started is None:
+            return None
+        return self.rotation_started + (self.rotation_period_days or 365) * DAY
+
+    def rotate(self, material: Material, when: float, kind: str) -> None:
+        """Make ``material`` current; the older materials stay for decryption."""
+        self.materials[material.material_id] = material
+        self.material = material
+        self.rotations.append(Rotation(material.material_id, when, kind))
+        self.config_cache = None
+
+
+class Rotation:
+    """One completed rotation: the key material it made current, when, and how."""
+
+    __slots__ = ("date", "kind", "material_id")
+
+    def __init__(self, material_id: str, date: float, kind: str) -> None:
+        self.material_id = material_id
+        self.date = date
+        self.kind = kind  # "AUTOMATIC" or "ON_DEMAND"
+
+
+class Grant:
+    """A grant on one key in one Region."""
+
+    __slots__ = ("created", "equals", "grant_id", "grantee", "issuing_account", "name",
+                 "operations", "retiring", "seq", "subset")  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        grant_id: str,
+        grantee: str,
+        operations: tuple[str, ...],
+        created: float,
+        issuing_account: str,
+        seq: int,
+        name: str | None = None,
+        retiring: str | None = None,
+        subset: dict[str, str] | None = None,
+        equals: dict[str, str] | None = None,
+    ) -> None:
+        self.grant_id = grant_id
+        self.grantee = grantee
+        self.operations = operations
+        self.created = created
+        self.issuing_account = issuing_account
+        self.seq = seq
+        self.name = name
+        self.retiring = retiring
+        #: Constraints.EncryptionContextSubset / EncryptionContextEquals
+        self.subset = subset
+        self.equals = equals
+
+    def __repr__(self) -> str:
+        return f"Grant(grant_id={self.grant_id!r}, grantee={self.grantee!r})"
+
+    def same_terms(self, other: Grant) -> bool:
+        """Whether ``other`` grants exactly what this grant does (CreateGrant idempotency)."""
+        return (
+            self.name == other.name
+            and self.grantee == other.grantee
+            and self.retiring == other.retiring
+            and sorted(self.operations) == sorted(other.operations)
+            and self.subset == other.subset
+            and self.equals == other.equals
+        )
+
+
+class ImportParameters:
+    """What GetParametersForImport handed out: the wrapping key and its import token."""
+
+    __slots__ = ("algorithm", "expires", "private_der", "spec", "token")
+
+    def __init__(
+        self, *, token: bytes, private_der: bytes, algorithm: str, spec: str, expires: float
+    ) -> None:
+        self.token = token
+        self.private_der = private_der  # secret: never in a repr
+        self.algorithm = algorithm
+        self.spec = spec
+        self.expires = expires
+
+    def __repr__(self) -> str:
+        return f"ImportParameters(algorithm={self.algorithm!r}, spec={self.spec!r})"
 
 
 class KeyRecord:
@@ -114,6 +251,12 @@ class KeyRecord:
         "creating_until",
         "deletion_date",
         "description",
+        "expiration_model",
+        "grants",
+        "import_parameters",
+        "imported",
+        "imported_at",
+        "last_used",
         "pending_window_days",
         "policy",
         "region",
@@ -122,6 +265,7 @@ class KeyRecord:
         "state",
         "tags",
         "updating_until",
+        "valid_to",
     )
 
     def __init__(
@@ -138,7 +282,7 @@ class KeyRecord:
     ) -> None:
         self.shared = shared
         self.region = region
-        self.arn = f"arn:{shared.partition}:kms:{region}:{shared.account}:key/{shared.key_id}"
+        self.arn = key_arn(region, shared.account, shared.key_id, shared.partition)
         self.created = created
         self._created_at: _dt.datetime | None = None
         self.description = description
@@ -151,6 +295,16 @@ class KeyRecord:
         self.creating_until = creating_until
         self.updating_until = 0.0
         self.tags: dict[str, str] = {}
+        #: grants by grant id, in creation order
+        self.grants: dict[str, Grant] = {}
+        #: the last successful cryptographic operation: (operation, time, event id)
+        self.last_used: tuple[str, float, str] | None = None
+        #: imported key material (origin EXTERNAL): present here, since when, until when
+        self.imported = False
+        self.imported_at: float | None = None
+        self.valid_to: float | None = None
+        self.expiration_model: str | None = None
+        self.import_parameters: ImportParameters | None = None
         #: (fingerprint, valid until, DescribeKey response) kept by the DescribeKey handler
         self.cache: tuple[Any, float, Any] | None = None
         #: (fingerprint, valid until, DescribeKey body) kept by its wire-level handler
@@ -176,7 +330,27 @@ class KeyRecord:
             return CREATING
         if now < self.updating_until:
             return UPDATING
-        return self.state
+        state = self.state
+        custom = self.shared.custom_store
+        if (
+            custom is not None
+            and state in (ENABLED, DISABLED)
+            and custom.connection_state(now) != CONNECTED
+        ):
+            return UNAVAILABLE  # the key's custom key store is not connected
+        if (
+            self.shared.origin == EXTERNAL
+            and not self.has_material(now)
+            and state not in (PENDING_DELETION, PENDING_REPLICA_DELETION)
+        ):
+            return PENDING_IMPORT
+        return state
+
+    def has_material(self, now: float) -> bool:
+        """Whether the key can use its key material at ``now`` (imported and unexpired)."""
+        if self.shared.origin != EXTERNAL:
+            return True
+        return self.imported and (self.valid_to is None or now < self.valid_to)
 
     def is_primary(self, now: float) -> bool:
         """Whether DescribeKey shows this key as the primary at ``now``."""
@@ -212,13 +386,15 @@ class Alias:
 
 
 class RegionState:
-    """The keys and aliases of one account in one Region."""
+    """The keys, aliases and custom key stores of one account in one Region."""
 
-    __slots__ = ("aliases", "keys")
+    __slots__ = ("aliases", "custom_key_stores", "keys")
 
     def __init__(self) -> None:
         self.keys: dict[str, KeyRecord] = {}
         self.aliases: dict[str, Alias] = {}
+        #: custom key stores by id, in creation order
+        self.custom_key_stores: dict[str, CustomKeyStore] = {}
 
 
 class Store:
@@ -291,9 +467,11 @@ class Store:
         self.next_event = min(self.next_event, when)
 
     def tick(self, now: float) -> None:
-        """Carry out every deletion due at or before ``now``, in date order."""
+        """Carry out every clock event due at or before ``now``: deletions (in date order),
+        automatic rotations and the expiry of imported key material."""
         if now < self.next_event:
             return
+        following = self._rotate_and_expire(now)
         due: list[tuple[float, int, KeyRecord]] = [
             (key.deletion_date, key.seq, key)
             for key in self.all_keys()
@@ -315,7 +493,43 @@ class Store:
                 primary.state = PENDING_DELETION
                 primary.deletion_date = when + (primary.pending_window_days or 30) * DAY
                 heapq.heappush(due, (primary.deletion_date, primary.seq, primary))
-        self.next_event = due[0][0] if due else math.inf
+        self.next_event = min(due[0][0] if due else math.inf, following)
+
+    def _rotate_and_expire(self, now: float) -> float:
+        """Rotate every key whose automatic rotation is due (once per period that passed) and
+        drop imported material whose ``ValidTo`` passed; the date of the next such event.
+
+        Automatically rotated material is derived from the material it replaces and the
+        rotation date, so a rotation redone after a restart (if the state written before the
+        restart predates it) makes the same material.
+        """
+        following = math.inf
+        seen: set[int] = set()
+        for key in list(self.all_keys()):
+            shared = key.shared
+            if id(shared) not in seen:
+                seen.add(id(shared))
+                when = shared.next_rotation
+                while when is not None and when <= now:
+                    shared.rotate(
+                        _crypto.rotated_material(shared.material, when), when, "AUTOMATIC"
+                    )
+                    shared.rotation_started = when
+                    self.changed()
+                    for member in shared.members.values():
+                        self.touch(member)
+                    when = shared.next_rotation
+                if when is not None:
+                    following = min(following, when)
+            if key.imported and key.valid_to is not None:
+                if key.valid_to <= now:
+                    key.imported = False
+                    key.imported_at = None
+                    self.changed()
+                    self.touch(key)
+                else:
+                    following = min(following, key.valid_to)
+        return following
 
     def _purge(self, key: KeyRecord) -> None:
         state = self.region(key.shared.account, key.region)
@@ -333,8 +547,11 @@ class Store:
         shared_out: list[dict[str, Any]] = []
         keys_out: list[dict[str, Any]] = []
         aliases_out: list[dict[str, Any]] = []
+        stores_out: list[dict[str, Any]] = []
         for account, regions in self.accounts.items():
             for region, state in regions.items():
+                for custom in state.custom_key_stores.values():
+                    stores_out.append({"account": account, "region": region, **custom.dump()})
                 for key in state.keys.values():
                     shared = key.shared
                     index = shared_ids.get(id(shared))
@@ -362,6 +579,7 @@ class Store:
             "shared": shared_out,
             "keys": keys_out,
             "aliases": aliases_out,
+            "custom_key_stores": stores_out,
         }
 
     @classmethod
@@ -383,6 +601,11 @@ class Store:
                 store.add_key(key)
                 if key.state == PENDING_DELETION and key.deletion_date is not None:
                     store.schedule(key.deletion_date)
+                rotation = key.shared.next_rotation
+                if rotation is not None:
+                    store.schedule(rotation)
+                if key.imported and key.valid_to is not None:
+                    store.schedule(key.valid_to)
             for raw in data["aliases"]:
                 alias = Alias(
                     name=raw["name"],
@@ -393,11 +616,32 @@ class Store:
                 )
                 alias.updated = float(raw["updated"])
                 store.region(raw["account"], raw["region"]).aliases[alias.name] = alias
+            for raw in data.get("custom_key_stores", ()):
+                custom = CustomKeyStore.load(raw)
+                place = store.region(str(raw["account"]), str(raw["region"]))
+                place.custom_key_stores[custom.store_id] = custom
+            for key in store.all_keys():
+                wanted = key.shared.custom_key_store_id
+                if wanted is not None and key.shared.custom_store is None:
+                    place = store.region(key.shared.account, key.region)
+                    key.shared.custom_store = place.custom_key_stores[wanted]
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise StateFileError(
                 f"{source} is damaged or from another program ({type(exc).__name__}: {exc})"
             ) from None
         return store
+
+
+def _dump_material(material: Material) -> dict[str, Any]:
+    return {
+        "kind": material.kind,
+        "id": material.material_id,
+        "secret": base64.b64encode(material.secret).decode("ascii"),
+    }
+
+
+def _load_material(raw: dict[str, Any]) -> Material:
+    return Material(raw["kind"], base64.b64decode(raw["secret"], validate=True), raw["id"])
 
 
 def _dump_shared(shared: Shared) -> dict[str, Any]:
@@ -416,11 +660,19 @@ def _dump_shared(shared: Shared) -> dict[str, Any]:
             "id": material.material_id,
             "secret": base64.b64encode(material.secret).decode("ascii"),
         },
+        "custom_key_store_id": shared.custom_key_store_id,
+        "xks_key_id": shared.xks_key_id,
         "rotation": {
             "enabled": shared.rotation_enabled,
             "period_days": shared.rotation_period_days,
             "started": shared.rotation_started,
+            "on_demand": shared.on_demand_rotations,
+            "done": [[r.material_id, r.date, r.kind] for r in shared.rotations],
         },
+        # Older key materials (the current one is "material").
+        "materials": [
+            _dump_material(m) for m in shared.materials.values() if m is not shared.material
+        ],
     }
 
 
@@ -433,17 +685,58 @@ def _load_shared(raw: dict[str, Any]) -> Shared:
         spec=raw["spec"],
         usage=raw["usage"],
         origin=raw["origin"],
-        material=Material(
-            material["kind"], base64.b64decode(material["secret"], validate=True), material["id"]
-        ),
+        material=_load_material(material),
         multi_region=bool(raw["multi_region"]),
         primary_region=raw["primary_region"],
     )
+    shared.custom_key_store_id = raw.get("custom_key_store_id")
+    shared.xks_key_id = raw.get("xks_key_id")
     rotation = raw["rotation"]
     shared.rotation_enabled = bool(rotation["enabled"])
     shared.rotation_period_days = rotation["period_days"]
     shared.rotation_started = rotation["started"]
+    shared.on_demand_rotations = int(rotation.get("on_demand", 0))
+    shared.rotations = [
+        Rotation(str(mid), float(date), str(kind)) for mid, date, kind in rotation.get("done", [])
+    ]
+    older = [_load_material(m) for m in raw.get("materials", [])]
+    shared.materials = {m.material_id: m for m in older}
+    if shared.material.material_id:
+        shared.materials[shared.material.material_id] = shared.material
     return shared
+
+
+def _dump_grant(grant: Grant) -> dict[str, Any]:
+    return {
+        "id": grant.grant_id,
+        "name": grant.name,
+        "grantee": grant.grantee,
+        "retiring": grant.retiring,
+        "operations": list(grant.operations),
+        "created": grant.created,
+        "issuing_account": grant.issuing_account,
+        "seq": grant.seq,
+        "subset": grant.subset,
+        "equals": grant.equals,
+    }
+
+
+def _load_grant(raw: dict[str, Any]) -> Grant:
+    def context(value: Any) -> dict[str, str] | None:
+        return None if value is None else {str(k): str(v) for k, v in value.items()}
+
+    return Grant(
+        grant_id=str(raw["id"]),
+        name=raw["name"],
+        grantee=str(raw["grantee"]),
+        retiring=raw["retiring"],
+        operations=tuple(str(op) for op in raw["operations"]),
+        created=float(raw["created"]),
+        issuing_account=str(raw["issuing_account"]),
+        seq=int(raw["seq"]),
+        subset=context(raw["subset"]),
+        equals=context(raw["equals"]),
+    )
 
 
 def _dump_key(key: KeyRecord, shared_index: int) -> dict[str, Any]:
@@ -460,6 +753,25 @@ def _dump_key(key: KeyRecord, shared_index: int) -> dict[str, Any]:
         "creating_until": key.creating_until,
         "updating_until": key.updating_until,
         "tags": [[k, v] for k, v in key.tags.items()],
+        "grants": [_dump_grant(g) for g in key.grants.values()],
+        "last_used": None if key.last_used is None else list(key.last_used),
+        "import": {
+            "imported": key.imported,
+            "imported_at": key.imported_at,
+            "valid_to": key.valid_to,
+            "expiration_model": key.expiration_model,
+            "parameters": (
+                None
+                if (params := key.import_parameters) is None
+                else {
+                    "token": base64.b64encode(params.token).decode("ascii"),
+                    "private": base64.b64encode(params.private_der).decode("ascii"),
+                    "algorithm": params.algorithm,
+                    "spec": params.spec,
+                    "expires": params.expires,
+                }
+            ),
+        },
     }
 
 
@@ -478,4 +790,24 @@ def _load_key(raw: dict[str, Any], shared: Shared) -> KeyRecord:
     key.pending_window_days = raw["pending_window_days"]
     key.updating_until = float(raw["updating_until"])
     key.tags = {str(k): str(v) for k, v in raw["tags"]}
+    grants = [_load_grant(g) for g in raw.get("grants", [])]
+    key.grants = {g.grant_id: g for g in grants}
+    used = raw.get("last_used")
+    if used is not None:
+        key.last_used = (str(used[0]), float(used[1]), str(used[2]))
+    imported = raw.get("import")
+    if imported is not None:
+        key.imported = bool(imported["imported"])
+        key.imported_at = imported["imported_at"]
+        key.valid_to = imported["valid_to"]
+        key.expiration_model = imported["expiration_model"]
+        params = imported["parameters"]
+        if params is not None:
+            key.import_parameters = ImportParameters(
+                token=base64.b64decode(params["token"], validate=True),
+                private_der=base64.b64decode(params["private"], validate=True),
+                algorithm=str(params["algorithm"]),
+                spec=str(params["spec"]),
+                expires=float(params["expires"]),
+            )
     return key

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kms_mrk.local import LocalKMS, ManualClock, _handlers
-from kms_mrk.local._handlers import key_metadata, key_metadata_json
+from kms_mrk.local import LocalKMS, ManualClock
+from kms_mrk.local._handlers import _metadata, key_metadata, key_metadata_json
 from kms_mrk.models import DescribeKeyRequest, DescribeKeyResponse
 from kms_mrk.models._shared import KeyMetadata
 from kms_mrk.protocol.awsjson11 import encode_body
@@ -158,13 +158,13 @@ def test_a_group_builds_its_configuration_once_per_change(
         east.call("ReplicateKey", KeyId=key_id, ReplicaRegion=region)
     kms.advance(2)
     made: list[str] = []
-    original = _handlers.MultiRegionKey
+    original = _metadata.MultiRegionKey
 
     def counting(**fields: str) -> Any:
         made.append(fields["region"])
         return original(**fields)
 
-    monkeypatch.setattr(_handlers, "MultiRegionKey", counting)
+    monkeypatch.setattr(_metadata, "MultiRegionKey", counting)
     regions = ("us-east-1", "eu-west-1", "ap-south-1")
     for region in regions:
         for _ in range(2):

@@ -124,7 +124,7 @@ def test_errors_arrive_as_client_errors_with_kms_codes(kms_in: Callable[[str], A
         (lambda: east.create_key(KeySpec="HMAC_256"), "ValidationException"),
         (
             lambda: east.create_grant(KeyId="k", GranteePrincipal="p", Operations=["Decrypt"]),
-            "UnsupportedOperationException",
+            "NotFoundException",
         ),
         (lambda: east.generate_random(NumberOfBytes=1025), "ValidationException"),
     ]

@@ -101,6 +101,26 @@ EXPECTED: dict[str, dict[str, tuple[type[KMSServiceException], str] | None]] = {
         "Creating": (KMSInvalidStateException, f"{ARN} is creating."),
         "Updating": (KMSInvalidStateException, f"{ARN} is updating."),
     },
+    "rotate_on_demand": {
+        "Enabled": None,
+        "Disabled": (DisabledException, f"{ARN} is disabled."),
+        "PendingDeletion": (KMSInvalidStateException, f"{ARN} is pending deletion."),
+        "PendingReplicaDeletion": (KMSInvalidStateException, f"{ARN} is pending replica deletion."),
+        "PendingImport": (KMSInvalidStateException, f"{ARN} is pending import."),
+        "Unavailable": (KMSInvalidStateException, f"{ARN} is unavailable."),
+        "Creating": (KMSInvalidStateException, f"{ARN} is creating."),
+        "Updating": (KMSInvalidStateException, f"{ARN} is updating."),
+    },
+    "import": {
+        "Enabled": None,
+        "Disabled": None,
+        "PendingDeletion": (KMSInvalidStateException, f"{ARN} is pending deletion."),
+        "PendingReplicaDeletion": (KMSInvalidStateException, f"{ARN} is pending replica deletion."),
+        "PendingImport": None,
+        "Unavailable": (KMSInvalidStateException, f"{ARN} is unavailable."),
+        "Creating": (KMSInvalidStateException, f"{ARN} is creating."),
+        "Updating": None,
+    },
     "update_primary_region": {
         "Enabled": None,
         "Disabled": (DisabledException, f"{ARN} is disabled."),
@@ -121,7 +141,9 @@ def test_table_covers_every_family_and_state() -> None:
 
 
 def test_every_key_operation_has_a_family() -> None:
-    keyless = {"CreateKey", "ListKeys", "GenerateRandom"}
+    keyless = {"CreateKey", "ListKeys", "GenerateRandom", "ListRetirableGrants"}
+    keyless |= {f"{verb}CustomKeyStore" for verb in ("Create", "Update", "Connect", "Disconnect")}
+    keyless |= {"DeleteCustomKeyStore", "DescribeCustomKeyStores"}
     assert set(OPERATION_FAMILY) >= set(HANDLERS) - keyless
     assert set(OPERATION_FAMILY.values()) <= set(KEY_STATE_TABLE)
 

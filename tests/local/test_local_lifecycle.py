@@ -165,11 +165,11 @@ def test_create_key_argument_errors(east: TestClient) -> None:
     with pytest.raises(ValidationException, match="Member must satisfy enum value set"):
         east.call("CreateKey", KeySpec="HMAC_random", KeyUsage="GENERATE_VERIFY_MAC")
     with pytest.raises(
-        UnsupportedOperationException, match="not implemented by the kms-mrk local KMS"
+        ValidationException, match="Origin AWS_CLOUDHSM requires a CustomKeyStoreId"
     ):
-        east.call("CreateKey", Origin="EXTERNAL")
-    with pytest.raises(UnsupportedOperationException, match="KeySpec ML_DSA_44"):
-        east.call("CreateKey", KeySpec="ML_DSA_44", KeyUsage="SIGN_VERIFY")
+        east.call("CreateKey", Origin="AWS_CLOUDHSM")
+    with pytest.raises(UnsupportedOperationException, match="SM2 is available only in the China"):
+        east.call("CreateKey", KeySpec="SM2", KeyUsage="SIGN_VERIFY")
 
 
 # --------------------------------------------------------------------------- replication
