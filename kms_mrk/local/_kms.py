@@ -321,9 +321,7 @@ class LocalKMS:
         file = self._state_file
         if file is not None:
             try:
-                with self._lock:
-                    version = self._queue_changes(file, self._store)
-                file.flush(version, self._roll_back)
+                self._save()
             finally:
                 file.close()
 
@@ -561,6 +559,14 @@ class LocalKMS:
             except StateFileError as exc:
                 raise KMSInternalException(_capitalized(str(exc)) + ".") from None
         return response
+
+    def _save(self) -> None:
+        """Commit every change not written yet (those the clock made during reads)."""
+        file = self._state_file
+        if file is not None:
+            with self._lock:
+                version = self._queue_changes(file, self._store)
+            file.flush(version, self._roll_back)
 
     @staticmethod
     def _queue_changes(file: StateDatabase, store: Store) -> int:
