@@ -14,6 +14,13 @@ Model:
   deletes every key whose deletion date has passed, in date order, and starts the waiting
   period of a primary key in ``PendingReplicaDeletion`` when its last replica goes.
 
+Persistence (``--state kms.db``, see ``_persist.py``) writes only what changed: with
+:attr:`Store.tracking` on, :meth:`Store.touch` (a key and its multi-Region group) and
+:meth:`Store.touch_region` (aliases, :attr:`RegionState.extras`) record changes, and
+:meth:`Store.take_changes` turns them into rows made by :func:`_dump_key`,
+:func:`_dump_shared` and :func:`_dump_region`. Whatever those functions produce is saved, so
+new fields need no schema change; :meth:`Store.load` reads them back.
+
 All methods expect the caller to hold the LocalKMS lock.
 """
 
