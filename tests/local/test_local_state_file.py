@@ -222,6 +222,14 @@ def _database_with(tmp_path: Path, statements: list[str]) -> Path:
             "is not a kms-mrk local KMS state database",
         ),
         (["DROP TABLE aliases"], "is not a kms-mrk local KMS state database"),
+        (
+            [
+                "DROP TABLE aliases",
+                "CREATE TABLE aliases (id INTEGER PRIMARY KEY, account, region, name, seq, data)",
+            ],
+            "is not a kms-mrk local KMS state database",
+        ),
+        (["CREATE INDEX extra ON keys (seq)"], "is not a kms-mrk local KMS state database"),
     ],
 )
 def test_damaged_or_hostile_databases_are_reported(
