@@ -133,16 +133,25 @@ class StateDatabase:
         """Take the lock, migrate a JSON state file if there is one, and load the state."""
         if not self.path.parent.is_dir():
             raise StateFileError(f"the directory of the state file {self.path} does not exist")
-        self._lock_fd = _lock(Path(f"{self.path}.lock"), self.path)
+        try:
+            self._lock_fd = _lock(Path(f"{self.path}.lock"), self.path)
+        except OSError as exc:
+            raise StateFileError(
+                f"cannot take the lock file {self.path}.lock ({exc.strerror or exc})"
+            ) from None
         try:
             source = self._legacy_source()
             if source is not None:
                 self._migrate(source)
             self._db = _connect(self.path)
             store = _read(self._db, self.path)
-        except BaseException:
+        except BaseException as exc:
             self._close_connection()
             self._release()
+            if isinstance(exc, OSError):
+                raise StateFileError(
+                    f"cannot use the state database {self.path} ({exc.strerror or exc})"
+                ) from None
             raise
         store.start_tracking()
         self._written = store.version

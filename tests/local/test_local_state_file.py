@@ -503,3 +503,33 @@ def test_the_store_refuses_a_second_key_with_the_same_id(kms: LocalKMS, east: Te
     with pytest.raises(ValueError, match=key_id):
         store.add_key(duplicate)
     assert store.accounts["111122223333"]["us-east-1"].keys[key_id] is existing
+
+
+def test_a_directory_given_as_the_state_file_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "kms.db"
+    path.mkdir()
+    with pytest.raises(StateFileError, match=re.escape(str(path))):
+        LocalKMS(state_file=path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kms.db"]
+
+
+def test_a_migration_interrupted_before_its_rename_is_done_again(tmp_path: Path) -> None:
+    path, dumped, _blob = _json_state(tmp_path)
+    (tmp_path / ".kms.db.migrating").write_bytes(b"SQLite format 3\x00 half written")
+    with LocalKMS(state_file=path) as kms:
+        assert kms._store.dump() == dumped
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kms.db", "kms.json.bak"]
+
+
+def test_a_json_file_beside_an_existing_database_is_not_read(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path, _dumped, _blob = _json_state(tmp_path)
+    with LocalKMS(state_file=tmp_path / "kms.db") as kms:
+        key_id = make_client(kms).call("CreateKey").key_metadata.key_id
+    with caplog.at_level(logging.WARNING, logger="kms_mrk.local"):
+        kms = LocalKMS(state_file=path)
+    assert "is not read" in caplog.text
+    assert [k.key_id for k in kms._store.all_keys()] == [key_id]
+    kms.close()
+    assert path.exists()  # left for the user to look at
