@@ -248,10 +248,12 @@ class Changes:
     database applies a batch's deletions before its insertions.
     """
 
-    __slots__ = ("aliases", "keys", "regions", "seq", "shared")
+    __slots__ = ("aliases", "keys", "regions", "seq", "seq_changed", "shared")
 
-    def __init__(self, seq: int) -> None:
+    def __init__(self, seq: int, seq_changed: bool = False) -> None:
         self.seq = seq
+        #: whether the sequence counter moved (written with the batch even without rows)
+        self.seq_changed = seq_changed
         #: (account, region, key id, seq, JSON of _dump_key without "shared" | None)
         self.keys: list[tuple[str, str, str, int, str | None]] = []
         #: (account, key id, JSON of _dump_shared | None)
@@ -262,7 +264,8 @@ class Changes:
         self.regions: list[tuple[str, str, str | None]] = []
 
     def __len__(self) -> int:
-        return len(self.keys) + len(self.shared) + len(self.aliases) + len(self.regions)
+        rows = len(self.keys) + len(self.shared) + len(self.aliases) + len(self.regions)
+        return rows + self.seq_changed
 
 
 class Store:
@@ -270,6 +273,7 @@ class Store:
 
     __slots__ = (
         "_region_rows",
+        "_taken_seq",
         "_touched_groups",
         "_touched_keys",
         "_touched_regions",
@@ -293,6 +297,7 @@ class Store:
         #: (account, region) -> (alias name -> JSON, Region JSON) as last taken: what
         #: touch_region compares with, so only aliases that changed are written
         self._region_rows: dict[tuple[str, str], tuple[dict[str, str], str | None]] = {}
+        self._taken_seq = 0
 
     # ------------------------------------------------------------------ access
 
@@ -344,6 +349,7 @@ class Store:
         self._touched_groups.clear()
         self._touched_keys.clear()
         self._touched_regions.clear()
+        self._taken_seq = self.seq
         self._region_rows = {
             (account, region): _region_rows(account, region, state)
             for account, regions in self.accounts.items()
@@ -352,7 +358,8 @@ class Store:
 
     def take_changes(self) -> Changes:
         """The rows that changed since the last call (what was touched), and forget them."""
-        changes = Changes(self.seq)
+        changes = Changes(self.seq, self.seq != self._taken_seq)
+        self._taken_seq = self.seq
         groups, self._touched_groups = self._touched_groups, {}
         locations, self._touched_keys = self._touched_keys, {}
         regions, self._touched_regions = self._touched_regions, {}

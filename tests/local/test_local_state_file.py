@@ -533,3 +533,14 @@ def test_a_json_file_beside_an_existing_database_is_not_read(
     assert [k.key_id for k in kms._store.all_keys()] == [key_id]
     kms.close()
     assert path.exists()  # left for the user to look at
+
+
+def test_the_sequence_counter_is_saved_even_when_nothing_else_changed(tmp_path: Path) -> None:
+    path = tmp_path / "kms.db"
+    kms = LocalKMS(state_file=path)
+    make_client(kms).call("CreateKey")
+    store = kms._store
+    with kms._lock:
+        store.next_seq()  # a change that touches no record
+    kms.close()
+    assert read_database(path).seq == store.seq
