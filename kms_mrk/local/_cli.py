@@ -46,7 +46,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state",
         metavar="FILE",
-        help="keep the state in FILE across restarts (written atomically; holds key material)",
+        help="keep the state in the SQLite database FILE (e.g. kms.db) across restarts; every "
+        "change is committed before it is answered; holds key material. A JSON state file "
+        "from an older kms-mrk (kms.json) is migrated to kms.db beside it",
     )
     parser.add_argument(
         "--account-id", default="111122223333", help="account of callers (111122223333)"
@@ -207,7 +209,7 @@ def run_serve(args: argparse.Namespace) -> int:
         previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: server.shutdown())
     print(f"kms-mrk local KMS listening on {server.url}", flush=True)
     if args.state:
-        _log.info("state file: %s", server.kms.state_file)
+        _log.info("state database: %s", server.kms.state_file)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

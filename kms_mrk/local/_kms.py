@@ -54,9 +54,9 @@ from kms_mrk.local._clock import ManualClock, system_clock
 from kms_mrk.local._crypto import require_cryptography
 from kms_mrk.local._faults import FaultInjector
 from kms_mrk.local._handlers import HANDLERS, Ctx, Handler, Prepare, Settings, key_metadata
-from kms_mrk.local._persist import StateFile
+from kms_mrk.local._persist import StateDatabase
 from kms_mrk.local._policy import account_of_principal, root_principal
-from kms_mrk.local._state import StateFileError, Store
+from kms_mrk.local._state import KeyRecord, RegionState, StateFileError, Store
 from kms_mrk.protocol._service import (
     ServiceSide,
     exception_response,
@@ -111,7 +111,9 @@ class LocalKMS:
         how long a new replica stays ``Creating`` and keys stay ``Updating`` after
         UpdatePrimaryRegion (0 by default; see :meth:`realistic`).
     ``state_file``
-        persist the state there (atomic writes; loaded at start when it exists).
+        keep the state in this SQLite database (``kms.db``), loaded at start when it exists;
+        every change is committed before it is answered. A ``.json`` path (the format before
+        the database) is migrated to the ``.db`` file beside it.
     ``faults``
         a :class:`FaultInjector` (settable later through :attr:`faults`).
     ``verify_signatures``, ``access_keys``
@@ -203,20 +205,12 @@ class LocalKMS:
         prefix = os.urandom(10).hex()
         self._rid_prefix = f"{prefix[:8]}-{prefix[8:12]}-{prefix[12:16]}-{prefix[16:20]}-"
         self._rid_counter = itertools.count(1)
-        self._state_file: StateFile | None = None
+        self._state_file: StateDatabase | None = None
         if state_file is not None:
-            file = StateFile(state_file)
-            file.acquire()
-            try:
-                loaded = file.load()
-            except BaseException:
-                file.release()
-                raise
-            if loaded is not None:
-                self._store = loaded
-                _log.info("loaded the local KMS state from %s", file.path)
-            file.durable = self._store.dump()
-            self._state_file = file
+            database = StateDatabase(state_file)
+            self._store = database.open()
+            self._state_file = database
+            _log.info("using the local KMS state database %s", database.path)
 
     @classmethod
     def realistic(cls, **options: Any) -> Self:
@@ -330,7 +324,8 @@ class LocalKMS:
             return self._error(KMSInternalException(_INTERNAL_MESSAGE), request_id, operation)
 
     def close(self) -> None:
-        """Write any pending state and release the state file. Idempotent.
+        """Write any pending state and close the state database (WAL checkpointed, lock file
+        removed). Idempotent.
 
         Raises :class:`~kms_mrk.local._state.StateFileError` (a ``ConfigurationError``)
         naming the file when the last changes cannot be written; the file is released anyway.
@@ -341,9 +336,9 @@ class LocalKMS:
         file = self._state_file
         if file is not None:
             try:
-                file.flush(self._store.version, self._snapshot_data, self._roll_back)
+                self._save()
             finally:
-                file.release()
+                file.close()
 
     def __enter__(self) -> Self:
         return self
@@ -473,12 +468,16 @@ class LocalKMS:
 
             partition = self._partitions[region] = partition_for_region(region)
         prepared: dict[str, Any] = {}
+        file = self._state_file
+        persist = handler.mutating and file is not None
+        context = _WritingCtx if persist else Ctx
+        version = 0
         for _attempt in range(_MAX_PREPARE):
             with self._lock:
                 now = self._clock()
                 store = self._store
                 store.tick(now)
-                ctx = Ctx(
+                ctx = context(
                     store=store,
                     settings=self._settings,
                     now=now,
@@ -495,27 +494,45 @@ class LocalKMS:
                 except Prepare as needed:
                     pending = needed
                 else:
-                    version = store.version
+                    if persist:
+                        assert file is not None
+                        version = self._queue_changes(file, store)
                     break
             # Every check passed: make the costly thing without the lock, then run again.
             prepared[pending.name] = pending.make()
         else:  # pragma: no cover - a handler asking for more than it should
             raise RuntimeError(f"{handler.name} kept asking for costly steps")
-        if handler.mutating and self._state_file is not None:
+        if persist:
+            assert file is not None
             try:
-                self._state_file.flush(version, self._snapshot_data, self._roll_back)
+                file.flush(version, self._roll_back)
             except StateFileError as exc:
                 raise KMSInternalException(_capitalized(str(exc)) + ".") from None
         return response
 
-    def _snapshot_data(self) -> tuple[int, dict[str, Any]]:
-        with self._lock:
-            return self._store.version, self._store.dump()
+    def _save(self) -> None:
+        """Commit every change not written yet (those the clock made during reads)."""
+        file = self._state_file
+        if file is not None:
+            with self._lock:
+                version = self._queue_changes(file, self._store)
+            file.flush(version, self._roll_back)
 
-    def _roll_back(self, durable: dict[str, Any]) -> int:
-        """Put the state back to ``durable`` (the last snapshot written); its new version."""
+    @staticmethod
+    def _queue_changes(file: StateDatabase, store: Store) -> int:
+        """Queue what ``store`` changed for writing (state lock held); the version to wait for."""
+        changes = store.take_changes()
+        if changes:
+            store.changed()
+            file.enqueue(store.version, changes)
+        return store.version
+
+    def _roll_back(self) -> int:
+        """Put the state back to what the database holds (a write failed); its new version."""
+        file = self._state_file
+        assert file is not None
         with self._lock:
-            restored = Store.load(durable, source="the last state written")
+            restored = file.reload()
             restored.version = self._store.version + 1
             self._store = restored
             return restored.version
@@ -525,6 +542,26 @@ class LocalKMS:
         if _log.isEnabledFor(logging.DEBUG):
             _log.debug("%s %s -> %s %s", request_id, operation, response.status, exc.code)
         return response
+
+
+class _WritingCtx(Ctx):
+    """The context of a mutating request with a state database: what it reaches is saved.
+
+    Every key a mutating request resolves (its group included) and the caller's Region
+    data it opens (aliases) are marked for writing; :meth:`Store.take_changes` writes them
+    once the handler succeeds. Handlers need not know about persistence.
+    """
+
+    __slots__ = ()
+
+    def resolve(self, ident: str, *, alias: bool) -> KeyRecord:
+        key = super().resolve(ident, alias=alias)
+        self.store.touch(key)
+        return key
+
+    def here(self) -> RegionState:
+        self.store.touch_region(self.account, self.region)
+        return super().here()
 
 
 def _capitalized(text: str) -> str:

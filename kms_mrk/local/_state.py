@@ -24,6 +24,13 @@ Model:
   of a primary key in ``PendingReplicaDeletion`` when its last replica goes, rotates keys
   whose rotation date has come and drops imported material whose ``ValidTo`` has passed.
 
+Persistence (``--state kms.db``, see ``_persist.py``) writes only what changed: with
+:attr:`Store.tracking` on, :meth:`Store.touch` (a key and its multi-Region group) and
+:meth:`Store.touch_region` (aliases, :attr:`RegionState.extras`) record changes, and
+:meth:`Store.take_changes` turns them into rows made by :func:`_dump_key`,
+:func:`_dump_shared` and :func:`_dump_region`. Whatever those functions produce is saved, so
+new fields need no schema change; :meth:`Store.load` reads them back.
+
 All methods expect the caller to hold the LocalKMS lock.
 """
 
@@ -32,6 +39,7 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import heapq
+import json
 import math
 from collections.abc import Iterator
 from typing import Any, Final
@@ -46,6 +54,7 @@ from kms_mrk.local._policy import CompiledPolicy, compile_policy
 __all__ = [
     "STATE_FORMAT",
     "Alias",
+    "Changes",
     "Grant",
     "ImportParameters",
     "KeyRecord",
@@ -386,27 +395,78 @@ class Alias:
 
 
 class RegionState:
-    """The keys, aliases and custom key stores of one account in one Region."""
+    """The keys, aliases and custom key stores of one account in one Region, and other
+    Region-level data."""
 
-    __slots__ = ("aliases", "custom_key_stores", "keys")
+    __slots__ = ("aliases", "custom_key_stores", "extras", "keys")
 
     def __init__(self) -> None:
         self.keys: dict[str, KeyRecord] = {}
         self.aliases: dict[str, Alias] = {}
-        #: custom key stores by id, in creation order
+        #: custom key stores by id, in creation order (saved by :func:`_dump_region`)
         self.custom_key_stores: dict[str, CustomKeyStore] = {}
+        #: other Region-level data (custom key stores...), JSON-ready: saved as it is by
+        #: :func:`_dump_region`; call :meth:`Store.touch_region` after changing it
+        self.extras: dict[str, Any] = {}
+
+
+class Changes:
+    """What changed since the last :meth:`Store.take_changes`, as rows to write.
+
+    Each list holds (primary key..., data) with data ``None`` for a row to delete; the
+    database applies a batch's deletions before its insertions.
+    """
+
+    __slots__ = ("aliases", "keys", "regions", "seq", "seq_changed", "shared")
+
+    def __init__(self, seq: int, seq_changed: bool = False) -> None:
+        self.seq = seq
+        #: whether the sequence counter moved (written with the batch even without rows)
+        self.seq_changed = seq_changed
+        #: (account, region, key id, seq, JSON of _dump_key without "shared" | None)
+        self.keys: list[tuple[str, str, str, int, str | None]] = []
+        #: (account, key id, JSON of _dump_shared | None)
+        self.shared: list[tuple[str, str, str | None]] = []
+        #: (account, region, alias name, seq, JSON of the alias | None)
+        self.aliases: list[tuple[str, str, str, int, str | None]] = []
+        #: (account, region, JSON of _dump_region | None)
+        self.regions: list[tuple[str, str, str | None]] = []
+
+    def __len__(self) -> int:
+        rows = len(self.keys) + len(self.shared) + len(self.aliases) + len(self.regions)
+        return rows + self.seq_changed
 
 
 class Store:
     """Every account's keys, with the deletion timeline."""
 
-    __slots__ = ("accounts", "next_event", "seq", "version")
+    __slots__ = (
+        "_region_rows",
+        "_taken_seq",
+        "_touched_groups",
+        "_touched_keys",
+        "_touched_regions",
+        "accounts",
+        "next_event",
+        "seq",
+        "tracking",
+        "version",
+    )
 
     def __init__(self) -> None:
         self.accounts: dict[str, dict[str, RegionState]] = {}
         self.seq = 0
         self.version = 0
         self.next_event = math.inf
+        #: whether touches are recorded (a persisted store); see :meth:`take_changes`
+        self.tracking = False
+        self._touched_groups: dict[int, Shared] = {}
+        self._touched_keys: dict[tuple[str, str, str], None] = {}
+        self._touched_regions: dict[tuple[str, str], None] = {}
+        #: (account, region) -> (alias name -> JSON, Region JSON) as last taken: what
+        #: touch_region compares with, so only aliases that changed are written
+        self._region_rows: dict[tuple[str, str], tuple[dict[str, str], str | None]] = {}
+        self._taken_seq = 0
 
     # ------------------------------------------------------------------ access
 
@@ -433,14 +493,81 @@ class Store:
     def touch(self, key: KeyRecord) -> None:
         """Note that ``key`` (or what it shares with related multi-Region keys) changed.
 
-        The persistence layer writes what was touched, so a handler that changes a key it did
-        not get through ``Ctx.resolve`` or :meth:`add_key` (a change made on the clock, say)
-        calls this. A no-op until the SQLite store tracks it.
+        The persistence layer writes what was touched: the key's row, its group's shared row
+        and the rows of every related key (so a change to one member that moves another, such
+        as UpdatePrimaryRegion, needs one touch). A key that is no longer in its Region has
+        its row deleted. A handler that changes a key it did not get through a mutating
+        request's ``Ctx.resolve`` or :meth:`add_key` (a change made on the clock, say) calls
+        this. Costs nothing without a state database.
         """
+        if self.tracking:
+            shared = key.shared
+            self._touched_groups[id(shared)] = shared
+            self._touched_keys[(shared.account, key.region, shared.key_id)] = None
 
     def touch_region(self, account: str, region: str) -> None:
         """Note that Region-level data of ``account`` in ``region`` other than keys changed
-        (aliases, custom key stores). A no-op until the SQLite store tracks it."""
+        (aliases, :attr:`RegionState.extras` such as custom key stores). Only aliases that
+        differ from those last written are written again."""
+        if self.tracking:
+            self._touched_regions[(account, region)] = None
+
+    def start_tracking(self) -> None:
+        """Record touches from now on; what is in memory now counts as written."""
+        self.tracking = True
+        self._touched_groups.clear()
+        self._touched_keys.clear()
+        self._touched_regions.clear()
+        self._taken_seq = self.seq
+        self._region_rows = {
+            (account, region): _region_rows(account, region, state)
+            for account, regions in self.accounts.items()
+            for region, state in regions.items()
+        }
+
+    def take_changes(self) -> Changes:
+        """The rows that changed since the last call (what was touched), and forget them."""
+        changes = Changes(self.seq, self.seq != self._taken_seq)
+        self._taken_seq = self.seq
+        groups, self._touched_groups = self._touched_groups, {}
+        locations, self._touched_keys = self._touched_keys, {}
+        regions, self._touched_regions = self._touched_regions, {}
+        gone_groups: list[Shared] = []
+        for shared in groups.values():
+            for region in shared.members:
+                locations[(shared.account, region, shared.key_id)] = None
+            if shared.members:
+                changes.shared.append((shared.account, shared.key_id, _dumps(_dump_shared(shared))))
+            else:
+                gone_groups.append(shared)
+        for shared in gone_groups:
+            # A group whose last key went, unless a live group took its id in the meantime.
+            if not self.key_id_taken(shared.account, shared.key_id):
+                changes.shared.append((shared.account, shared.key_id, None))
+        for account, region, key_id in locations:
+            state = self.peek(account, region)
+            key = None if state is None else state.keys.get(key_id)
+            if key is None:
+                changes.keys.append((account, region, key_id, 0, None))
+            else:
+                row = _dump_key(key, 0)
+                del row["shared"]
+                changes.keys.append((account, region, key_id, key.seq, _dumps(row)))
+        for account, region in regions:
+            state = self.peek(account, region)
+            aliases, extras = ({}, None) if state is None else _region_rows(account, region, state)
+            before_aliases, before_extras = self._region_rows.get((account, region), ({}, None))
+            for name, text in aliases.items():
+                if before_aliases.get(name) != text:
+                    seq = state.aliases[name].seq if state is not None else 0
+                    changes.aliases.append((account, region, name, seq, text))
+            for name in before_aliases:
+                if name not in aliases:
+                    changes.aliases.append((account, region, name, 0, None))
+            if extras != before_extras:
+                changes.regions.append((account, region, extras))
+            self._region_rows[(account, region)] = (aliases, extras)
+        return changes
 
     def all_keys(self) -> Iterator[KeyRecord]:
         for regions in self.accounts.values():
@@ -459,6 +586,7 @@ class Store:
             raise ValueError(f"{key.region} already holds a key with the id {key.key_id}")
         keys[key.key_id] = key
         key.shared.members[key.region] = key
+        self.touch(key)
 
     # ------------------------------------------------------------------ deletion timeline
 
@@ -490,6 +618,7 @@ class Store:
                 and len(shared.members) == 1
             ):
                 # The last replica is gone: the primary's waiting period starts now.
+                self.touch(primary)
                 primary.state = PENDING_DELETION
                 primary.deletion_date = when + (primary.pending_window_days or 30) * DAY
                 heapq.heappush(due, (primary.deletion_date, primary.seq, primary))
@@ -532,9 +661,13 @@ class Store:
         return following
 
     def _purge(self, key: KeyRecord) -> None:
+        self.touch(key)
         state = self.region(key.shared.account, key.region)
         state.keys.pop(key.key_id, None)
-        for name in [n for n, a in state.aliases.items() if a.target == key.key_id]:
+        doomed = [n for n, a in state.aliases.items() if a.target == key.key_id]
+        if doomed:
+            self.touch_region(key.shared.account, key.region)
+        for name in doomed:
             del state.aliases[name]
         key.shared.members.pop(key.region, None)
         self.changed()
@@ -542,16 +675,21 @@ class Store:
     # ------------------------------------------------------------------ persistence
 
     def dump(self) -> dict[str, Any]:
-        """The whole state as JSON-ready data, key material included (base64)."""
+        """The whole state as JSON-ready data, key material included (base64).
+
+        Accounts and Regions come in sorted order and keys and aliases in the order they were
+        made (their ``seq``), so equal states dump equally however they were built (in
+        memory, or loaded from a JSON file or from the state database).
+        """
         shared_ids: dict[int, int] = {}
         shared_out: list[dict[str, Any]] = []
         keys_out: list[dict[str, Any]] = []
         aliases_out: list[dict[str, Any]] = []
-        stores_out: list[dict[str, Any]] = []
-        for account, regions in self.accounts.items():
-            for region, state in regions.items():
-                for custom in state.custom_key_stores.values():
-                    stores_out.append({"account": account, "region": region, **custom.dump()})
+        regions_out: list[dict[str, Any]] = []
+        for account in sorted(self.accounts):
+            regions = self.accounts[account]
+            for region in sorted(regions):
+                state = regions[region]
                 for key in state.keys.values():
                     shared = key.shared
                     index = shared_ids.get(id(shared))
@@ -560,27 +698,21 @@ class Store:
                         shared_out.append(_dump_shared(shared))
                     keys_out.append(_dump_key(key, index))
                 for alias in state.aliases.values():
-                    aliases_out.append(
-                        {
-                            "account": account,
-                            "region": region,
-                            "name": alias.name,
-                            "arn": alias.arn,
-                            "target": alias.target,
-                            "created": alias.created,
-                            "updated": alias.updated,
-                            "seq": alias.seq,
-                        }
-                    )
-        return {
+                    aliases_out.append(_dump_alias(account, region, alias))
+                extras = _dump_region(state)
+                if extras:
+                    regions_out.append({"account": account, "region": region, **extras})
+        out: dict[str, Any] = {
             "format": STATE_FORMAT,
             "version": STATE_VERSION,
             "seq": self.seq,
             "shared": shared_out,
             "keys": keys_out,
             "aliases": aliases_out,
-            "custom_key_stores": stores_out,
         }
+        if regions_out:
+            out["regions"] = regions_out
+        return out
 
     @classmethod
     def load(cls, data: Any, source: str = "state") -> Store:
@@ -597,7 +729,10 @@ class Store:
             store.seq = int(data["seq"])
             shared_list = [_load_shared(s) for s in data["shared"]]
             for raw in data["keys"]:
-                key = _load_key(raw, shared_list[raw["shared"]])
+                index = raw["shared"]
+                if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+                    raise ValueError(f"a key's shared index is {index!r}")
+                key = _load_key(raw, shared_list[index])
                 store.add_key(key)
                 if key.state == PENDING_DELETION and key.deletion_date is not None:
                     store.schedule(key.deletion_date)
@@ -608,24 +743,22 @@ class Store:
                     store.schedule(key.valid_to)
             for raw in data["aliases"]:
                 alias = Alias(
-                    name=raw["name"],
-                    arn=raw["arn"],
-                    target=raw["target"],
+                    name=str(raw["name"]),
+                    arn=str(raw["arn"]),
+                    target=str(raw["target"]),
                     created=float(raw["created"]),
                     seq=int(raw["seq"]),
                 )
                 alias.updated = float(raw["updated"])
-                store.region(raw["account"], raw["region"]).aliases[alias.name] = alias
-            for raw in data.get("custom_key_stores", ()):
-                custom = CustomKeyStore.load(raw)
-                place = store.region(str(raw["account"]), str(raw["region"]))
-                place.custom_key_stores[custom.store_id] = custom
+                store.region(str(raw["account"]), str(raw["region"])).aliases[alias.name] = alias
+            for raw in data.get("regions", ()):
+                _load_region(raw, store.region(str(raw["account"]), str(raw["region"])))
             for key in store.all_keys():
                 wanted = key.shared.custom_key_store_id
                 if wanted is not None and key.shared.custom_store is None:
                     place = store.region(key.shared.account, key.region)
                     key.shared.custom_store = place.custom_key_stores[wanted]
-        except (KeyError, IndexError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
             raise StateFileError(
                 f"{source} is damaged or from another program ({type(exc).__name__}: {exc})"
             ) from None
@@ -642,6 +775,59 @@ def _dump_material(material: Material) -> dict[str, Any]:
 
 def _load_material(raw: dict[str, Any]) -> Material:
     return Material(raw["kind"], base64.b64decode(raw["secret"], validate=True), raw["id"])
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _dump_alias(account: str, region: str, alias: Alias) -> dict[str, Any]:
+    return {
+        "account": account,
+        "region": region,
+        "name": alias.name,
+        "arn": alias.arn,
+        "target": alias.target,
+        "created": alias.created,
+        "updated": alias.updated,
+        "seq": alias.seq,
+    }
+
+
+def _dump_region(state: RegionState) -> dict[str, Any]:
+    """Region-level data other than keys and aliases, JSON-ready; empty when there is none.
+
+    Helpers that add Region-level state extend this and :func:`_load_region` (or keep their
+    data in :attr:`RegionState.extras`, saved as it is).
+    """
+    out: dict[str, Any] = {}
+    if state.extras:
+        out["extras"] = state.extras
+    if state.custom_key_stores:
+        out["custom_key_stores"] = [custom.dump() for custom in state.custom_key_stores.values()]
+    return out
+
+
+def _load_region(raw: dict[str, Any], state: RegionState) -> None:
+    extras = raw.get("extras", {})
+    if not isinstance(extras, dict):
+        raise TypeError("a Region's extras must be an object")
+    state.extras = extras
+    stores = raw.get("custom_key_stores", [])
+    if not isinstance(stores, list):
+        raise TypeError("a Region's custom_key_stores must be a list")
+    for item in stores:
+        custom = CustomKeyStore.load(item)
+        state.custom_key_stores[custom.store_id] = custom
+
+
+def _region_rows(
+    account: str, region: str, state: RegionState
+) -> tuple[dict[str, str], str | None]:
+    """(alias name -> alias JSON, Region-level JSON or None): the rows of one Region."""
+    aliases = {name: _dumps(_dump_alias(account, region, a)) for name, a in state.aliases.items()}
+    extras = _dump_region(state)
+    return aliases, (_dumps(extras) if extras else None)
 
 
 def _dump_shared(shared: Shared) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import stat
 import threading
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kms_mrk.local._persist import read_database
 from tests.local._server_process import (
     Connection,
     all_key_ids,
@@ -45,7 +45,7 @@ def http_errors() -> type[Exception]:
 
 @pytest.mark.slow
 def test_sigkill_mid_load_loses_no_acknowledged_key(tmp_path: Path) -> None:
-    state = tmp_path / "kms.json"
+    state = tmp_path / "kms.db"
     acknowledged: set[str] = set()
     lock = threading.Lock()
     for round_number in range(3):
@@ -65,9 +65,9 @@ def test_sigkill_mid_load_loses_no_acknowledged_key(tmp_path: Path) -> None:
         for worker in workers:
             worker.join(10)
         assert len(acknowledged) > before, f"round {round_number} acknowledged nothing"
-        # Whatever moment the kill hit, the file is whole and parses.
-        data = json.loads(state.read_text())
-        assert data["format"] == "kms-mrk-local-state"
+        # Whatever moment the kill hit, the database is whole and holds every acknowledged key.
+        saved = {key.key_id for key in read_database(state).all_keys()}
+        assert acknowledged <= saved, f"lost {len(acknowledged - saved)} acknowledged keys"
         assert stat.S_IMODE(state.stat().st_mode) == 0o600
 
     process, url = start_server("--state", str(state))
@@ -77,4 +77,5 @@ def test_sigkill_mid_load_loses_no_acknowledged_key(tmp_path: Path) -> None:
         status, err = stop_server(process)
     assert acknowledged <= found, f"lost {len(acknowledged - found)} acknowledged keys"
     assert status == 0, err
-    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    # A clean stop checkpoints the WAL and removes the lock file: only the database is left.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kms.db"]

@@ -356,7 +356,7 @@ def test_describe_pagination_and_lookup(east: TestClient) -> None:
 
 def test_stores_and_their_keys_survive_a_restart(tmp_path: Path) -> None:
     clock = ManualClock()
-    path = tmp_path / "state.json"
+    path = tmp_path / "state.db"
     with LocalKMS(clock=clock, state_file=path) as kms:
         client = make_client(kms)
         store_id = _cloudhsm(client)
@@ -374,8 +374,7 @@ def test_stores_and_their_keys_survive_a_restart(tmp_path: Path) -> None:
     with LocalKMS(clock=clock, state_file=path) as kms:
         client = make_client(kms)
         assert client.call("DescribeKey", KeyId=key_id).key_metadata.key_state == "Unavailable"
-        text = path.read_text()
-        assert "kmsuser-pass" in text  # kept for the state file only ...
+        assert b"kmsuser-pass" in path.read_bytes()  # kept in the state database only ...
         assert "kmsuser-pass" not in repr(
             kms._store.region(kms.account_id, "us-east-1").custom_key_stores[store_id]
         )
