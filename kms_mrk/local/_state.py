@@ -163,6 +163,16 @@ class Shared:
             return None
         return self.rotation_started + (self.rotation_period_days or 365) * DAY
 
+    def catch_up(self, now: float) -> bool:
+        """Rotate once, at ``now``, if automatic rotation fell due while the key could not
+        rotate (disabled or pending deletion); whether it did."""
+        due = self.next_rotation
+        if due is None or due > now:
+            return False
+        self.rotate(_crypto.rotated_material(self.material, now), now, "AUTOMATIC")
+        self.rotation_started = now
+        return True
+
     def rotate(self, material: Material, when: float, kind: str) -> None:
         """Make ``material`` current; the older materials stay for decryption."""
         self.materials[material.material_id] = material
@@ -628,7 +638,9 @@ class Store:
         """Rotate every key whose automatic rotation is due (once per period that passed) and
         drop imported material whose ``ValidTo`` passed; the date of the next such event.
 
-        Automatically rotated material is derived from the material it replaces and the
+        Keys whose primary is not Enabled are skipped (and not scheduled): EnableKey
+        catches up on them (:meth:`Shared.catch_up`). Automatically rotated material is
+        derived from the material it replaces and the
         rotation date, so a rotation redone after a restart (if the state written before the
         restart predates it) makes the same material.
         """
@@ -639,6 +651,11 @@ class Store:
             if id(shared) not in seen:
                 seen.add(id(shared))
                 when = shared.next_rotation
+                primary = shared.members.get(shared.primary_region)
+                if primary is None or primary.state != ENABLED:
+                    # KMS does not rotate a disabled key or one pending deletion; EnableKey
+                    # rotates it at once if a rotation fell due meanwhile.
+                    when = None
                 while when is not None and when <= now:
                     shared.rotate(
                         _crypto.rotated_material(shared.material, when), when, "AUTOMATIC"

@@ -305,3 +305,20 @@ def test_a_key_that_is_updating_answers_kms_invalid_state(
     with pytest.raises(UnsupportedOperationException, match="not a multi-region primary key"):
         east.call("UpdatePrimaryRegion", KeyId=key_id, PrimaryRegion="eu-west-1")
     west.call("UpdatePrimaryRegion", KeyId=key_id, PrimaryRegion="us-east-1")
+
+
+def test_a_disabled_key_is_not_rotated_and_catches_up_when_enabled(
+    kms: LocalKMS, east: TestClient, clock: ManualClock
+) -> None:
+    key_id = east.call("CreateKey").key_metadata.key_id
+    east.call("EnableKeyRotation", KeyId=key_id, RotationPeriodInDays=90)
+    east.call("DisableKey", KeyId=key_id)
+    kms.advance(300 * DAY)
+    assert east.call("ListKeyRotations", KeyId=key_id).rotations == []
+    east.call("EnableKey", KeyId=key_id)
+    rotations = east.call("ListKeyRotations", KeyId=key_id).rotations
+    assert [r.rotation_date.timestamp() for r in rotations] == [clock.now()]
+    next_date = east.call("GetKeyRotationStatus", KeyId=key_id).next_rotation_date
+    assert next_date.timestamp() == clock.now() + 90 * DAY
+    kms.advance(90 * DAY)
+    assert len(east.call("ListKeyRotations", KeyId=key_id).rotations) == 2

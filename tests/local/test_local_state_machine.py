@@ -1,46 +1,83 @@
 """A hypothesis state machine of the multi-Region key lifecycle against a simple model.
 
-Rules create primaries, replicate, move the primary Region, enable and disable, schedule and
-cancel deletions (one key, or every key of a group at once, which drives the deletion
-timeline of a primary waiting for its replicas), encrypt in one Region and decrypt in
-another, and move the clock. Each rule predicts from the model whether the local KMS accepts
+Rules create primaries (with generated or imported key material), replicate, move the
+primary Region, enable and disable, schedule and cancel deletions (one key, or every key of
+a group at once, which drives the deletion timeline of a primary waiting for its replicas),
+encrypt in one Region and decrypt in another (also ciphertexts made before rotations), grant
+and revoke another principal's use of a key in one Region and have it use the key, rotate on
+demand and enable automatic rotation, import and delete key material per Region, and move
+the clock. Each rule predicts from the model whether the local KMS accepts
 the request and, when it refuses, the exact exception class and message the KMS key-state
 table gives (written out here from the documentation, not read from the implementation).
 Invariants after every step: DescribeKey agrees with the model in every Region (state,
-deletion date, waiting period, primary and replicas), every key state is legal, and once no
-key of a multi-Region key is Updating exactly one of them is the primary.
+deletion date, waiting period, primary and replicas, current key material), every key state
+is legal, every Region lists the rotations the model counts, and once no key of a
+multi-Region key is Updating exactly one of them is the primary.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
+from kms_mrk.auth import Credentials
 from kms_mrk.errors import (
+    AccessDeniedException,
     AlreadyExistsException,
     DisabledException,
+    IncorrectKeyMaterialException,
     InvalidCiphertextException,
     KMSInvalidStateException,
     KMSServiceException,
     NotFoundException,
+    UnsupportedOperationException,
     ValidationException,
 )
-from kms_mrk.local import LocalKMS, ManualClock
+from kms_mrk.local import LocalKMS, ManualClock, _crypto
 from tests.local._calls import TestClient, make_client
 
 REGIONS = ("us-east-1", "eu-west-1", "ap-south-1")
 CREATING = 2.0
 UPDATING = 5.0
 DAY = 86400.0
-LEGAL = {"Enabled", "Disabled", "PendingDeletion", "PendingReplicaDeletion", "Creating", "Updating"}
+LEGAL = {
+    "Enabled",
+    "Disabled",
+    "PendingDeletion",
+    "PendingReplicaDeletion",
+    "PendingImport",
+    "Creating",
+    "Updating",
+}
 ACCOUNT = "111122223333"
+ADMIN = f"arn:aws:iam::{ACCOUNT}:user/admin"
+ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
+# Only the admin may use keys through their policy: Alice needs a grant.
+ADMIN_ONLY = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"'
+    + ADMIN
+    + '"},"Action":"kms:*","Resource":"*"}]}'
+)
+PERIOD = 90
+_WRAPPING: list[bytes] = []  # one RSA wrapping key for every GetParametersForImport here
+_NEW_WRAPPING_KEY = _crypto.new_wrapping_key
+
+
+def wrapping_key(spec: str) -> bytes:
+    if not _WRAPPING:
+        _WRAPPING.append(_NEW_WRAPPING_KEY("RSA_2048"))
+    return _WRAPPING[0]
+
 
 Refusal = tuple[type[KMSServiceException], str]
 
@@ -51,19 +88,32 @@ PENDING = {
     "PendingReplicaDeletion": (KMSInvalidStateException, " is pending replica deletion."),
     "Creating": (KMSInvalidStateException, " is creating."),
 }
+IMPORT = {"PendingImport": (KMSInvalidStateException, " is pending import.")}
+UPDATING_ = {"Updating": (KMSInvalidStateException, " is updating.")}
+DISABLED_ = {"Disabled": (DisabledException, " is disabled.")}
+EXTERNAL_ = {
+    "PendingImport": (
+        UnsupportedOperationException,
+        " origin is EXTERNAL which is not valid for this operation.",
+    )
+}
 REFUSED_IN: dict[str, dict[str, tuple[type[KMSServiceException], str]]] = {
-    "cryptographic": {**PENDING, "Disabled": (DisabledException, " is disabled.")},
-    "enable_disable": {**PENDING, "Updating": (KMSInvalidStateException, " is updating.")},
-    "replicate": {**PENDING, "Updating": (KMSInvalidStateException, " is updating.")},
-    "update_primary": {
-        **PENDING,
-        "Disabled": (DisabledException, " is disabled."),
-        "Updating": (KMSInvalidStateException, " is updating."),
-    },
+    "cryptographic": {**PENDING, **DISABLED_, **IMPORT},
+    "enable_disable": {**PENDING, **UPDATING_, **IMPORT},
+    "schedule": {**PENDING, **UPDATING_},
+    "replicate": {**PENDING, **UPDATING_},
+    "update_primary": {**PENDING, **DISABLED_, **UPDATING_, **IMPORT},
     "cancel": {
         state: (KMSInvalidStateException, " is not pending deletion.")
-        for state in ("Enabled", "Disabled", "Creating", "Updating")
+        for state in ("Enabled", "Disabled", "Creating", "Updating", "PendingImport")
     },
+    "create_grant": {
+        "PendingDeletion": PENDING["PendingDeletion"],
+        "PendingReplicaDeletion": PENDING["PendingReplicaDeletion"],
+    },
+    "rotate": {**PENDING, **DISABLED_, **UPDATING_, **IMPORT},
+    "rotation_change": {**PENDING, **DISABLED_, **UPDATING_, **EXTERNAL_},
+    "import": {**PENDING},
 }
 
 
@@ -82,12 +132,20 @@ class ModelKey:
     updating_until: float = 0.0
     deletion_date: float | None = None
     window: int | None = None
+    imported: bool = False
+    grants: list[str] = field(default_factory=list)
 
 
 @dataclass
 class ModelMrk:
     primary: str
     keys: dict[str, ModelKey] = field(default_factory=dict)
+    external: bool = False
+    material: bytes | None = None  # imported key material, once imported anywhere
+    rotations: int = 0
+    on_demand: int = 0
+    rotating_from: float | None = None  # automatic rotation: when the period began
+    blobs: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
 class MultiRegionLifecycle(RuleBasedStateMachine):
@@ -101,9 +159,14 @@ class MultiRegionLifecycle(RuleBasedStateMachine):
             replica_creating_seconds=CREATING,
             updating_seconds=UPDATING,
             seed=0,
+            principals={"AKIDADMIN": ADMIN, "AKIDALICE": ALICE},
         )
-        base = make_client(self.kms)
+        self.patch = pytest.MonkeyPatch()
+        self.patch.setattr(_crypto, "new_wrapping_key", wrapping_key)  # RSA keygen is slow
+        base = make_client(self.kms, credentials=Credentials("AKIDADMIN", "s"))
+        alice = make_client(self.kms, credentials=Credentials("AKIDALICE", "s"))
         self.clients: dict[str, TestClient] = {r: base.for_region(r) for r in REGIONS}
+        self.alice: dict[str, TestClient] = {r: alice.for_region(r) for r in REGIONS}
         self.model: dict[str, ModelMrk] = {}
         self.counter = 0
 
@@ -112,15 +175,29 @@ class MultiRegionLifecycle(RuleBasedStateMachine):
     def now(self) -> float:
         return self.clock.now()
 
-    def state(self, key: ModelKey) -> str:
+    def state(self, key: ModelKey, external: bool = False) -> str:
         if self.now() < key.creating_until:
             return "Creating"
         if self.now() < key.updating_until:
             return "Updating"
+        if external and not key.imported and key.state in ("Enabled", "Disabled"):
+            return "PendingImport"
         return key.state
 
+    def rotate_automatically(self) -> None:
+        """Automatic rotations due by now, of keys whose primary is Enabled."""
+        for mrk in self.model.values():
+            primary = mrk.keys.get(mrk.primary)
+            if primary is None or primary.state != "Enabled" or mrk.rotating_from is None:
+                continue
+            while mrk.rotating_from + PERIOD * DAY <= self.now():
+                mrk.rotating_from += PERIOD * DAY
+                mrk.rotations += 1
+
     def tick(self) -> None:
-        """Delete what is due, in date order, starting primaries' waiting periods."""
+        """Rotate what is due; delete what is due, in date order, starting primaries' waiting
+        periods."""
+        self.rotate_automatically()
         while True:
             due = [
                 (k.deletion_date, key_id, region)
@@ -148,10 +225,11 @@ class MultiRegionLifecycle(RuleBasedStateMachine):
 
     def refusal(self, kind: str, key_id: str, region: str) -> Refusal | None:
         """How the key-state table refuses ``kind`` on the key in ``region`` (None: allowed)."""
-        key = self.model[key_id].keys.get(region)
+        mrk = self.model[key_id]
+        key = mrk.keys.get(region)
         if key is None:
             return not_found(region, key_id)
-        refused = REFUSED_IN[kind].get(self.state(key))
+        refused = REFUSED_IN[kind].get(self.state(key, mrk.external))
         return None if refused is None else (refused[0], arn(region, key_id) + refused[1])
 
     def expect(self, refusal: Refusal | None, call: Callable[[], Any]) -> Any:
@@ -175,10 +253,25 @@ class MultiRegionLifecycle(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ rules
 
-    @rule(target=keys, region=st.sampled_from(REGIONS))
-    def create(self, region: str) -> str:
-        key_id: str = self.clients[region].call("CreateKey", MultiRegion=True).key_metadata.key_id
-        self.model[key_id] = ModelMrk(primary=region, keys={region: ModelKey()})
+    @rule(
+        target=keys,
+        region=st.sampled_from(REGIONS),
+        origin=st.sampled_from(["AWS_KMS", "AWS_KMS, rotating", "EXTERNAL"]),
+    )
+    def create(self, region: str, origin: str) -> str:
+        external = origin == "EXTERNAL"
+        extra = {"Origin": "EXTERNAL"} if external else {}
+        created = self.clients[region].call(
+            "CreateKey", MultiRegion=True, Policy=ADMIN_ONLY, **extra
+        )
+        key_id: str = created.key_metadata.key_id
+        mrk = ModelMrk(primary=region, keys={region: ModelKey()}, external=external)
+        self.model[key_id] = mrk
+        if origin.endswith("rotating"):
+            self.clients[region].call(
+                "EnableKeyRotation", KeyId=key_id, RotationPeriodInDays=PERIOD
+            )
+            mrk.rotating_from = self.now()
         return key_id
 
     @rule(key_id=keys, region=st.sampled_from(REGIONS))
@@ -201,7 +294,7 @@ class MultiRegionLifecycle(RuleBasedStateMachine):
         self.expect(
             refusal,
             lambda: self.clients[mrk.primary].call(
-                "ReplicateKey", KeyId=primary_arn, ReplicaRegion=region
+                "ReplicateKey", KeyId=primary_arn, ReplicaRegion=region, Policy=ADMIN_ONLY
             ),
         )
         if refusal is None:
@@ -246,11 +339,18 @@ class MultiRegionLifecycle(RuleBasedStateMachine):
         operation = "EnableKey" if enable else "DisableKey"
         self.expect(refusal, lambda: self.clients[region].call(operation, KeyId=key_id))
         if refusal is None:
-            self.model[key_id].keys[region].state = "Enabled" if enable else "Disabled"
+            mrk = self.model[key_id]
+            key = mrk.keys[region]
+            was = key.state
+            key.state = "Enabled" if enable else "Disabled"
+            due = mrk.rotating_from is not None and (mrk.rotating_from + PERIOD * DAY <= self.now())
+            if enable and was != "Enabled" and region == mrk.primary and due:
+                mrk.rotations += 1  # EnableKey catches up on a missed rotation
+                mrk.rotating_from = self.now()
 
     def schedule(self, key_id: str, region: str, days: int) -> None:
         mrk = self.model[key_id]
-        refusal = self.refusal("enable_disable", key_id, region)  # the same row
+        refusal = self.refusal("schedule", key_id, region)
         response = self.expect(
             refusal,
             lambda: self.clients[region].call(
@@ -311,6 +411,7 @@ class MultiRegionLifecycle(RuleBasedStateMachine):
         if response is None:
             return
         blob = response.ciphertext_blob
+        self.model[key_id].blobs.append((blob, plaintext))
         refusal = self.refusal("cryptographic", key_id, there)
         if refusal is not None and refusal[0] is NotFoundException:
             # Decrypt without a KeyId finds no key for the blob in that Region.
@@ -324,7 +425,188 @@ class MultiRegionLifecycle(RuleBasedStateMachine):
             assert result.plaintext == plaintext
             assert result.key_id == arn(there, key_id)
 
-    @rule(seconds=st.sampled_from([0.5, 1.0, 2.0, 5.0, DAY, 7 * DAY, 8 * DAY, 31 * DAY]))
+    @rule(key_id=keys, region=st.sampled_from(REGIONS), which=st.integers(0, 5))
+    def decrypt_an_older_ciphertext(self, key_id: str, region: str, which: int) -> None:
+        """Ciphertexts made before rotations (and imports) still decrypt."""
+        if self.gone(key_id) or not self.model[key_id].blobs:
+            return
+        blobs = self.model[key_id].blobs
+        blob, plaintext = blobs[which % len(blobs)]
+        refusal = self.refusal("cryptographic", key_id, region)
+        if refusal is not None and refusal[0] is NotFoundException:
+            with pytest.raises(InvalidCiphertextException):
+                self.clients[region].call("Decrypt", CiphertextBlob=blob)
+            return
+        result = self.expect(
+            refusal, lambda: self.clients[region].call("Decrypt", CiphertextBlob=blob)
+        )
+        if result is not None:
+            assert result.plaintext == plaintext
+
+    @rule(
+        key_id=keys,
+        region=st.sampled_from(REGIONS),
+        change=st.sampled_from(
+            ["grant", "grant, then revoke", "grant, then retire", "revoke", "none"]
+        ),
+    )
+    def alice_uses_a_grant(self, key_id: str, region: str, change: str) -> None:
+        """Grant Alice Encrypt (and maybe revoke it, or have her retire it, at once), or
+        revoke her last grant, in one Region; then she tries to encrypt there. She may use
+        the key only where she holds a grant (grants do not replicate), and a revoked or
+        retired grant stops working at once."""
+        if self.gone(key_id):
+            return
+        key = self.model[key_id].keys.get(region)
+        if change.startswith("grant"):
+            made = self.expect(
+                self.refusal("create_grant", key_id, region),
+                lambda: self.clients[region].call(
+                    "CreateGrant",
+                    KeyId=key_id,
+                    GranteePrincipal=ALICE,
+                    RetiringPrincipal=ALICE,
+                    Operations=["Encrypt"],
+                ),
+            )
+            if made is not None:
+                assert key is not None
+                key.grants.append(made.grant_id)
+                if change.endswith("revoke"):
+                    self.clients[region].call("RevokeGrant", KeyId=key_id, GrantId=key.grants.pop())
+                elif change.endswith("retire"):
+                    self.alice[region].call("RetireGrant", GrantToken=made.grant_token)
+                    key.grants.pop()
+        elif change == "revoke" and key is not None and key.grants:
+            self.clients[region].call("RevokeGrant", KeyId=key_id, GrantId=key.grants.pop())
+        refusal: Refusal | None
+        if key is None:
+            refusal = not_found(region, key_id)
+        elif not key.grants:
+            refusal = (
+                AccessDeniedException,
+                f"User: {ALICE} is not authorized to perform: kms:Encrypt on resource: "
+                f"{arn(region, key_id)} because no resource-based policy allows the "
+                "kms:Encrypt action",
+            )
+        else:
+            refusal = self.refusal("cryptographic", key_id, region)
+        self.expect(
+            refusal, lambda: self.alice[region].call("Encrypt", KeyId=key_id, Plaintext=b"a")
+        )
+
+    @rule(key_id=keys, region=st.sampled_from(REGIONS))
+    def rotate_on_demand(self, key_id: str, region: str) -> None:
+        if self.gone(key_id):
+            return
+        mrk = self.model[key_id]
+        refusal = self.refusal("rotate", key_id, region)
+        if refusal is None and region != mrk.primary:
+            refusal = (
+                UnsupportedOperationException,
+                f"{arn(region, key_id)} is not a multi-region primary key.",
+            )
+        if refusal is None and mrk.external:
+            refusal = (
+                UnsupportedOperationException,
+                f"{arn(region, key_id)} origin is EXTERNAL which is not valid for "
+                "RotateKeyOnDemand (importing new key material is not modeled).",
+            )
+        self.expect(refusal, lambda: self.clients[region].call("RotateKeyOnDemand", KeyId=key_id))
+        if refusal is None:
+            mrk.rotations += 1
+            mrk.on_demand += 1
+
+    @rule(key_id=keys)
+    def enable_automatic_rotation(self, key_id: str) -> None:
+        if self.gone(key_id):
+            return
+        mrk = self.model[key_id]
+        refusal = self.refusal("rotation_change", key_id, mrk.primary)
+        if refusal is None and mrk.external:
+            refusal = (
+                UnsupportedOperationException,
+                f"{arn(mrk.primary, key_id)} origin is EXTERNAL which is not valid for "
+                "EnableKeyRotation.",
+            )
+        self.expect(
+            refusal,
+            lambda: self.clients[mrk.primary].call(
+                "EnableKeyRotation", KeyId=key_id, RotationPeriodInDays=PERIOD
+            ),
+        )
+        if refusal is None and mrk.rotating_from is None:
+            mrk.rotating_from = self.now()
+
+    @rule(key_id=keys, region=st.sampled_from(REGIONS), wrong=st.booleans())
+    def import_material(self, key_id: str, region: str, wrong: bool) -> None:
+        if self.gone(key_id):
+            return
+        mrk = self.model[key_id]
+        refusal = self.refusal("import", key_id, region)
+        if refusal is None and not mrk.external:
+            refusal = (
+                UnsupportedOperationException,
+                f"{arn(region, key_id)} origin is AWS_KMS which is not valid for "
+                "GetParametersForImport.",
+            )
+        material = mrk.material if mrk.material is not None and not wrong else os.urandom(32)
+        client = self.clients[region]
+
+        def both() -> Any:
+            params = client.call(
+                "GetParametersForImport",
+                KeyId=key_id,
+                WrappingAlgorithm="RSAES_OAEP_SHA_256",
+                WrappingKeySpec="RSA_2048",
+            )
+            public: Any = serialization.load_der_public_key(params.public_key)
+            sha = hashes.SHA256()
+            oaep = padding.OAEP(mgf=padding.MGF1(algorithm=sha), algorithm=sha, label=None)
+            if refusal is None and mrk.material is not None and wrong:
+                with pytest.raises(IncorrectKeyMaterialException):
+                    client.call(
+                        "ImportKeyMaterial",
+                        KeyId=key_id,
+                        ImportToken=params.import_token,
+                        EncryptedKeyMaterial=public.encrypt(material, oaep),
+                        ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE",
+                    )
+                return None
+            return client.call(
+                "ImportKeyMaterial",
+                KeyId=key_id,
+                ImportToken=params.import_token,
+                EncryptedKeyMaterial=public.encrypt(material, oaep),
+                ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE",
+            )
+
+        done = self.expect(refusal, both)
+        if done is not None:
+            mrk.material = material
+            mrk.keys[region].imported = True
+
+    @rule(key_id=keys, region=st.sampled_from(REGIONS))
+    def delete_material(self, key_id: str, region: str) -> None:
+        if self.gone(key_id):
+            return
+        mrk = self.model[key_id]
+        refusal = self.refusal("import", key_id, region)
+        if refusal is None and not mrk.external:
+            refusal = (
+                UnsupportedOperationException,
+                f"{arn(region, key_id)} origin is AWS_KMS which is not valid for "
+                "DeleteImportedKeyMaterial.",
+            )
+        self.expect(
+            refusal, lambda: self.clients[region].call("DeleteImportedKeyMaterial", KeyId=key_id)
+        )
+        if refusal is None:
+            mrk.keys[region].imported = False
+
+    @rule(
+        seconds=st.sampled_from([0.5, 1.0, 2.0, 5.0, DAY, 7 * DAY, 8 * DAY, 31 * DAY, PERIOD * DAY])
+    )
     def advance(self, seconds: float) -> None:
         self.clock.advance(seconds)
         self.tick()
@@ -348,6 +630,7 @@ class MultiRegionLifecycle(RuleBasedStateMachine):
     def describe_key_agrees_with_the_model(self) -> None:
         for key_id, mrk in self.model.items():
             primaries = []
+            materials: set[str | None] = set()
             updating = False
             for region in REGIONS:
                 key = mrk.keys.get(region)
@@ -356,7 +639,7 @@ class MultiRegionLifecycle(RuleBasedStateMachine):
                         self.clients[region].call("DescribeKey", KeyId=key_id)
                     continue
                 meta = self.clients[region].call("DescribeKey", KeyId=key_id).key_metadata
-                expected = self.state(key)
+                expected = self.state(key, mrk.external)
                 assert meta.key_state == expected
                 assert meta.key_state in LEGAL
                 assert meta.enabled is (expected in ("Enabled", "Updating"))
@@ -376,11 +659,20 @@ class MultiRegionLifecycle(RuleBasedStateMachine):
                 )
                 if config.multi_region_key_type == "PRIMARY":
                     primaries.append(region)
+                if expected in ("Creating", "PendingImport") or (mrk.external and not key.imported):
+                    assert meta.current_key_material_id is None
+                else:
+                    materials.add(meta.current_key_material_id)
+                if not mrk.external:
+                    rotations = self.clients[region].call("ListKeyRotations", KeyId=key_id)
+                    assert len(rotations.rotations) == mrk.rotations
                 updating = updating or expected == "Updating"
             if not updating and mrk.primary in mrk.keys:
                 assert primaries == [mrk.primary]
+            assert len(materials) <= 1 and None not in materials
 
     def teardown(self) -> None:
+        self.patch.undo()
         self.kms.close()
 
 

@@ -224,6 +224,12 @@ def enable_key(ctx: Ctx, request: EnableKeyRequest) -> EnableKeyResponse:
     key = ctx.use(request.key_id, alias=False)
     if key.state != ENABLED:
         key.state = ENABLED
+        shared = key.shared
+        if key.region == shared.primary_region:
+            shared.catch_up(ctx.now)
+            following = shared.next_rotation
+            if following is not None:
+                ctx.store.schedule(following)
         ctx.store.changed()
     return EnableKeyResponse()
 

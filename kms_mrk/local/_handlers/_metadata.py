@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Final
 
+from kms_mrk.arn import key_arn
 from kms_mrk.local._handlers._common import UTC, as_datetime
 from kms_mrk.local._handlers._specs import (
     ENCAPSULATE_DECAPSULATE,
@@ -69,7 +70,7 @@ def _group_keys(shared: Shared) -> tuple[MultiRegionKey, list[MultiRegionKey], s
     primary_arn = (
         primary.arn
         if primary is not None
-        else f"arn:{shared.partition}:kms:{primary_region}:{shared.account}:key/{shared.key_id}"
+        else key_arn(primary_region, shared.account, shared.key_id, shared.partition)
     )
     replicas = [
         MultiRegionKey(arn=member.arn, region=region)
