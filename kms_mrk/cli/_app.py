@@ -1,4 +1,5 @@
-"""Parsing, dispatch and error handling of ``kms-mrk``; the commands live in ``_commands``.
+"""Parsing, dispatch and error handling of ``kms-mrk``; the commands live in ``_commands``,
+the types they share with this module in ``_types`` and the clients in ``_session``.
 
 Common options are accepted before or after the command name (``kms-mrk --local status K``
 and ``kms-mrk status K --local`` mean the same). Every error ends as one line on standard
@@ -11,11 +12,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
-from collections.abc import Callable, Mapping
-from typing import IO, TYPE_CHECKING, Any, NoReturn
-
-import attrs
+from collections.abc import Callable
+from typing import IO, Any, NoReturn
 
 from kms_mrk.cli import (
     EXIT_ERROR,
@@ -25,54 +23,10 @@ from kms_mrk.cli import (
     EXIT_USAGE,
 )
 from kms_mrk.cli._output import Progress, document, dumps, one_line
-
-if TYPE_CHECKING:
-    from kms_mrk import KMSClient, Transport
+from kms_mrk.cli._session import Session
+from kms_mrk.cli._types import PROG, Outcome, Runtime, UsageError
 
 __all__ = ["Outcome", "Runtime", "Session", "UsageError", "build_parser", "run_cli"]
-
-PROG = "kms-mrk"
-LOCAL_CREDENTIALS = ("AKIDLOCAL", "local-secret")
-LOCAL_DEFAULT_REGION = "us-east-1"
-#: Seconds to wait for a connection: an unreachable Region is reported in well under a
-#: minute (the client's default, 60 s per attempt, suits applications better than incidents).
-CONNECT_TIMEOUT = 10.0
-
-
-class UsageError(Exception):
-    """A bad combination of options or a bad option value (exit status 2)."""
-
-
-@attrs.define(kw_only=True)
-class Runtime:
-    """What the command reads and writes; tests replace parts of it.
-
-    ``transport`` replaces the network (like ``--local``, with a LocalKMS the test owns);
-    ``sleep`` and ``clock`` drive every wait; ``stderr_tty`` overrides terminal detection.
-    """
-
-    stdout: IO[str] = attrs.field(factory=lambda: sys.stdout)
-    stderr: IO[str] = attrs.field(factory=lambda: sys.stderr)
-    environ: Mapping[str, str] | None = None
-    transport: Transport | None = None
-    sleep: Callable[[float], object] = time.sleep
-    clock: Callable[[], float] = time.monotonic
-    stderr_tty: bool | None = None
-
-    def is_tty(self) -> bool:
-        if self.stderr_tty is not None:
-            return self.stderr_tty
-        isatty = getattr(self.stderr, "isatty", None)
-        return bool(isatty and isatty())
-
-
-@attrs.frozen(kw_only=True)
-class Outcome:
-    """What a command produced: its exit status, the JSON body and the table text."""
-
-    exit_code: int
-    body: dict[str, Any]
-    text: str
 
 
 class _Parser(argparse.ArgumentParser):
@@ -307,66 +261,6 @@ def _fleet_arguments(parser: argparse.ArgumentParser, *, required: bool = True) 
         metavar="R",
         help="at most R KMS calls per second, planning included (10)",
     )
-
-
-# --------------------------------------------------------------------------- clients
-
-
-class Session:
-    """The client of one command invocation, and what must be closed after it."""
-
-    def __init__(self, args: argparse.Namespace, runtime: Runtime) -> None:
-        self.args = args
-        self.runtime = runtime
-        self._local: Any = None
-
-    def _sleep(self, seconds: float) -> None:
-        self.runtime.sleep(seconds)
-
-    def client(self, region: str | None = None) -> KMSClient:
-        from kms_mrk import Credentials, KMSClient
-
-        args = self.args
-        if args.state and not args.local:
-            raise UsageError("--state FILE needs --local")
-        wanted = region or args.region
-        transport = self.runtime.transport
-        if transport is None and args.local:
-            from kms_mrk.local import LocalKMS
-
-            if self._local is None:
-                self._local = LocalKMS(state_file=args.state)
-            transport = self._local
-        if transport is not None:
-            if args.endpoint_url:
-                raise UsageError("--endpoint-url cannot be used with --local")
-            return KMSClient(
-                wanted or _env_region(self.runtime.environ) or LOCAL_DEFAULT_REGION,
-                credentials=Credentials(*LOCAL_CREDENTIALS),
-                transport=transport,
-                sleep=self._sleep,
-                environ=self.runtime.environ,
-            )
-        return KMSClient(
-            wanted,
-            profile=args.profile,
-            endpoint_url=args.endpoint_url,
-            connect_timeout=CONNECT_TIMEOUT,
-            sleep=self._sleep,
-            environ=self.runtime.environ,
-        )
-
-    def close(self) -> None:
-        if self._local is not None:
-            self._local.close()
-            self._local = None
-
-
-def _env_region(environ: Mapping[str, str] | None) -> str | None:
-    import os
-
-    source = os.environ if environ is None else environ
-    return source.get("AWS_REGION") or source.get("AWS_DEFAULT_REGION") or None
 
 
 # --------------------------------------------------------------------------- running

@@ -1,4 +1,4 @@
-"""The commands of ``kms-mrk``: each returns an :class:`~kms_mrk.cli._app.Outcome`.
+"""The commands of ``kms-mrk``: each returns an :class:`~kms_mrk.cli._types.Outcome`.
 
 A command builds its result twice: a JSON body (documented in docs/cli.md) and the text of
 the table output. Errors are raised and turned into exit statuses by ``_app``.
@@ -11,11 +11,12 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from kms_mrk.cli import EXIT_OK, EXIT_PARTIAL, EXIT_TIMEOUT
-from kms_mrk.cli._app import Outcome, Runtime, Session, UsageError
 from kms_mrk.cli._output import Progress, table
+from kms_mrk.cli._types import Outcome, Runtime, UsageError
 
 if TYPE_CHECKING:
     from kms_mrk import KMSClient
+    from kms_mrk.cli._session import Session
     from kms_mrk.failover import DrillStep, Journal, KeyOutcome, KeyView, Plan, RunSummary
 
 __all__ = ["demo", "drill", "failover", "failover_all", "interrupted_note", "plan", "status"]

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, Final
 
 from kms_mrk.cli import EXIT_OK
-from kms_mrk.cli._app import LOCAL_CREDENTIALS, Outcome, Runtime
 from kms_mrk.cli._output import table
+from kms_mrk.cli._types import LOCAL_CREDENTIALS, Outcome, Runtime
 
 if TYPE_CHECKING:
     from kms_mrk import KMSClient
@@ -130,8 +130,8 @@ def _story(
     sleep: Callable[[float], None],
     clock: Callable[[], float],
 ) -> dict[str, Any]:
-    from kms_mrk.failover import describe_view, promote
-    from kms_mrk.waiters import WaiterConfig, wait_for_replica_created
+    from kms_mrk import WaiterConfig
+    from kms_mrk.failover import describe_view, promote, wait_for_replica_created
 
     pace = WaiterConfig(min_delay=0.25, max_delay=0.5, multiplier=1.5, jitter=0.1, timeout=60)
     narrator.say("kms-mrk demo: a multi-Region KMS key fails over to another Region and back.")

@@ -274,7 +274,7 @@ def wait_for_change(
 ) -> Any:
     """Poll ``regions`` until :func:`settled_everywhere`; a timeout carries ``note``,
     ``sent`` and ``request_id`` (what the caller did before waiting)."""
-    from kms_mrk.waiters import TOLERATED_ERRORS
+    from kms_mrk.failover._waiters import TOLERATED_ERRORS
 
     def check(view: KeyView) -> None:
         for regional in view.regions:

@@ -1,0 +1,101 @@
+"""The clients of one ``kms-mrk`` invocation, and what must be closed after it.
+
+Every client made for AWS (or an ``--endpoint-url``) gets the command's time bounds
+(:data:`~kms_mrk.cli._types.CONNECT_TIMEOUT`, :data:`~kms_mrk.cli._types.READ_TIMEOUT`);
+the toolkit bounds each call as a whole with :data:`~kms_mrk.cli._types.CALL_TIMEOUT`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from kms_mrk.cli._types import (
+    CONNECT_TIMEOUT,
+    LOCAL_CREDENTIALS,
+    LOCAL_DEFAULT_REGION,
+    READ_TIMEOUT,
+    Runtime,
+    UsageError,
+)
+
+if TYPE_CHECKING:
+    from kms_mrk import KMSClient
+
+__all__ = ["Session"]
+
+
+class Session:
+    """The client of one command invocation, and what must be closed after it."""
+
+    def __init__(self, args: argparse.Namespace, runtime: Runtime) -> None:
+        self.args = args
+        self.runtime = runtime
+        self._local: Any = None
+        self._clients: list[KMSClient] = []
+        #: Where the endpoint of the last client came from (for connection error messages).
+        self.endpoint_source: str | None = None
+        self.endpoint_url: str | None = None
+
+    def _sleep(self, seconds: float) -> None:
+        self.runtime.sleep(seconds)
+
+    def client(self, region: str | None = None) -> KMSClient:
+        from kms_mrk import Credentials, KMSClient
+
+        args = self.args
+        if args.state and not args.local:
+            raise UsageError("--state FILE needs --local")
+        wanted = region or args.region
+        transport = self.runtime.transport
+        if transport is None and args.local:
+            from kms_mrk.local import LocalKMS
+
+            if self._local is None:
+                self._local = LocalKMS(state_file=args.state)
+            transport = self._local
+        if transport is not None:
+            if args.endpoint_url:
+                raise UsageError("--endpoint-url cannot be used with --local")
+            client = KMSClient(
+                wanted or _env_region(self.runtime.environ) or LOCAL_DEFAULT_REGION,
+                credentials=Credentials(*LOCAL_CREDENTIALS),
+                transport=transport,
+                sleep=self._sleep,
+                environ=self.runtime.environ,
+            )
+        else:
+            client = KMSClient(
+                wanted,
+                profile=args.profile,
+                endpoint_url=args.endpoint_url,
+                connect_timeout=CONNECT_TIMEOUT,
+                read_timeout=READ_TIMEOUT,
+                sleep=self._sleep,
+                environ=self.runtime.environ,
+            )
+            config = client.config
+            self.endpoint_url = config.endpoint_url
+            source = config.endpoint_source
+            if source == "endpoint_url argument":
+                source = "--endpoint-url"
+            self.endpoint_source = source
+        self._clients.append(client)
+        return client
+
+    def close(self) -> None:
+        """Close every client made, then the local KMS (which saves its state file)."""
+        clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
+        if self._local is not None:
+            local, self._local = self._local, None
+            local.close()
+
+
+def _env_region(environ: Mapping[str, str] | None) -> str | None:
+    import os
+
+    source = os.environ if environ is None else environ
+    return source.get("AWS_REGION") or source.get("AWS_DEFAULT_REGION") or None
