@@ -281,6 +281,8 @@ def _exit_code_for(error: BaseException) -> int:
         "missing",
         "mismatch",
         "in_use",
+        "not_journal",
+        "corrupt",
     ):
         return EXIT_USAGE
     if isinstance(error, PreflightError):
