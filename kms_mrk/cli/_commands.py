@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 __all__ = ["demo", "drill", "failover", "failover_all", "interrupted_note", "plan", "status"]
 
+#: The largest ``--plan`` file read (a plan of 100,000 keys is about 40 MB).
+MAX_PLAN_BYTES = 256 * 1024 * 1024
+
 
 def view_table(view: KeyView, indent: str = "") -> str:
     """Region, role, state and primary of each Region read (and errors, when any)."""
@@ -211,13 +214,17 @@ def _load_plan(args: argparse.Namespace) -> Plan:
 
     if args.tag or args.alias_prefix or args.key_id:
         raise UsageError("--tag, --alias-prefix and --key-id make a new plan; not with --plan")
+    from kms_mrk._json import JsonLimitError, loads_bounded
+
     try:
-        with open(args.plan_file, encoding="utf-8") as file:
-            data = json.load(file)
+        with open(args.plan_file, "rb") as file:
+            raw = file.read(MAX_PLAN_BYTES + 1)
     except OSError as error:
         raise UsageError(f"--plan {args.plan_file}: {error.strerror or error}") from None
-    except ValueError as error:
-        raise UsageError(f"--plan {args.plan_file}: not a JSON document ({error})") from None
+    try:
+        data = loads_bounded(raw, what="the file", max_depth=16, max_bytes=MAX_PLAN_BYTES)
+    except JsonLimitError as error:
+        raise UsageError(f"--plan {args.plan_file}: {error}") from None
     if not isinstance(data, dict):
         raise UsageError(f"--plan {args.plan_file}: not a plan document")
     try:

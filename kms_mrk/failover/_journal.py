@@ -178,7 +178,8 @@ def _parse(path: Path, data: bytes) -> tuple[list[dict[str, Any]], int]:
                 raise JsonLimitError(f"line {number} is longer than {_MAX_LINE} bytes")
             record = loads_bounded(line, what=f"line {number}", max_depth=8)
         except JsonLimitError as error:
-            if last and not tail and records and _torn(line):
+            cut_short = "is not valid JSON" in str(error)  # not a size or nesting bound
+            if last and not tail and records and cut_short and _torn(line):
                 # The final line, cut short then followed by a newline; treat as torn.
                 break
             if not records:
