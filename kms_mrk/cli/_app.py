@@ -320,13 +320,17 @@ def _error_body(error: BaseException) -> dict[str, Any]:
     return body
 
 
-def _hint(error: BaseException) -> str:
-    from kms_mrk.errors import NoCredentialsError, NoRegionError
+def _hint(error: BaseException, session: Session | None = None) -> str:
+    from kms_mrk.errors import NoCredentialsError, NoRegionError, TransportError
 
     if isinstance(error, NoRegionError):
         return " (pass --region, set AWS_REGION, or use --local)"
     if isinstance(error, NoCredentialsError):
         return " (configure AWS credentials, pass --profile, or use --local)"
+    unreachable = isinstance(error, TransportError) or "region_unreachable" in str(error)
+    if unreachable and session is not None and session.endpoint_url:
+        # A leftover AWS_ENDPOINT_URL_KMS otherwise looks like an AWS outage.
+        return f" (endpoint {session.endpoint_url} from {session.endpoint_source or 'settings'})"
     return ""
 
 
@@ -422,7 +426,8 @@ def _run_command(args: argparse.Namespace, rt: Runtime) -> int:
         if code == EXIT_ERROR and not _is_ours(error):
             message = f"unexpected {type(error).__name__}: {message} (rerun with --debug)"
         note = _commands.interrupted_note(args) if isinstance(error, KeyboardInterrupt) else ""
-        rt.stderr.write(f"{PROG} {args.command}: error: {one_line(message)}{_hint(error)}{note}\n")
+        hint = _hint(error, session)
+        rt.stderr.write(f"{PROG} {args.command}: error: {one_line(message)}{hint}{note}\n")
         if args.output == "json":
             rt.stdout.write(dumps(document(args.command, code, error=_error_body(error))) + "\n")
         return code

@@ -1,8 +1,9 @@
 """The clients of one ``kms-mrk`` invocation, and what must be closed after it.
 
-Every client made for AWS (or an ``--endpoint-url``) gets the command's time bounds
-(:data:`~kms_mrk.cli._types.CONNECT_TIMEOUT`, :data:`~kms_mrk.cli._types.READ_TIMEOUT`);
-the toolkit bounds each call as a whole with :data:`~kms_mrk.cli._types.CALL_TIMEOUT`.
+Every client made for AWS (or an ``--endpoint-url``) gets the command's
+:class:`~kms_mrk.cli._types.TimeBounds`: connect and read timeouts, a total bound per
+attempt (the request's ``timeout``, set by an interceptor) and a capped number of attempts
+with short pauses, so that one KMS call ends within ``TimeBounds.per_call`` seconds.
 """
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from kms_mrk.cli._types import (
-    CONNECT_TIMEOUT,
     LOCAL_CREDENTIALS,
     LOCAL_DEFAULT_REGION,
-    READ_TIMEOUT,
     Runtime,
+    TimeBounds,
     UsageError,
 )
+from kms_mrk.interceptors import Interceptor
 
 if TYPE_CHECKING:
-    from kms_mrk import KMSClient
+    from kms_mrk import HttpRequest, KMSClient
+    from kms_mrk.interceptors import InterceptorContext
 
 __all__ = ["Session"]
 
@@ -66,15 +68,7 @@ class Session:
                 environ=self.runtime.environ,
             )
         else:
-            client = KMSClient(
-                wanted,
-                profile=args.profile,
-                endpoint_url=args.endpoint_url,
-                connect_timeout=CONNECT_TIMEOUT,
-                read_timeout=READ_TIMEOUT,
-                sleep=self._sleep,
-                environ=self.runtime.environ,
-            )
+            client = self._bounded_client(wanted)
             config = client.config
             self.endpoint_url = config.endpoint_url
             source = config.endpoint_source
@@ -83,6 +77,27 @@ class Session:
             self.endpoint_source = source
         self._clients.append(client)
         return client
+
+    def _bounded_client(self, region: str | None) -> KMSClient:
+        from kms_mrk import KMSClient, RetryConfig
+
+        args = self.args
+        bounds = self.runtime.time_bounds
+        options: dict[str, Any] = {
+            "profile": args.profile,
+            "endpoint_url": args.endpoint_url,
+            "connect_timeout": bounds.connect,
+            "read_timeout": bounds.read,
+            "sleep": self._sleep,
+            "environ": self.runtime.environ,
+        }
+        resolved = KMSClient(region, **options).config  # the environment's retry settings
+        retry = RetryConfig(
+            mode=resolved.retry_mode,
+            max_attempts=min(resolved.max_attempts, bounds.max_attempts),
+            max_backoff=bounds.max_backoff,
+        )
+        return KMSClient(region, retry=retry, interceptors=[_AttemptBound(bounds)], **options)
 
     def close(self) -> None:
         """Close every client made, then the local KMS (which saves its state file)."""
@@ -99,3 +114,17 @@ def _env_region(environ: Mapping[str, str] | None) -> str | None:
 
     source = os.environ if environ is None else environ
     return source.get("AWS_REGION") or source.get("AWS_DEFAULT_REGION") or None
+
+
+class _AttemptBound(Interceptor):
+    """Bounds every attempt of a call as a whole (connect, send, wait, read), through the
+    request's ``timeout`` that transports honour."""
+
+    def __init__(self, bounds: TimeBounds) -> None:
+        self.limit = bounds.attempt
+
+    def modify_request(self, context: InterceptorContext, request: HttpRequest) -> HttpRequest:
+        current = request.timeout
+        if current is not None and current <= self.limit:
+            return request
+        return request.replace(timeout=self.limit)

@@ -18,28 +18,42 @@ if TYPE_CHECKING:
     from kms_mrk import Transport
 
 __all__ = [
-    "CALL_TIMEOUT",
-    "CONNECT_TIMEOUT",
     "LOCAL_CREDENTIALS",
     "LOCAL_DEFAULT_REGION",
     "PROG",
-    "READ_TIMEOUT",
     "Outcome",
     "Runtime",
+    "TimeBounds",
     "UsageError",
 ]
 
 PROG: Final = "kms-mrk"
 LOCAL_CREDENTIALS: Final = ("AKIDLOCAL", "local-secret")
 LOCAL_DEFAULT_REGION: Final = "us-east-1"
-#: Seconds to wait for a connection (TCP and TLS) in each attempt.
-CONNECT_TIMEOUT: Final = 5.0
-#: Seconds to wait for each read of an answer in each attempt.
-READ_TIMEOUT: Final = 10.0
-#: The most one KMS call may take, every attempt and pause between attempts included: an
-#: unreachable or silent Region is reported in well under a minute (the client's defaults,
-#: 60 s per read and per connection, suit applications better than incidents).
-CALL_TIMEOUT: Final = 30.0
+
+
+@attrs.frozen(kw_only=True)
+class TimeBounds:
+    """How long one KMS call of the command may take (the defaults are documented in
+    docs/cli.md; the client's own defaults, 60 s per connection and per read, suit
+    applications better than incidents).
+
+    Each attempt: ``connect`` seconds to connect (TCP and TLS), ``read`` seconds for each
+    read of the answer and ``attempt`` seconds in all (sent to the transport as the
+    request's ``timeout``). At most ``max_attempts`` attempts (``AWS_MAX_ATTEMPTS`` may
+    lower it, not raise it), with pauses of at most ``max_backoff`` seconds between them.
+    """
+
+    connect: float = 5.0
+    read: float = 10.0
+    attempt: float = 15.0
+    max_attempts: int = 3
+    max_backoff: float = 2.0
+
+    @property
+    def per_call(self) -> float:
+        """The most one KMS call may take: every attempt and every pause."""
+        return self.max_attempts * self.attempt + (self.max_attempts - 1) * self.max_backoff
 
 
 class UsageError(Exception):
@@ -51,7 +65,8 @@ class Runtime:
     """What the command reads and writes; tests replace parts of it.
 
     ``transport`` replaces the network (like ``--local``, with a LocalKMS the test owns);
-    ``sleep`` and ``clock`` drive every wait; ``stderr_tty`` overrides terminal detection.
+    ``sleep`` and ``clock`` drive every wait; ``stderr_tty`` overrides terminal detection;
+    ``time_bounds`` bounds each KMS call made over the network.
     """
 
     stdout: IO[str] = attrs.field(factory=lambda: sys.stdout)
@@ -61,6 +76,7 @@ class Runtime:
     sleep: Callable[[float], object] = time.sleep
     clock: Callable[[], float] = time.monotonic
     stderr_tty: bool | None = None
+    time_bounds: TimeBounds = attrs.field(factory=TimeBounds)
 
     def is_tty(self) -> bool:
         if self.stderr_tty is not None:
