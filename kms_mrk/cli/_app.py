@@ -24,13 +24,26 @@ from kms_mrk.cli import (
 )
 from kms_mrk.cli._output import Progress, document, dumps, one_line
 from kms_mrk.cli._session import Session
-from kms_mrk.cli._types import PROG, Outcome, Runtime, UsageError
+from kms_mrk.cli._types import DEMO_REFUSES, PROG, Outcome, Runtime, UsageError
 
 __all__ = ["Outcome", "Runtime", "Session", "UsageError", "build_parser", "run_cli"]
 
 
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser that raises instead of exiting, so main() controls the output."""
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        # argparse's own check, with the closest choice suggested ("stauts" -> "status").
+        choices = action.choices
+        if choices is not None and value not in choices:
+            from kms_mrk.cli._suggest import suggest
+
+            names = [str(choice) for choice in choices]
+            message = f"invalid choice: {value!r} (choose from {', '.join(names)})"
+            close = suggest(str(value), names)
+            if close is not None:
+                message += f"; did you mean {close!r}?"
+            raise argparse.ArgumentError(action, message)
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see `{self.prog} --help`)")
@@ -40,14 +53,30 @@ def _region_type(value: str) -> str:
     """A Region name as KMS accepts it in ARNs and in UpdatePrimaryRegion's PrimaryRegion.
 
     The rule is the toolkit's (:func:`kms_mrk.failover.region_problem`), so the command
-    line and the library accept exactly the same names.
+    line and the library accept the same names; a name whose words no known Region has
+    (``eu-centrl-1``) is refused with the closest known Region as a suggestion.
     """
     from kms_mrk.failover import region_problem
 
     problem = region_problem(value)
     if problem is not None:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a Region name: {problem}")
+        from kms_mrk.cli._suggest import suggest
+
+        close = suggest(value.lower(), _known_regions()) if value else None
+        hint = f"; did you mean {close}?" if close else ""
+        raise argparse.ArgumentTypeError(f"{value!r} is not a Region name: {problem}{hint}")
+    from kms_mrk.cli._suggest import region_suggestion
+
+    close = region_suggestion(value)
+    if close is not None:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a known Region; did you mean {close}?")
     return value
+
+
+def _known_regions() -> frozenset[str]:
+    from kms_mrk.cli._suggest import known_regions
+
+    return known_regions()
 
 
 def _positive_float(value: str) -> float:
@@ -70,24 +99,33 @@ def _concurrency(value: str) -> int:
     return number
 
 
-def _common() -> _Parser:
+def _common(*, client: bool = True) -> _Parser:
+    """The common options; ``client=False`` leaves out those that choose a KMS (for
+    ``demo``, which always runs on its own embedded local KMS)."""
     common = _Parser(add_help=False)
     group = common.add_argument_group("common options")
     s = argparse.SUPPRESS
-    group.add_argument(
-        "--region", type=_region_type, default=s, help="Region of the client (else AWS_REGION...)"
-    )
-    group.add_argument("--profile", default=s, help="named profile of the shared AWS config")
-    group.add_argument("--endpoint-url", default=s, help="send every request to this URL")
-    group.add_argument(
-        "--local",
-        action="store_true",
-        default=s,
-        help="use the embedded local KMS instead of AWS (in memory unless --state)",
-    )
-    group.add_argument(
-        "--state", metavar="FILE", default=s, help="with --local: keep the local KMS state in FILE"
-    )
+    if client:
+        group.add_argument(
+            "--region",
+            type=_region_type,
+            default=s,
+            help="Region of the client (else AWS_REGION...)",
+        )
+        group.add_argument("--profile", default=s, help="named profile of the shared AWS config")
+        group.add_argument("--endpoint-url", default=s, help="send every request to this URL")
+        group.add_argument(
+            "--local",
+            action="store_true",
+            default=s,
+            help="use the embedded local KMS instead of AWS (in memory unless --state)",
+        )
+        group.add_argument(
+            "--state",
+            metavar="FILE",
+            default=s,
+            help="with --local: keep the local KMS state in FILE",
+        )
     group.add_argument(
         "--output", choices=("table", "json"), default=s, help="table (default) or json"
     )
@@ -112,7 +150,9 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 _EPILOG = """exit status: 0 success, 1 error, 2 usage error, 3 preflight refused,
-4 partial failure, 5 timeout, 130 interrupted. See docs/cli.md."""
+4 partial failure, 5 timeout, 130 interrupted.
+The full guide is installed with the command: `kms-mrk docs` (every command, option, exit
+status and JSON document) and `kms-mrk docs failover` (the operator's guide)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -203,9 +243,25 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_arguments(serve)
 
     demo = commands.add_parser(
-        "demo", parents=[common], help="watch a key fail over and back on the local KMS"
+        "demo",
+        parents=[_common(client=False)],
+        help="watch a key fail over and back on the local KMS",
     )
     demo.add_argument("--fast", action="store_true", help="no real delays (model time only)")
+
+    docs = commands.add_parser(
+        "docs", help="print the guide installed with kms-mrk (Markdown) and where it is"
+    )
+    from kms_mrk.cli._docs import TOPICS
+
+    docs.add_argument(
+        "topic",
+        nargs="?",
+        default="cli",
+        choices=TOPICS,
+        metavar="TOPIC",
+        help=f"{' or '.join(TOPICS)} (default cli)",
+    )
     return parser
 
 
@@ -342,6 +398,8 @@ def run_cli(argv: list[str] | None = None, runtime: Runtime | None = None) -> in
     try:
         args = parser.parse_args(arguments)
     except UsageError as error:
+        if _command_in(arguments) == "demo" and "unrecognized arguments" in str(error):
+            error = UsageError(f"{error}; {DEMO_REFUSES}")
         rt.stderr.write(f"{PROG}: error: {one_line(str(error))}\n")
         if _wants_json(arguments):
             body = {"error": _error_body(error)}
@@ -353,6 +411,10 @@ def run_cli(argv: list[str] | None = None, runtime: Runtime | None = None) -> in
         from kms_mrk.local import run_serve
 
         return run_serve(args)
+    if args.command == "docs":
+        from kms_mrk.cli._docs import print_docs
+
+        return print_docs(args.topic, rt.stdout, rt.stderr)
     for name, value in _DEFAULTS.items():
         if not hasattr(args, name):
             setattr(args, name, value)
@@ -361,7 +423,7 @@ def run_cli(argv: list[str] | None = None, runtime: Runtime | None = None) -> in
     return _run_command(args, rt)
 
 
-COMMANDS = ("status", "failover", "plan", "failover-all", "drill", "serve", "demo")
+COMMANDS = ("status", "failover", "plan", "failover-all", "drill", "serve", "demo", "docs")
 
 
 def _wants_json(arguments: list[str]) -> bool:
@@ -425,7 +487,8 @@ def _run_command(args: argparse.Namespace, rt: Runtime) -> int:
         message = "interrupted" if isinstance(error, KeyboardInterrupt) else str(error)
         if code == EXIT_ERROR and not _is_ours(error):
             message = f"unexpected {type(error).__name__}: {message} (rerun with --debug)"
-        note = _commands.interrupted_note(args) if isinstance(error, KeyboardInterrupt) else ""
+        interrupted = isinstance(error, KeyboardInterrupt)
+        note = _commands.interrupted_note(args, session) if interrupted else ""
         hint = _hint(error, session)
         rt.stderr.write(f"{PROG} {args.command}: error: {one_line(message)}{hint}{note}\n")
         if args.output == "json":

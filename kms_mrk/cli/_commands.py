@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from kms_mrk.cli import EXIT_OK, EXIT_PARTIAL, EXIT_TIMEOUT
 from kms_mrk.cli._output import Progress, table
-from kms_mrk.cli._types import Outcome, Runtime, UsageError
+from kms_mrk.cli._types import DEMO_REFUSES, Outcome, Runtime, UsageError
 
 if TYPE_CHECKING:
     from kms_mrk import KMSClient
@@ -272,11 +273,32 @@ def _summary_text(summary: RunSummary) -> str:
     return "\n".join(lines)
 
 
+_REQUEST_ID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|(?<=request id )[^\s,;)]+"
+)
+
+
 def _short(text: str | None, limit: int = 100) -> str:
+    """``text`` on one line, cut at a word boundary to about ``limit`` characters; request
+    ids are never cut: one that falls in the part left out is added back whole."""
     if not text:
         return ""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 3] + "..."
+    words = text.split()
+    line = " ".join(words)
+    if len(line) <= limit:
+        return line
+    kept: list[str] = []
+    size = 0
+    for word in words:
+        if kept and size + 1 + len(word) > limit - 4:
+            break
+        kept.append(word)
+        size += len(word) + (1 if size else 0)
+    head = " ".join(kept)
+    missing = [rid for rid in _REQUEST_ID.findall(line) if rid not in head]
+    tail = f" (request id {', '.join(dict.fromkeys(missing))})" if missing else ""
+    return f"{head} ...{tail}"
 
 
 def failover_all(
@@ -287,6 +309,12 @@ def failover_all(
 
     if args.resume and not args.journal:
         raise UsageError("--resume needs --journal FILE (the journal of the run to resume)")
+    if not args.journal and rt.is_tty() and not args.quiet:
+        rt.stderr.write(
+            "kms-mrk failover-all: warning: no --journal: if this run is interrupted it cannot "
+            "be resumed exactly; pass --journal FILE to record every step\n"
+        )
+        rt.stderr.flush()
     if args.plan_file:
         the_plan = _load_plan(args)
     else:
@@ -325,7 +353,7 @@ def failover_all(
                 sleep=rt.sleep,
                 clock=rt.clock,
             )
-        summary = _run_plan(args, rt, progress, client, the_plan, journal)
+        summary = _run_plan(args, rt, progress, client, the_plan, journal, session)
     finally:
         if journal is not None:
             journal.close()
@@ -340,11 +368,13 @@ def _run_plan(
     client: KMSClient,
     the_plan: Plan,
     journal: Journal | None,
+    session: Session,
 ) -> RunSummary:
     from kms_mrk.failover import run
 
     total = len(the_plan.items)
     seen: dict[str, int] = {}
+    session.fleet_progress = (total, seen)  # for the note printed if Ctrl-C ends the run
 
     def on_outcome(outcome: KeyOutcome) -> None:
         seen[outcome.status] = seen.get(outcome.status, 0) + 1
@@ -379,10 +409,26 @@ def _run_plan(
     )
 
 
-def interrupted_note(args: argparse.Namespace) -> str:
-    if getattr(args, "command", None) == "failover-all" and getattr(args, "journal", None):
-        return f"; resume with --journal {args.journal} --resume"
-    return ""
+def interrupted_note(args: argparse.Namespace, session: Session | None = None) -> str:
+    """What an interrupted failover-all did, and how to go on (empty for other commands)."""
+    if getattr(args, "command", None) != "failover-all":
+        return ""
+    note = ""
+    progress = session.fleet_progress if session is not None else None
+    if progress is not None:
+        total, seen = progress
+        promoted = seen.get("promoted", 0) + seen.get("sent", 0)
+        already = seen.get("already_promoted", 0)
+        skipped = seen.get("skipped", 0)
+        failed = seen.get("failed", 0)
+        remaining = total - promoted - already - skipped - failed
+        note = (
+            f" after {promoted} promoted, {already} already there, {skipped} skipped, "
+            f"{failed} failed, {remaining} remaining"
+        )
+    if getattr(args, "journal", None):
+        return f"{note}; resume with --journal {args.journal} --resume"
+    return f"{note}; no journal was kept: rerun failover-all (promoted keys are then already there)"
 
 
 # --------------------------------------------------------------------------- drill
@@ -430,8 +476,5 @@ def demo(args: argparse.Namespace, session: Session, rt: Runtime, progress: Prog
     from kms_mrk.cli._demo import run_demo
 
     if args.local or args.state or args.endpoint_url or args.profile or args.region:
-        raise UsageError(
-            "demo always runs on its own embedded local KMS: --region, --profile, "
-            "--endpoint-url, --local and --state do not apply"
-        )
+        raise UsageError(DEMO_REFUSES)
     return run_demo(args, rt)

@@ -118,7 +118,7 @@ def run_demo(args: argparse.Namespace, rt: Runtime) -> Outcome:
     )
     narrator.say("each move confirmed from both Regions, and data encrypted before the failover")
     narrator.say("was decrypted in another Region.")
-    narrator.say("Next: `kms-mrk --help`, and docs/failover.md for running this against AWS.")
+    narrator.say("Next: `kms-mrk --help`, and `kms-mrk docs failover` for the real thing on AWS.")
     if args.quiet and args.output == "table":
         rt.stdout.write(f"demo ok: {HOME} -> {FAILOVER} -> {HOME} in {narrator.elapsed():.1f}s\n")
     return Outcome(exit_code=EXIT_OK, body={"demo": body}, text="")

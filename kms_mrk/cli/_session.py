@@ -39,6 +39,8 @@ class Session:
         #: Where the endpoint of the last client came from (for connection error messages).
         self.endpoint_source: str | None = None
         self.endpoint_url: str | None = None
+        #: failover-all: the plan's size and the outcomes seen so far, by status.
+        self.fleet_progress: tuple[int, dict[str, int]] | None = None
 
     def _sleep(self, seconds: float) -> None:
         self.runtime.sleep(seconds)
@@ -102,11 +104,13 @@ class Session:
     def close(self) -> None:
         """Close every client made, then the local KMS (which saves its state file)."""
         clients, self._clients = self._clients, []
-        for client in clients:
-            client.close()
-        if self._local is not None:
-            local, self._local = self._local, None
-            local.close()
+        try:
+            for client in clients:
+                client.close()
+        finally:
+            if self._local is not None:
+                local, self._local = self._local, None
+                local.close()
 
 
 def _env_region(environ: Mapping[str, str] | None) -> str | None:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from kms_mrk import Transport
 
 __all__ = [
+    "DEMO_REFUSES",
     "LOCAL_CREDENTIALS",
     "LOCAL_DEFAULT_REGION",
     "PROG",
@@ -30,6 +31,10 @@ __all__ = [
 PROG: Final = "kms-mrk"
 LOCAL_CREDENTIALS: Final = ("AKIDLOCAL", "local-secret")
 LOCAL_DEFAULT_REGION: Final = "us-east-1"
+DEMO_REFUSES: Final = (
+    "demo always runs on its own embedded local KMS: --region, --profile, --endpoint-url, "
+    "--local and --state do not apply"
+)
 
 
 @attrs.frozen(kw_only=True)

@@ -179,7 +179,8 @@ def test_interrupt_exits_130_and_says_how_to_resume(
     )
     assert result.code == EXIT_INTERRUPTED
     line = _one_error_line(result.stderr, "failover-all")
-    assert f"resume with --journal {journal} --resume" in line
+    counts = "after 1 promoted, 0 already there, 0 skipped, 0 failed, 2 remaining"
+    assert f"{counts}; resume with --journal {journal} --resume" in line
     transport.hook = None
     resumed = interrupted(
         "failover-all",
