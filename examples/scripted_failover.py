@@ -15,7 +15,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kms_mrk import Credentials, KMSClient
+from kms_mrk import (
+    Credentials,
+    KMSClient,
+    WaiterConfig,
+    WaiterTimeoutError,
+    wait_for_replica_created,
+)
 from kms_mrk.failover import (
     Journal,
     KeyFilter,
@@ -26,7 +32,6 @@ from kms_mrk.failover import (
     run,
 )
 from kms_mrk.local import LocalKMS
-from kms_mrk.waiters import WaiterConfig, WaiterTimeoutError, wait_for_replica_created
 
 SOURCE = "us-east-1"
 TARGET = "eu-west-1"

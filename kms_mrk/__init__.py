@@ -43,6 +43,9 @@ if TYPE_CHECKING:
     from kms_mrk.failover import drill as drill
     from kms_mrk.failover import preflight as preflight
     from kms_mrk.failover import promote as promote
+    from kms_mrk.failover import wait_for_pending_deletion as wait_for_pending_deletion
+    from kms_mrk.failover import wait_for_primary_region as wait_for_primary_region
+    from kms_mrk.failover import wait_for_replica_created as wait_for_replica_created
     from kms_mrk.interceptors import HeadersInterceptor as HeadersInterceptor
     from kms_mrk.interceptors import Interceptor as Interceptor
     from kms_mrk.interceptors import InterceptorContext as InterceptorContext
@@ -61,9 +64,6 @@ if TYPE_CHECKING:
     from kms_mrk.waiters import WaiterConfig as WaiterConfig
     from kms_mrk.waiters import WaiterTimeoutError as WaiterTimeoutError
     from kms_mrk.waiters import WaitResult as WaitResult
-    from kms_mrk.waiters import wait_for_pending_deletion as wait_for_pending_deletion
-    from kms_mrk.waiters import wait_for_primary_region as wait_for_primary_region
-    from kms_mrk.waiters import wait_for_replica_created as wait_for_replica_created
 
 _HAND_WRITTEN: dict[str, str] = {
     # the client
@@ -101,9 +101,9 @@ _HAND_WRITTEN: dict[str, str] = {
     "WaiterTimeoutError": "kms_mrk.waiters",
     "WaiterConfig": "kms_mrk.waiters",
     "WaitResult": "kms_mrk.waiters",
-    "wait_for_primary_region": "kms_mrk.waiters",
-    "wait_for_replica_created": "kms_mrk.waiters",
-    "wait_for_pending_deletion": "kms_mrk.waiters",
+    "wait_for_primary_region": "kms_mrk.failover",
+    "wait_for_replica_created": "kms_mrk.failover",
+    "wait_for_pending_deletion": "kms_mrk.failover",
     # errors
     "KmsMrkError": "kms_mrk.errors",
     "ServiceException": "kms_mrk.errors",

@@ -238,9 +238,15 @@ class KMSClient(OperationsMixin):
         self._pipeline = family.pipeline(region)
 
     # -- the API -------------------------------------------------------------------------
-    def send(self, command: Command[OutputT]) -> OutputT:
-        """Send ``command`` and return its typed response, or raise its modeled exception."""
-        return self._pipeline.send(command)
+    def send(self, command: Command[OutputT], *, max_attempts: int | None = None) -> OutputT:
+        """Send ``command`` and return its typed response, or raise its modeled exception.
+
+        ``max_attempts`` replaces the retry strategy's attempt count for this one call
+        (1: the request is never resent).
+        """
+        if max_attempts is None:
+            return self._pipeline.send(command)
+        return self._pipeline.send(command, max_attempts=max_attempts)
 
     def for_region(self, region: str) -> KMSClient:
         """A client for ``region`` sharing credentials, configuration and connection pools."""

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from kms_mrk._validation import validate
 from kms_mrk.errors import ERRORS_BY_CODE
 from kms_mrk.errors._base import (
+    ConfigurationError,
     KmsMrkError,
     KMSServiceException,
     ParamValidationError,
@@ -118,7 +119,9 @@ class Pipeline:
             endpoint = self._endpoint = self.endpoint_resolver()
         return endpoint
 
-    def send(self, command: Command[OutputT]) -> OutputT:
+    def send(self, command: Command[OutputT], *, max_attempts: int | None = None) -> OutputT:
+        if max_attempts is not None:
+            _check_max_attempts(max_attempts)
         if not isinstance(command, Command):
             raise TypeError(
                 "send() takes a command such as DescribeKeyCommand(key_id=...); "
@@ -141,7 +144,7 @@ class Pipeline:
             )
             for modify in self._modify_request:
                 request = modify(context, request)
-            output: OutputT = self._retry_loop(info, command, request, context)
+            output: OutputT = self._retry_loop(info, command, request, context, max_attempts)
             for hook in self._after_deserialization:
                 hook(context, output)
             return output
@@ -156,9 +159,14 @@ class Pipeline:
         command: Command[Any],
         unsigned: HttpRequest,
         context: Any,
+        max_attempts: int | None = None,
     ) -> Any:
         retry = self.retry
         token = retry.acquire_initial_token(info.name)
+        if max_attempts is not None:
+            import attrs
+
+            token = attrs.evolve(token, max_attempts=max_attempts)
         attempt = 0
         slept = 0.0
         transport = self.transport_factory()
@@ -181,7 +189,11 @@ class Pipeline:
                     hook(context, response)
                 output = self._parse(info, response)
             except Exception as error:
-                next_token = retry.refresh_token_for_retry(token, error)
+                if max_attempts is not None and attempt >= max_attempts:
+                    # The per-call limit holds whatever strategy is in use.
+                    next_token = None
+                else:
+                    next_token = retry.refresh_token_for_retry(token, error)
                 if log.isEnabledFor(_failure_level(error, next_token)):
                     self._log_failure(info, command, attempt, started, response, error, next_token)
                 if next_token is None:
@@ -251,6 +263,13 @@ class Pipeline:
                 _describe(error),
                 command,
             )
+
+
+def _check_max_attempts(value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(
+            f"max_attempts must be an integer >= 1 (1: never resend); got {value!r}"
+        )
 
 
 def _hooks(interceptors: Sequence[Interceptor], name: str) -> tuple[Callable[..., Any], ...]:

@@ -1,4 +1,5 @@
-"""Parsing, dispatch and error handling of ``kms-mrk``; the commands live in ``_commands``.
+"""Parsing, dispatch and error handling of ``kms-mrk``; the commands live in ``_commands``,
+the types they share with this module in ``_types`` and the clients in ``_session``.
 
 Common options are accepted before or after the command name (``kms-mrk --local status K``
 and ``kms-mrk status K --local`` mean the same). Every error ends as one line on standard
@@ -11,11 +12,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
-from collections.abc import Callable, Mapping
-from typing import IO, TYPE_CHECKING, Any, NoReturn
-
-import attrs
+from collections.abc import Callable
+from typing import IO, Any, NoReturn
 
 from kms_mrk.cli import (
     EXIT_ERROR,
@@ -25,58 +23,27 @@ from kms_mrk.cli import (
     EXIT_USAGE,
 )
 from kms_mrk.cli._output import Progress, document, dumps, one_line
-
-if TYPE_CHECKING:
-    from kms_mrk import KMSClient, Transport
+from kms_mrk.cli._session import Session
+from kms_mrk.cli._types import DEMO_REFUSES, PROG, Outcome, Runtime, UsageError
 
 __all__ = ["Outcome", "Runtime", "Session", "UsageError", "build_parser", "run_cli"]
-
-PROG = "kms-mrk"
-LOCAL_CREDENTIALS = ("AKIDLOCAL", "local-secret")
-LOCAL_DEFAULT_REGION = "us-east-1"
-#: Seconds to wait for a connection: an unreachable Region is reported in well under a
-#: minute (the client's default, 60 s per attempt, suits applications better than incidents).
-CONNECT_TIMEOUT = 10.0
-
-
-class UsageError(Exception):
-    """A bad combination of options or a bad option value (exit status 2)."""
-
-
-@attrs.define(kw_only=True)
-class Runtime:
-    """What the command reads and writes; tests replace parts of it.
-
-    ``transport`` replaces the network (like ``--local``, with a LocalKMS the test owns);
-    ``sleep`` and ``clock`` drive every wait; ``stderr_tty`` overrides terminal detection.
-    """
-
-    stdout: IO[str] = attrs.field(factory=lambda: sys.stdout)
-    stderr: IO[str] = attrs.field(factory=lambda: sys.stderr)
-    environ: Mapping[str, str] | None = None
-    transport: Transport | None = None
-    sleep: Callable[[float], object] = time.sleep
-    clock: Callable[[], float] = time.monotonic
-    stderr_tty: bool | None = None
-
-    def is_tty(self) -> bool:
-        if self.stderr_tty is not None:
-            return self.stderr_tty
-        isatty = getattr(self.stderr, "isatty", None)
-        return bool(isatty and isatty())
-
-
-@attrs.frozen(kw_only=True)
-class Outcome:
-    """What a command produced: its exit status, the JSON body and the table text."""
-
-    exit_code: int
-    body: dict[str, Any]
-    text: str
 
 
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser that raises instead of exiting, so main() controls the output."""
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        # argparse's own check, with the closest choice suggested ("stauts" -> "status").
+        choices = action.choices
+        if choices is not None and value not in choices:
+            from kms_mrk.cli._suggest import suggest
+
+            names = [str(choice) for choice in choices]
+            message = f"invalid choice: {value!r} (choose from {', '.join(names)})"
+            close = suggest(str(value), names)
+            if close is not None:
+                message += f"; did you mean {close!r}?"
+            raise argparse.ArgumentError(action, message)
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see `{self.prog} --help`)")
@@ -86,14 +53,30 @@ def _region_type(value: str) -> str:
     """A Region name as KMS accepts it in ARNs and in UpdatePrimaryRegion's PrimaryRegion.
 
     The rule is the toolkit's (:func:`kms_mrk.failover.region_problem`), so the command
-    line and the library accept exactly the same names.
+    line and the library accept the same names; a name whose words no known Region has
+    (``eu-centrl-1``) is refused with the closest known Region as a suggestion.
     """
     from kms_mrk.failover import region_problem
 
     problem = region_problem(value)
     if problem is not None:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a Region name: {problem}")
+        from kms_mrk.cli._suggest import suggest
+
+        close = suggest(value.lower(), _known_regions()) if value else None
+        hint = f"; did you mean {close}?" if close else ""
+        raise argparse.ArgumentTypeError(f"{value!r} is not a Region name: {problem}{hint}")
+    from kms_mrk.cli._suggest import region_suggestion
+
+    close = region_suggestion(value)
+    if close is not None:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a known Region; did you mean {close}?")
     return value
+
+
+def _known_regions() -> frozenset[str]:
+    from kms_mrk.cli._suggest import known_regions
+
+    return known_regions()
 
 
 def _positive_float(value: str) -> float:
@@ -116,24 +99,33 @@ def _concurrency(value: str) -> int:
     return number
 
 
-def _common() -> _Parser:
+def _common(*, client: bool = True) -> _Parser:
+    """The common options; ``client=False`` leaves out those that choose a KMS (for
+    ``demo``, which always runs on its own embedded local KMS)."""
     common = _Parser(add_help=False)
     group = common.add_argument_group("common options")
     s = argparse.SUPPRESS
-    group.add_argument(
-        "--region", type=_region_type, default=s, help="Region of the client (else AWS_REGION...)"
-    )
-    group.add_argument("--profile", default=s, help="named profile of the shared AWS config")
-    group.add_argument("--endpoint-url", default=s, help="send every request to this URL")
-    group.add_argument(
-        "--local",
-        action="store_true",
-        default=s,
-        help="use the embedded local KMS instead of AWS (in memory unless --state)",
-    )
-    group.add_argument(
-        "--state", metavar="FILE", default=s, help="with --local: keep the local KMS state in FILE"
-    )
+    if client:
+        group.add_argument(
+            "--region",
+            type=_region_type,
+            default=s,
+            help="Region of the client (else AWS_REGION...)",
+        )
+        group.add_argument("--profile", default=s, help="named profile of the shared AWS config")
+        group.add_argument("--endpoint-url", default=s, help="send every request to this URL")
+        group.add_argument(
+            "--local",
+            action="store_true",
+            default=s,
+            help="use the embedded local KMS instead of AWS (in memory unless --state)",
+        )
+        group.add_argument(
+            "--state",
+            metavar="FILE",
+            default=s,
+            help="with --local: keep the local KMS state in FILE",
+        )
     group.add_argument(
         "--output", choices=("table", "json"), default=s, help="table (default) or json"
     )
@@ -158,7 +150,9 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 _EPILOG = """exit status: 0 success, 1 error, 2 usage error, 3 preflight refused,
-4 partial failure, 5 timeout, 130 interrupted. See docs/cli.md."""
+4 partial failure, 5 timeout, 130 interrupted.
+The full guide is installed with the command: `kms-mrk docs` (every command, option, exit
+status and JSON document) and `kms-mrk docs failover` (the operator's guide)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -249,9 +243,25 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_arguments(serve)
 
     demo = commands.add_parser(
-        "demo", parents=[common], help="watch a key fail over and back on the local KMS"
+        "demo",
+        parents=[_common(client=False)],
+        help="watch a key fail over and back on the local KMS",
     )
     demo.add_argument("--fast", action="store_true", help="no real delays (model time only)")
+
+    docs = commands.add_parser(
+        "docs", help="print the guide installed with kms-mrk (Markdown) and where it is"
+    )
+    from kms_mrk.cli._docs import TOPICS
+
+    docs.add_argument(
+        "topic",
+        nargs="?",
+        default="cli",
+        choices=TOPICS,
+        metavar="TOPIC",
+        help=f"{' or '.join(TOPICS)} (default cli)",
+    )
     return parser
 
 
@@ -309,66 +319,6 @@ def _fleet_arguments(parser: argparse.ArgumentParser, *, required: bool = True) 
     )
 
 
-# --------------------------------------------------------------------------- clients
-
-
-class Session:
-    """The client of one command invocation, and what must be closed after it."""
-
-    def __init__(self, args: argparse.Namespace, runtime: Runtime) -> None:
-        self.args = args
-        self.runtime = runtime
-        self._local: Any = None
-
-    def _sleep(self, seconds: float) -> None:
-        self.runtime.sleep(seconds)
-
-    def client(self, region: str | None = None) -> KMSClient:
-        from kms_mrk import Credentials, KMSClient
-
-        args = self.args
-        if args.state and not args.local:
-            raise UsageError("--state FILE needs --local")
-        wanted = region or args.region
-        transport = self.runtime.transport
-        if transport is None and args.local:
-            from kms_mrk.local import LocalKMS
-
-            if self._local is None:
-                self._local = LocalKMS(state_file=args.state)
-            transport = self._local
-        if transport is not None:
-            if args.endpoint_url:
-                raise UsageError("--endpoint-url cannot be used with --local")
-            return KMSClient(
-                wanted or _env_region(self.runtime.environ) or LOCAL_DEFAULT_REGION,
-                credentials=Credentials(*LOCAL_CREDENTIALS),
-                transport=transport,
-                sleep=self._sleep,
-                environ=self.runtime.environ,
-            )
-        return KMSClient(
-            wanted,
-            profile=args.profile,
-            endpoint_url=args.endpoint_url,
-            connect_timeout=CONNECT_TIMEOUT,
-            sleep=self._sleep,
-            environ=self.runtime.environ,
-        )
-
-    def close(self) -> None:
-        if self._local is not None:
-            self._local.close()
-            self._local = None
-
-
-def _env_region(environ: Mapping[str, str] | None) -> str | None:
-    import os
-
-    source = os.environ if environ is None else environ
-    return source.get("AWS_REGION") or source.get("AWS_DEFAULT_REGION") or None
-
-
 # --------------------------------------------------------------------------- running
 
 
@@ -387,6 +337,8 @@ def _exit_code_for(error: BaseException) -> int:
         "missing",
         "mismatch",
         "in_use",
+        "not_journal",
+        "corrupt",
     ):
         return EXIT_USAGE
     if isinstance(error, PreflightError):
@@ -424,13 +376,17 @@ def _error_body(error: BaseException) -> dict[str, Any]:
     return body
 
 
-def _hint(error: BaseException) -> str:
-    from kms_mrk.errors import NoCredentialsError, NoRegionError
+def _hint(error: BaseException, session: Session | None = None) -> str:
+    from kms_mrk.errors import NoCredentialsError, NoRegionError, TransportError
 
     if isinstance(error, NoRegionError):
         return " (pass --region, set AWS_REGION, or use --local)"
     if isinstance(error, NoCredentialsError):
         return " (configure AWS credentials, pass --profile, or use --local)"
+    unreachable = isinstance(error, TransportError) or "region_unreachable" in str(error)
+    if unreachable and session is not None and session.endpoint_url:
+        # A leftover AWS_ENDPOINT_URL_KMS otherwise looks like an AWS outage.
+        return f" (endpoint {session.endpoint_url} from {session.endpoint_source or 'settings'})"
     return ""
 
 
@@ -442,6 +398,8 @@ def run_cli(argv: list[str] | None = None, runtime: Runtime | None = None) -> in
     try:
         args = parser.parse_args(arguments)
     except UsageError as error:
+        if _command_in(arguments) == "demo" and "unrecognized arguments" in str(error):
+            error = UsageError(f"{error}; {DEMO_REFUSES}")
         rt.stderr.write(f"{PROG}: error: {one_line(str(error))}\n")
         if _wants_json(arguments):
             body = {"error": _error_body(error)}
@@ -453,6 +411,10 @@ def run_cli(argv: list[str] | None = None, runtime: Runtime | None = None) -> in
         from kms_mrk.local import run_serve
 
         return run_serve(args)
+    if args.command == "docs":
+        from kms_mrk.cli._docs import print_docs
+
+        return print_docs(args.topic, rt.stdout, rt.stderr)
     for name, value in _DEFAULTS.items():
         if not hasattr(args, name):
             setattr(args, name, value)
@@ -461,7 +423,7 @@ def run_cli(argv: list[str] | None = None, runtime: Runtime | None = None) -> in
     return _run_command(args, rt)
 
 
-COMMANDS = ("status", "failover", "plan", "failover-all", "drill", "serve", "demo")
+COMMANDS = ("status", "failover", "plan", "failover-all", "drill", "serve", "demo", "docs")
 
 
 def _wants_json(arguments: list[str]) -> bool:
@@ -525,8 +487,10 @@ def _run_command(args: argparse.Namespace, rt: Runtime) -> int:
         message = "interrupted" if isinstance(error, KeyboardInterrupt) else str(error)
         if code == EXIT_ERROR and not _is_ours(error):
             message = f"unexpected {type(error).__name__}: {message} (rerun with --debug)"
-        note = _commands.interrupted_note(args) if isinstance(error, KeyboardInterrupt) else ""
-        rt.stderr.write(f"{PROG} {args.command}: error: {one_line(message)}{_hint(error)}{note}\n")
+        interrupted = isinstance(error, KeyboardInterrupt)
+        note = _commands.interrupted_note(args, session) if interrupted else ""
+        hint = _hint(error, session)
+        rt.stderr.write(f"{PROG} {args.command}: error: {one_line(message)}{hint}{note}\n")
         if args.output == "json":
             rt.stdout.write(dumps(document(args.command, code, error=_error_body(error))) + "\n")
         return code

@@ -1,4 +1,4 @@
-"""The commands of ``kms-mrk``: each returns an :class:`~kms_mrk.cli._app.Outcome`.
+"""The commands of ``kms-mrk``: each returns an :class:`~kms_mrk.cli._types.Outcome`.
 
 A command builds its result twice: a JSON body (documented in docs/cli.md) and the text of
 the table output. Errors are raised and turned into exit statuses by ``_app``.
@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from kms_mrk.cli import EXIT_OK, EXIT_PARTIAL, EXIT_TIMEOUT
-from kms_mrk.cli._app import Outcome, Runtime, Session, UsageError
 from kms_mrk.cli._output import Progress, table
+from kms_mrk.cli._types import DEMO_REFUSES, Outcome, Runtime, UsageError
 
 if TYPE_CHECKING:
     from kms_mrk import KMSClient
+    from kms_mrk.cli._session import Session
     from kms_mrk.failover import DrillStep, Journal, KeyOutcome, KeyView, Plan, RunSummary
 
 __all__ = ["demo", "drill", "failover", "failover_all", "interrupted_note", "plan", "status"]
+
+#: The largest ``--plan`` file read (a plan of 100,000 keys is about 40 MB).
+MAX_PLAN_BYTES = 256 * 1024 * 1024
 
 
 def view_table(view: KeyView, indent: str = "") -> str:
@@ -210,13 +215,17 @@ def _load_plan(args: argparse.Namespace) -> Plan:
 
     if args.tag or args.alias_prefix or args.key_id:
         raise UsageError("--tag, --alias-prefix and --key-id make a new plan; not with --plan")
+    from kms_mrk._json import JsonLimitError, loads_bounded
+
     try:
-        with open(args.plan_file, encoding="utf-8") as file:
-            data = json.load(file)
+        with open(args.plan_file, "rb") as file:
+            raw = file.read(MAX_PLAN_BYTES + 1)
     except OSError as error:
         raise UsageError(f"--plan {args.plan_file}: {error.strerror or error}") from None
-    except ValueError as error:
-        raise UsageError(f"--plan {args.plan_file}: not a JSON document ({error})") from None
+    try:
+        data = loads_bounded(raw, what="the file", max_depth=16, max_bytes=MAX_PLAN_BYTES)
+    except JsonLimitError as error:
+        raise UsageError(f"--plan {args.plan_file}: {error}") from None
     if not isinstance(data, dict):
         raise UsageError(f"--plan {args.plan_file}: not a plan document")
     try:
@@ -264,11 +273,32 @@ def _summary_text(summary: RunSummary) -> str:
     return "\n".join(lines)
 
 
+_REQUEST_ID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|(?<=request id )[^\s,;)]+"
+)
+
+
 def _short(text: str | None, limit: int = 100) -> str:
+    """``text`` on one line, cut at a word boundary to about ``limit`` characters; request
+    ids are never cut: one that falls in the part left out is added back whole."""
     if not text:
         return ""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 3] + "..."
+    words = text.split()
+    line = " ".join(words)
+    if len(line) <= limit:
+        return line
+    kept: list[str] = []
+    size = 0
+    for word in words:
+        if kept and size + 1 + len(word) > limit - 4:
+            break
+        kept.append(word)
+        size += len(word) + (1 if size else 0)
+    head = " ".join(kept)
+    missing = [rid for rid in _REQUEST_ID.findall(line) if rid not in head]
+    tail = f" (request id {', '.join(dict.fromkeys(missing))})" if missing else ""
+    return f"{head} ...{tail}"
 
 
 def failover_all(
@@ -279,6 +309,12 @@ def failover_all(
 
     if args.resume and not args.journal:
         raise UsageError("--resume needs --journal FILE (the journal of the run to resume)")
+    if not args.journal and rt.is_tty() and not args.quiet:
+        rt.stderr.write(
+            "kms-mrk failover-all: warning: no --journal: if this run is interrupted it cannot "
+            "be resumed exactly; pass --journal FILE to record every step\n"
+        )
+        rt.stderr.flush()
     if args.plan_file:
         the_plan = _load_plan(args)
     else:
@@ -317,7 +353,7 @@ def failover_all(
                 sleep=rt.sleep,
                 clock=rt.clock,
             )
-        summary = _run_plan(args, rt, progress, client, the_plan, journal)
+        summary = _run_plan(args, rt, progress, client, the_plan, journal, session)
     finally:
         if journal is not None:
             journal.close()
@@ -332,11 +368,13 @@ def _run_plan(
     client: KMSClient,
     the_plan: Plan,
     journal: Journal | None,
+    session: Session,
 ) -> RunSummary:
     from kms_mrk.failover import run
 
     total = len(the_plan.items)
     seen: dict[str, int] = {}
+    session.fleet_progress = (total, seen)  # for the note printed if Ctrl-C ends the run
 
     def on_outcome(outcome: KeyOutcome) -> None:
         seen[outcome.status] = seen.get(outcome.status, 0) + 1
@@ -371,10 +409,26 @@ def _run_plan(
     )
 
 
-def interrupted_note(args: argparse.Namespace) -> str:
-    if getattr(args, "command", None) == "failover-all" and getattr(args, "journal", None):
-        return f"; resume with --journal {args.journal} --resume"
-    return ""
+def interrupted_note(args: argparse.Namespace, session: Session | None = None) -> str:
+    """What an interrupted failover-all did, and how to go on (empty for other commands)."""
+    if getattr(args, "command", None) != "failover-all":
+        return ""
+    note = ""
+    progress = session.fleet_progress if session is not None else None
+    if progress is not None:
+        total, seen = progress
+        promoted = seen.get("promoted", 0) + seen.get("sent", 0)
+        already = seen.get("already_promoted", 0)
+        skipped = seen.get("skipped", 0)
+        failed = seen.get("failed", 0)
+        remaining = total - promoted - already - skipped - failed
+        note = (
+            f" after {promoted} promoted, {already} already there, {skipped} skipped, "
+            f"{failed} failed, {remaining} remaining"
+        )
+    if getattr(args, "journal", None):
+        return f"{note}; resume with --journal {args.journal} --resume"
+    return f"{note}; no journal was kept: rerun failover-all (promoted keys are then already there)"
 
 
 # --------------------------------------------------------------------------- drill
@@ -422,8 +476,5 @@ def demo(args: argparse.Namespace, session: Session, rt: Runtime, progress: Prog
     from kms_mrk.cli._demo import run_demo
 
     if args.local or args.state or args.endpoint_url or args.profile or args.region:
-        raise UsageError(
-            "demo always runs on its own embedded local KMS: --region, --profile, "
-            "--endpoint-url, --local and --state do not apply"
-        )
+        raise UsageError(DEMO_REFUSES)
     return run_demo(args, rt)

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, Final
 
 from kms_mrk.cli import EXIT_OK
-from kms_mrk.cli._app import LOCAL_CREDENTIALS, Outcome, Runtime
 from kms_mrk.cli._output import table
+from kms_mrk.cli._types import LOCAL_CREDENTIALS, Outcome, Runtime
 
 if TYPE_CHECKING:
     from kms_mrk import KMSClient
@@ -118,7 +118,7 @@ def run_demo(args: argparse.Namespace, rt: Runtime) -> Outcome:
     )
     narrator.say("each move confirmed from both Regions, and data encrypted before the failover")
     narrator.say("was decrypted in another Region.")
-    narrator.say("Next: `kms-mrk --help`, and docs/failover.md for running this against AWS.")
+    narrator.say("Next: `kms-mrk --help`, and `kms-mrk docs failover` for the real thing on AWS.")
     if args.quiet and args.output == "table":
         rt.stdout.write(f"demo ok: {HOME} -> {FAILOVER} -> {HOME} in {narrator.elapsed():.1f}s\n")
     return Outcome(exit_code=EXIT_OK, body={"demo": body}, text="")
@@ -130,8 +130,8 @@ def _story(
     sleep: Callable[[float], None],
     clock: Callable[[], float],
 ) -> dict[str, Any]:
-    from kms_mrk.failover import describe_view, promote
-    from kms_mrk.waiters import WaiterConfig, wait_for_replica_created
+    from kms_mrk import WaiterConfig
+    from kms_mrk.failover import describe_view, promote, wait_for_replica_created
 
     pace = WaiterConfig(min_delay=0.25, max_delay=0.5, multiplier=1.5, jitter=0.1, timeout=60)
     narrator.say("kms-mrk demo: a multi-Region KMS key fails over to another Region and back.")

@@ -22,8 +22,11 @@ Pieces:
 - :func:`drill` / :class:`DrillReport`: promote, prove the Regions interoperate, fail back.
 - :func:`check_region` / :func:`region_problem`: the one Region rule of the toolkit, the
   waiters and the command line (checked before any I/O).
+- :func:`wait_for_replica_created`, :func:`wait_for_primary_region`,
+  :func:`wait_for_pending_deletion`: the multi-Region waiters (also exported from
+  ``kms_mrk``), built on the generic engine :func:`kms_mrk.waiters.poll_until`.
 
-Waiting is done by :mod:`kms_mrk.waiters`. docs/failover.md is the operator's guide.
+docs/failover.md is the operator's guide.
 Names load on first use, so importing this package costs almost nothing.
 """
 
@@ -61,6 +64,11 @@ if TYPE_CHECKING:
     from kms_mrk.failover._view import RegionalKey as RegionalKey
     from kms_mrk.failover._view import describe_in_region as describe_in_region
     from kms_mrk.failover._view import describe_view as describe_view
+    from kms_mrk.failover._waiters import TOLERATED_ERRORS as TOLERATED_ERRORS
+    from kms_mrk.failover._waiters import is_primary_change_complete as is_primary_change_complete
+    from kms_mrk.failover._waiters import wait_for_pending_deletion as wait_for_pending_deletion
+    from kms_mrk.failover._waiters import wait_for_primary_region as wait_for_primary_region
+    from kms_mrk.failover._waiters import wait_for_replica_created as wait_for_replica_created
 
 _LAZY: dict[str, str] = {
     "DrillReport": "kms_mrk.failover._drill",
@@ -91,6 +99,11 @@ _LAZY: dict[str, str] = {
     "region_problem": "kms_mrk.failover._regions",
     "read_journal": "kms_mrk.failover._journal",
     "run": "kms_mrk.failover._run",
+    "TOLERATED_ERRORS": "kms_mrk.failover._waiters",
+    "is_primary_change_complete": "kms_mrk.failover._waiters",
+    "wait_for_pending_deletion": "kms_mrk.failover._waiters",
+    "wait_for_primary_region": "kms_mrk.failover._waiters",
+    "wait_for_replica_created": "kms_mrk.failover._waiters",
 }
 
 __all__ = sorted(_LAZY)

@@ -172,8 +172,14 @@ class Caller:
             found = self._clients.setdefault(region, self.client.for_region(region))
         return found
 
-    def send(self, region: str, command: Command[OutputT]) -> OutputT:
-        """Send ``command`` in ``region`` under the rate cap, backing off on throttling."""
+    def send(
+        self, region: str, command: Command[OutputT], *, max_attempts: int | None = None
+    ) -> OutputT:
+        """Send ``command`` in ``region`` under the rate cap, backing off on throttling.
+
+        ``max_attempts`` limits the client's own attempts for this call (1: never resent by
+        the client; throttling is then not retried here either).
+        """
         client = self.for_region(region)
         operation = command.operation_name
         retry = 0
@@ -182,7 +188,10 @@ class Caller:
                 self.limiter.acquire()
             started = time.perf_counter()
             try:
-                response = client.send(command)
+                if max_attempts is None:
+                    response = client.send(command)
+                else:
+                    response = client.send(command, max_attempts=max_attempts)
             except Exception as error:
                 self._count(operation, time.perf_counter() - started)
                 if not is_throttling_error(error):

@@ -21,8 +21,11 @@ resumed run checks the key as above (a ``failed`` whose ``intent`` was never wri
 is simply tried again). This halves the syncs of a run, the larger part of its cost.
 
 A crash can leave the last line cut short (or padded with NUL bytes by the file system).
-Reading ignores such a torn last line and opening for append cuts it off first; a bad line
-anywhere else means the file is not a journal, and :class:`JournalError` says which line.
+Reading ignores such a torn last line (one that begins like a record) and opening for append
+cuts it off first. Every other line is checked: valid JSON of bounded size and nesting, this
+version, a known record type, each field of the right type, and a ``start`` record first.
+A file that is not a journal (``notes.txt``) is refused and never written to
+(``not_journal``); a damaged or forged line is reported with its number (``corrupt``).
 
 An open journal holds an exclusive advisory lock (``flock``) on its file until it is
 closed, so two runs can never write one journal: the second is refused (``in_use``).
@@ -58,7 +61,9 @@ class JournalError(KmsMrkError):
 
     ``reason`` is ``exists`` (it has records and resuming was not asked for), ``missing``
     (resuming was asked for but there is no such file), ``mismatch`` (it belongs to a run
-    between other Regions), ``in_use`` (another run has it open), ``corrupt`` or ``io``.
+    between other Regions), ``in_use`` (another run has it open), ``not_journal`` (the file
+    holds something else: it is never written to), ``corrupt`` (a record is damaged, of an
+    unknown version or type, or has a field of the wrong type) or ``io``.
     """
 
     def __init__(self, path: str | os.PathLike[str], reason: str, message: str) -> None:
@@ -85,39 +90,138 @@ def _timestamp(now: float) -> str:
     return f"{last[1]}.{millis:03d}Z"
 
 
+#: Every record begins with these bytes (see ``Journal._head``): a torn line is recognised
+#: as the start of a record, anything else means the file is not a journal.
+_RECORD_PREFIX: Final = b'{"v":'
+#: A journal line longer than this is not one of ours (records are a few hundred bytes).
+_MAX_LINE: Final = 64 * 1024
+#: Bound on a whole journal read at open (a fleet of 100,000 keys is about 60 MB).
+_MAX_BYTES: Final = 512 * 1024 * 1024
+
+_STR: Final = (str,)
+_OPT_STR: Final = (str, type(None))
+#: The fields of each record type and the JSON types they must have ("run", "v", "time" and
+#: "type" are common to all). Fields not listed are allowed (later versions may add some).
+_FIELDS: Final[dict[str, dict[str, tuple[type, ...]]]] = {
+    "start": {"from_region": _STR, "to_region": _STR},
+    "intent": {"key_id": _STR, "arn": _OPT_STR},
+    "done": {"key_id": _STR, "request_id": _OPT_STR},
+    "failed": {"key_id": _STR, "reason": _STR, "detail": _STR, "request_id": _OPT_STR},
+    "end": {"counts": (dict,), "interrupted": (bool,)},
+}
+
+
+def _torn(line: bytes) -> bool:
+    """Whether ``line`` can be the cut-short start of a record (or file-system NUL padding)."""
+    stripped = line.strip(b"\x00")
+    return not stripped or _RECORD_PREFIX.startswith(stripped[: len(_RECORD_PREFIX)])
+
+
+def _check_record(path: Path, number: int, record: Any) -> dict[str, Any]:
+    """``record`` if it is a valid record of this journal version, else JournalError."""
+
+    def bad(problem: str) -> JournalError:
+        return JournalError(
+            path, "corrupt", f"line {number} is not a valid journal record: {problem}"
+        )
+
+    if not isinstance(record, dict):
+        raise bad("not a JSON object")
+    version = record.get("v")
+    if type(version) is not int or version != JOURNAL_VERSION:
+        raise bad(f"version {version!r} is not {JOURNAL_VERSION}, the one this kms-mrk writes")
+    kind = record.get("type")
+    fields = _FIELDS.get(kind) if isinstance(kind, str) else None
+    if fields is None:
+        raise bad(f"unknown record type {kind!r}")
+    run = record.get("run")
+    if type(run) is not int or run < 1:
+        raise bad(f"'run' must be a whole number >= 1; got {run!r}")
+    if not isinstance(record.get("time", ""), str):
+        raise bad("'time' must be a string")
+    for name, types in fields.items():
+        value = record.get(name)
+        if name not in record and type(None) in types:
+            continue
+        if type(value) not in types:
+            wanted = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise bad(f"{kind} record: '{name}' must be {wanted}; got {value!r:.60}")
+    if kind == "start":
+        from kms_mrk.failover._regions import region_problem
+
+        for name in ("from_region", "to_region"):
+            problem = region_problem(record[name])
+            if problem is not None:
+                raise bad(f"start record: '{name}' {record[name]!r:.40}: {problem}")
+    return record
+
+
 def _parse(path: Path, data: bytes) -> tuple[list[dict[str, Any]], int]:
-    """The records in ``data`` and the length of its intact part (torn tail excluded)."""
+    """The records in ``data`` and the length of its intact part (torn tail excluded).
+
+    Every line must be a valid record (:func:`_check_record`) and the first a ``start``
+    record; only a last line that is the cut-short start of a record is ignored. Anything
+    else raises :class:`JournalError` (``not_journal`` when the file never was a journal,
+    ``corrupt`` when a line of it is damaged or forged): such a file is never written to.
+    """
+    from kms_mrk._json import JsonLimitError, loads_bounded
+
     records: list[dict[str, Any]] = []
     good = 0
     lines = data.split(b"\n")
     # The piece after the last newline is empty for an intact file, else a torn line.
+    tail = lines[-1]
     for number, line in enumerate(lines[:-1], start=1):
         last = number == len(lines) - 1
         try:
-            record = json.loads(line)
-            if not isinstance(record, dict) or "type" not in record:
-                raise ValueError("not a journal record")
-        except (ValueError, UnicodeDecodeError):
-            if last and not lines[-1]:
+            if len(line) > _MAX_LINE:
+                raise JsonLimitError(f"line {number} is longer than {_MAX_LINE} bytes")
+            record = loads_bounded(line, what=f"line {number}", max_depth=8)
+        except JsonLimitError as error:
+            cut_short = "is not valid JSON" in str(error)  # not a size or nesting bound
+            if last and not tail and records and cut_short and _torn(line):
                 # The final line, cut short then followed by a newline; treat as torn.
                 break
-            raise JournalError(
-                path, "corrupt", f"line {number} is not a journal record (JSON object)"
-            ) from None
-        records.append(record)
+            if not records:
+                raise _not_journal(path) from None
+            raise JournalError(path, "corrupt", f"{error}") from None
+        if not records and (not isinstance(record, dict) or record.get("type") != "start"):
+            raise _not_journal(path)
+        records.append(_check_record(path, number, record))
         good += len(line) + 1
+    if tail and not _torn(tail):
+        raise (
+            _not_journal(path)
+            if not records
+            else JournalError(path, "corrupt", f"line {len(lines)} is not a journal record")
+        )
     return records, good
+
+
+def _not_journal(path: Path) -> JournalError:
+    return JournalError(
+        path,
+        "not_journal",
+        "it is not a kms-mrk journal (its first line is not a journal's start record); "
+        "it was left untouched: choose another file name for the journal",
+    )
 
 
 def read_journal(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Every intact record of the journal at ``path`` (a torn last line is skipped)."""
     file = Path(path)
     try:
-        data = file.read_bytes()
+        fd = os.open(file, os.O_RDONLY)
     except FileNotFoundError:
         return []
     except OSError as error:
         raise JournalError(file, "io", f"cannot read it: {error.strerror or error}") from None
+    try:
+        data = _read_all(fd, file)
+    except OSError as error:
+        raise JournalError(file, "io", f"cannot read it: {error.strerror or error}") from None
+    finally:
+        os.close(fd)
     return _parse(file, data)[0]
 
 
@@ -228,8 +332,14 @@ class Journal:
                 ) from None
             raise JournalError(file, "io", f"cannot open it: {error.strerror or error}") from None
         try:
+            import stat
+
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise JournalError(
+                    file, "not_journal", "it is not a regular file; a journal must be one"
+                )
             _lock(file, fd)
-            data = _read_all(fd)
+            data = _read_all(fd, file)
             records, good = _parse(file, data)
             if good < len(data):
                 os.ftruncate(fd, good)
@@ -355,13 +465,17 @@ class Journal:
         return f"Journal(path={str(self.path)!r}, run={self.run})"
 
 
-def _read_all(fd: int) -> bytes:
+def _read_all(fd: int, path: Path) -> bytes:
     os.lseek(fd, 0, os.SEEK_SET)
     chunks: list[bytes] = []
+    size = 0
     while True:
         chunk = os.read(fd, 1 << 20)
         if not chunk:
             return b"".join(chunks)
+        size += len(chunk)
+        if size > _MAX_BYTES:
+            raise JournalError(path, "corrupt", f"it is larger than {_MAX_BYTES} bytes")
         chunks.append(chunk)
 
 

@@ -5,7 +5,8 @@ sent to the current primary's Region, then a wait until both Regions confirm the
 Promoting to the Region that already holds the primary is a successful no-op (it waits for
 a change still in progress), so a script can be rerun safely.
 
-UpdatePrimaryRegion is never resent blindly. When it fails in a way that leaves the outcome
+UpdatePrimaryRegion is never resent blindly: it is sent with one attempt (the client's retry
+layer does not resend it), and when it fails in a way that leaves the outcome
 unknown (a connection lost after sending, a 5xx, or KMS saying the key is no longer the
 primary), the key is read again: if the primary is already in the target Region, the
 request took effect and the promotion carries on; otherwise the error is raised.
@@ -238,7 +239,9 @@ def _send(
 
     command = UpdatePrimaryRegionCommand(key_id=arn, primary_region=to_region)
     try:
-        response = caller.send(from_region, command)
+        # Never resent by the client's retry layer: an attempt that failed may have taken
+        # effect, so the key is read first (below) and the decision made on what it says.
+        response = caller.send(from_region, command, max_attempts=1)
     except KmsMrkError as error:
         if isinstance(error, ValueError):
             raise
@@ -274,7 +277,7 @@ def wait_for_change(
 ) -> Any:
     """Poll ``regions`` until :func:`settled_everywhere`; a timeout carries ``note``,
     ``sent`` and ``request_id`` (what the caller did before waiting)."""
-    from kms_mrk.waiters import TOLERATED_ERRORS
+    from kms_mrk.failover._waiters import TOLERATED_ERRORS
 
     def check(view: KeyView) -> None:
         for regional in view.regions:

@@ -11,7 +11,9 @@ With a ``journal`` file, every step is written down before it is taken (see
 :class:`~kms_mrk.failover.Journal`). Resuming an interrupted run (``resume=True``) with the
 same journal:
 
-- a key recorded ``done`` is not touched again;
+- a key recorded ``done`` is read once (one DescribeKey in the target Region): if it is the
+  primary there it counts as already promoted and is not touched again; if not (a damaged
+  or forged record, or the key was moved back since) it is worked on like any other key;
 - a key whose last record is ``intent`` (interrupted between sending and recording) is read
   with DescribeKey first: if its primary is already in the target Region it counts as
   promoted (after waiting for the change to finish) and UpdatePrimaryRegion is not sent
@@ -205,15 +207,7 @@ class _Runner:
         """The outcome known without any call, or None when the key needs work."""
         key_id = item.key_id
         if key_id in self.state.done:
-            record = self.state.done[key_id]
-            return KeyOutcome(
-                key_id=key_id,
-                arn=item.arn,
-                status="already_promoted",
-                reason="journal",
-                detail=f"recorded done by run {record.get('run', '?')} of the journal",
-                request_id=record.get("request_id"),
-            )
+            return None  # confirmed with one DescribeKey before it counts (see _confirm_done)
         pending = key_id in self.state.pending
         if item.action == "promote" or (
             pending and item.reason in ("already_in_target", "updating")
@@ -270,9 +264,46 @@ class _Runner:
             elapsed=self.timing.clock() - started,
         )
 
+    def _confirm_done(self, item: PlanItem, started: float) -> KeyOutcome | None:
+        """A key the journal records ``done``: one DescribeKey in the target Region must show
+        it PRIMARY there before it counts; otherwise (a forged or stale record, or the key
+        moved back since) it is worked on like any other key of the plan."""
+        from kms_mrk.arn import arn_in_region
+        from kms_mrk.failover._view import read_regional
+
+        record = self.state.done[item.key_id]
+        to_region = self.plan.to_region
+        target = arn_in_region(item.arn, to_region) if item.arn else item.key_id
+        regional = read_regional(self.caller, to_region, target)
+        if regional.error is None and regional.role == "PRIMARY":
+            run_number = record.get("run", "?")
+            return KeyOutcome(
+                key_id=item.key_id,
+                arn=item.arn,
+                status="already_promoted",
+                reason="journal",
+                detail=f"recorded done by run {run_number} of the journal; DescribeKey in "
+                f"{to_region} confirms it is the primary there",
+                request_id=record.get("request_id"),
+                elapsed=self.timing.clock() - started,
+            )
+        if item.action == "promote":
+            return None
+        return KeyOutcome(  # the plan's own verdict for it
+            key_id=item.key_id,
+            arn=item.arn,
+            status="skipped",
+            reason=item.reason,
+            detail=item.detail,
+        )
+
     def _promote(self, item: PlanItem, started: float) -> KeyOutcome:
         key = item.arn or item.key_id
         to_region = self.plan.to_region
+        if item.key_id in self.state.done:
+            confirmed = self._confirm_done(item, started)
+            if confirmed is not None:
+                return confirmed
         if item.key_id in self.state.pending:
             recovered = self._recover(item, key, started)
             if recovered is not None:

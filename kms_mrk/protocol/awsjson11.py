@@ -8,7 +8,8 @@ Encoders and decoders are compiled once per schema into small closures (cached o
 schema), so the per-call cost is a walk over the members actually present. Compiling takes a
 lock and publishes the closures only once they are complete; a call that finds them compiled
 takes no lock. Decoders check
-every type they read: a response that breaks the protocol raises
+every type they read (a 2xx body that is empty, ``{}`` or ``null`` is an output with no members
+set, as in the JS SDK); a response that breaks the protocol raises
 :class:`~kms_mrk.errors.ResponseParseError` naming the member path, never a bare
 ``KeyError``/``ValueError``/``JSONDecodeError``.
 
@@ -693,6 +694,12 @@ def _decode_body(schema: Schema | None, body: bytes) -> Any:
             _loads(body)
         return None
     data = _loads(body) if body.strip() else {}
+    if data is None:
+        # A top-level JSON ``null`` is an output with no members set (moto answers the
+        # operations without output that way). The JS SDK's schema-based deserializer does the
+        # same for every operation; botocore returns None for it (or fails on its own
+        # metadata). Required members are still checked below, as for ``{}``.
+        data = {}
     if type(data) is not dict:
         raise _Bad(f"expected a JSON object at the top level, got {_jtype(data)}")
     return _decoder(schema)(data)

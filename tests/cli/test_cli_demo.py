@@ -26,7 +26,7 @@ def test_demo_tells_the_whole_story(cli: Cli) -> None:
     assert "us-east-1 REPLICA Enabled" in failover
     assert "the data matches the original" in out
     assert "all Regions agree" in out
-    assert out.rstrip().endswith("docs/failover.md for running this against AWS.")
+    assert out.rstrip().endswith("`kms-mrk docs failover` for the real thing on AWS.")
     assert result.stderr == ""
 
 

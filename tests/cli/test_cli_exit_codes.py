@@ -179,7 +179,8 @@ def test_interrupt_exits_130_and_says_how_to_resume(
     )
     assert result.code == EXIT_INTERRUPTED
     line = _one_error_line(result.stderr, "failover-all")
-    assert f"resume with --journal {journal} --resume" in line
+    counts = "after 1 promoted, 0 already there, 0 skipped, 0 failed, 2 remaining"
+    assert f"{counts}; resume with --journal {journal} --resume" in line
     transport.hook = None
     resumed = interrupted(
         "failover-all",
@@ -212,9 +213,44 @@ def test_bad_plan_file_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
     bad.write_text("{not json")
     result = cli("failover-all", "--plan", str(bad))
     assert result.code == EXIT_USAGE
-    assert "not a JSON document" in result.stderr
+    assert "is not valid JSON" in result.stderr
     missing = cli("failover-all", "--plan", str(tmp_path / "absent.json"))
     assert missing.code == EXIT_USAGE
+
+
+@pytest.mark.parametrize("depth", [17, 100_000])
+def test_a_deeply_nested_plan_file_is_a_usage_error(cli: Cli, tmp_path: Path, depth: int) -> None:
+    bad = tmp_path / "plan.json"
+    bad.write_text('{"plan": ' + "[" * depth + "]" * depth + "}")
+    result = cli("failover-all", "--plan", str(bad), "--output", "json")
+    assert result.code == EXIT_USAGE
+    assert "nests arrays and objects deeper than 16 levels" in result.stderr
+    assert "RecursionError" not in result.stderr
+    assert result.json()["error"]["type"] == "UsageError"
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_journal_on_a_file_that_is_not_a_journal_is_refused_and_left_alone(
+    cli: Cli, tmp_path: Path, resume: bool
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("call Alice about the migration")
+    argv = ["failover-all", "--from", "us-east-1", "--to", "eu-west-1", "--journal", str(notes)]
+    result = cli(*argv, *(["--resume"] if resume else []))
+    assert result.code == EXIT_USAGE
+    assert "not a kms-mrk journal" in result.stderr
+    assert notes.read_text() == "call Alice about the migration"
+
+
+def test_a_deeply_nested_journal_line_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
+    journal = tmp_path / "run.jsonl"
+    start = '{"v":1,"run":1,"type":"start","from_region":"us-east-1","to_region":"eu-west-1"}'
+    journal.write_text(start + '\n{"v":1,"x":' + "[" * 50_000 + "]" * 50_000 + "}\n")
+    argv = ["failover-all", "--from", "us-east-1", "--to", "eu-west-1", "--journal", str(journal)]
+    result = cli(*argv, "--resume")
+    assert result.code == EXIT_USAGE
+    assert "line 2" in result.stderr
+    assert "RecursionError" not in result.stderr
 
 
 # --------------------------------------------------------------------------- review of issue 5

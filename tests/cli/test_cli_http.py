@@ -72,3 +72,88 @@ def test_unreachable_endpoint_is_a_preflight_refusal(capsys: pytest.CaptureFixtu
     )
     assert code == 3
     assert "region_unreachable:us-east-1" in capsys.readouterr().err
+
+
+class _SilentServer:
+    """Accepts connections on 127.0.0.1 and never answers (a black-holed endpoint)."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.accepted: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)
+
+    def close(self) -> None:
+        self.listener.close()
+        for conn in self.accepted:
+            conn.close()
+        self._thread.join(timeout=5)
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_every_call_ends_within_the_documented_bound_against_a_silent_endpoint() -> None:
+    import io
+    import time
+
+    from kms_mrk.cli._app import Runtime, run_cli
+    from kms_mrk.cli._types import TimeBounds
+
+    # Small bounds keep the test short; the defaults are checked against the docs below.
+    bounds = TimeBounds(connect=0.2, read=0.3, attempt=0.5, max_attempts=3, max_backoff=0.05)
+    server = _SilentServer()
+    try:
+        err = io.StringIO()
+        runtime = Runtime(stdout=io.StringIO(), stderr=err, time_bounds=bounds)
+        started = time.monotonic()
+        code = run_cli(
+            ["status", "mrk-" + "a" * 32, "--region", "us-east-1", "--endpoint-url", server.url],
+            runtime,
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        server.close()
+    assert code == 1
+    assert elapsed <= bounds.per_call + 1.0, elapsed
+    assert len(server.accepted) == 3  # one connection per attempt, then it gave up
+    assert f"endpoint {server.url} from --endpoint-url" in err.getvalue()
+
+
+def test_the_default_bound_is_the_documented_one() -> None:
+    from kms_mrk.cli._types import TimeBounds
+
+    bounds = TimeBounds()
+    assert bounds.per_call == 49.0
+    assert bounds.per_call < 60
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    assert "49 seconds" in docs
+    assert "5 seconds to connect" in docs
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_a_connection_error_says_where_the_endpoint_came_from(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL_KMS", f"http://127.0.0.1:{port}")
+    code = main(["status", "mrk-" + "a" * 32, "--region", "us-east-1"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"endpoint http://127.0.0.1:{port} from AWS_ENDPOINT_URL_KMS" in err

@@ -345,3 +345,28 @@ def test_a_timeout_after_sending_carries_the_request_id(clock: ManualClock) -> N
     assert waited.value.request_id is None
     assert transport.update_counts() == {key_id: 1}
     kms.close()
+
+
+def test_a_5xx_answer_to_update_primary_region_is_never_resent_blindly(
+    kms: LocalKMS, transport: CountingTransport, client: KMSClient, clock: ManualClock
+) -> None:
+    from kms_mrk.errors import KMSInternalException
+    from kms_mrk.local import FaultInjector, FaultRule
+
+    key = make_key(client, clock)
+    transport.operations.clear()
+    # KMS fails the request without acting on it: the toolkit reads the key, sees the primary
+    # still in the old Region and reports the error; the client does not resend it.
+    kms.faults = FaultInjector(
+        [FaultRule(operation="UpdatePrimaryRegion", error="KMSInternalException", times=3)]
+    )
+    with pytest.raises(KMSInternalException) as caught:
+        promote(client, key, TARGET, sleep=clock.advance, clock=clock)
+    assert transport.operations.count("UpdatePrimaryRegion") == 1
+    assert caught.value.metadata is not None and caught.value.metadata.attempts == 1
+    after = transport.operations[transport.operations.index("UpdatePrimaryRegion") + 1 :]
+    assert after and set(after) == {"DescribeKey"}  # read, then decide
+    # Once KMS answers again, promoting works (rerunnable).
+    kms.faults = None
+    report = promote(client, key, TARGET, sleep=clock.advance, clock=clock)
+    assert report.status == "promoted"

@@ -269,12 +269,13 @@ def test_throttling_that_outlasts_the_client_slows_the_run_down(
     client = make_client(transport, clock)
     keys = make_fleet(client, clock, 2)
     the_plan = plan(client, SOURCE, TARGET)
-    # Five throttles in a row: the client's three attempts give up, the run backs off,
-    # halves its rate and tries again (two more throttles inside the client, then success).
+    # Five throttles in a row. UpdatePrimaryRegion is sent with one attempt (the client never
+    # resends it), so each throttle reaches the run, which backs off, halves its rate and
+    # sends it again (a throttled request did not act: resending it is safe).
     kms.faults = FaultInjector([FaultRule(operation="UpdatePrimaryRegion", times=5)])
     summary = run(client, the_plan, concurrency=1, rate=8.0, sleep=clock.advance, clock=clock)
     assert summary.ok
-    assert summary.stats["throttled"] == 1
+    assert summary.stats["throttled"] == 5
     _promoted_exactly_once(transport, keys)
 
 
@@ -458,3 +459,54 @@ def test_a_timed_out_key_keeps_its_request_id(clock: ManualClock, tmp_path: Path
     failed = [r for r in read_journal(journal) if r["type"] == "failed"]
     assert all(r["request_id"] for r in failed)
     kms.close()
+
+
+def test_keys_recorded_done_are_confirmed_with_one_describe_key_each(
+    kms: LocalKMS, clock: ManualClock, tmp_path: Path
+) -> None:
+    transport = CountingTransport(kms)
+    client = make_client(transport, clock)
+    keys = make_fleet(client, clock, 2)
+    the_plan = plan(client, SOURCE, TARGET)
+    journal = tmp_path / "run.jsonl"
+    first = run(client, the_plan, journal=journal, sleep=clock.advance, clock=clock)
+    assert first.ok
+    clock.advance(60)
+    # The first key really moved; the second is moved back behind the journal's back, so its
+    # ``done`` record is stale (a forged record looks the same).
+    moved_back = keys[1]
+    arn = next(i.arn for i in the_plan.items if i.key_id == moved_back)
+    assert arn is not None
+    from kms_mrk.arn import arn_in_region
+
+    client.for_region(TARGET).update_primary_region(
+        key_id=arn_in_region(arn, TARGET), primary_region=SOURCE
+    )
+    clock.advance(60)
+    transport.operations.clear()
+    before = transport.update_counts()
+    second = run(client, the_plan, journal=journal, resume=True, sleep=clock.advance, clock=clock)
+    statuses = {o.key_id: o for o in second.outcomes}
+    assert statuses[keys[0]].status == "already_promoted"
+    assert statuses[keys[0]].reason == "journal"
+    assert "DescribeKey" in (statuses[keys[0]].detail or "")
+    assert statuses[moved_back].status == "promoted"
+    after = transport.update_counts()
+    assert after.get(keys[0], 0) == before.get(keys[0], 0)  # never sent again
+    assert after[moved_back] == before[moved_back] + 1
+
+
+def test_a_forged_done_record_does_not_make_a_key_count_as_promoted(
+    kms: LocalKMS, clock: ManualClock, tmp_path: Path
+) -> None:
+    transport = CountingTransport(kms)
+    client = make_client(transport, clock)
+    keys = make_fleet(client, clock, 1)
+    the_plan = plan(client, SOURCE, TARGET)
+    journal = tmp_path / "run.jsonl"
+    start = {"v": 1, "run": 1, "type": "start", "from_region": SOURCE, "to_region": TARGET}
+    done = {"v": 1, "run": 1, "type": "done", "key_id": keys[0], "request_id": None}
+    journal.write_text(json.dumps(start) + "\n" + json.dumps(done) + "\n")
+    summary = run(client, the_plan, journal=journal, resume=True, sleep=clock.advance, clock=clock)
+    assert [o.status for o in summary.outcomes] == ["promoted"]
+    _promoted_exactly_once(transport, keys)

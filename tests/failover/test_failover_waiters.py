@@ -1,4 +1,5 @@
-"""kms_mrk.waiters: the polling engine, its pacing, timeouts, and the three key waiters."""
+"""kms_mrk.waiters (the polling engine, its pacing, timeouts) and the three multi-Region
+waiters of kms_mrk.failover."""
 
 from __future__ import annotations
 
@@ -10,17 +11,15 @@ from hypothesis import strategies as st
 
 from kms_mrk import KMSClient
 from kms_mrk.errors import AccessDeniedException, ConfigurationError
-from kms_mrk.failover import KeyView
-from kms_mrk.local import FaultInjector, FaultRule, LocalKMS, ManualClock
-from kms_mrk.transport import HttpRequest, HttpResponse
-from kms_mrk.waiters import (
-    WaiterConfig,
-    WaiterTimeoutError,
-    poll_until,
+from kms_mrk.failover import (
+    KeyView,
     wait_for_pending_deletion,
     wait_for_primary_region,
     wait_for_replica_created,
 )
+from kms_mrk.local import FaultInjector, FaultRule, LocalKMS, ManualClock
+from kms_mrk.transport import HttpRequest, HttpResponse
+from kms_mrk.waiters import WaiterConfig, WaiterTimeoutError, poll_until
 from tests.failover._support import SOURCE, TARGET, THIRD, CountingTransport, make_key
 
 
@@ -445,3 +444,16 @@ def test_waiters_check_every_region_argument_before_any_call(
         with pytest.raises(ConfigurationError, match=f"^{argument}="):
             call()
     assert transport.operations == []
+
+
+def test_the_waiters_are_exported_from_the_root_and_the_old_path_says_where_they_went() -> None:
+    import kms_mrk
+    import kms_mrk.waiters
+
+    assert kms_mrk.wait_for_primary_region is wait_for_primary_region
+    assert kms_mrk.wait_for_replica_created is wait_for_replica_created
+    assert kms_mrk.wait_for_pending_deletion is wait_for_pending_deletion
+    with pytest.raises(AttributeError, match=r"from kms_mrk.failover import wait_for_primary"):
+        _ = kms_mrk.waiters.wait_for_primary_region
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        _ = kms_mrk.waiters.nothing
