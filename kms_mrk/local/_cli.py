@@ -16,11 +16,14 @@ import re
 import signal
 import sys
 import threading
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from kms_mrk.errors import ConfigurationError
 
-__all__ = ["ACCESS_KEYS_VARIABLE", "add_serve_arguments", "run_serve"]
+if TYPE_CHECKING:
+    from kms_mrk.local._kms import LocalKMS
+
+__all__ = ["ACCESS_KEYS_VARIABLE", "add_serve_arguments", "run_serve", "seed_tour_keys"]
 
 _log = logging.getLogger("kms_mrk.local")
 
@@ -97,6 +100,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "(keys: op, error, rate, latency, status, times, message; repeatable)",
     )
     parser.add_argument("--fault-seed", type=int, help="seed for the fault rules' random draws")
+    parser.add_argument(
+        "--seed",
+        action="store_true",
+        help="create the README tour's key at start, unless it exists: multi-Region "
+        "alias/payments in us-east-1 with a replica in eu-central-1",
+    )
     parser.add_argument(
         "--log-level",
         default="INFO",
@@ -189,6 +198,8 @@ def run_serve(args: argparse.Namespace) -> int:
     except (ConfigurationError, OSError) as exc:
         print(f"kms-mrk serve: error: {exc}", file=sys.stderr)
         return 2
+    if getattr(args, "seed", False):
+        seed_tour_keys(server.kms)
     previous: Any = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: server.shutdown())
@@ -204,3 +215,51 @@ def run_serve(args: argparse.Namespace) -> int:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def seed_tour_keys(kms: LocalKMS) -> str:
+    """Create the key README.md's tour uses, unless it exists; return its key id.
+
+    A multi-Region symmetric key tagged ``tier=critical``, primary in us-east-1 with a replica
+    in eu-central-1, and the alias ``alias/payments`` in both Regions. The replica is
+    ``Enabled`` at once, whatever the server's ``--creating-seconds``.
+    """
+    from kms_mrk.commands import (
+        CreateAliasCommand,
+        CreateKeyCommand,
+        DescribeKeyCommand,
+        ReplicateKeyCommand,
+    )
+    from kms_mrk.errors import NotFoundException
+    from kms_mrk.models import Tag
+
+    primary, replica, alias = "us-east-1", "eu-central-1", "alias/payments"
+    try:
+        found = kms.handle("DescribeKey", primary, DescribeKeyCommand(key_id=alias))
+        return str(found.key_metadata.key_id)  # type: ignore[attr-defined]
+    except NotFoundException:
+        pass
+    settings = kms._settings
+    creating, settings.creating_seconds = settings.creating_seconds, 0.0
+    try:
+        created = kms.handle(
+            "CreateKey",
+            primary,
+            CreateKeyCommand(
+                multi_region=True,
+                description="kms-mrk serve --seed: the README tour's key",
+                tags=[Tag(tag_key="tier", tag_value="critical")],
+            ),
+        )
+        key_id: str = created.key_metadata.key_id  # type: ignore[attr-defined]
+        kms.handle(
+            "ReplicateKey", primary, ReplicateKeyCommand(key_id=key_id, replica_region=replica)
+        )
+        for region in (primary, replica):
+            kms.handle(
+                "CreateAlias", region, CreateAliasCommand(alias_name=alias, target_key_id=key_id)
+            )
+    finally:
+        settings.creating_seconds = creating
+    _log.info("seeded %s (%s) in %s with a replica in %s", alias, key_id, primary, replica)
+    return key_id

@@ -163,7 +163,7 @@ def test_nth_called_with_fails_with_a_diff(mock: KmsMock) -> None:
     assert '-  "KeyId": "a"' in text and '+  "KeyId": "b"' in text
     assert "> 2. DescribeKey" in text
 
-    with pytest.raises(KmsMockError, match="request #1 was DescribeKey .*, not ListKeys"):
+    with pytest.raises(KmsMockError, match=r"request #1 was DescribeKey .*, not ListKeys"):
         mock.assert_nth_called_with(1, ListKeysCommand)
     with pytest.raises(KmsMockError, match="request #1 went to us-east-1, not eu-west-1"):
         mock.assert_nth_called_with(1, DescribeKeyCommand, region="eu-west-1")
