@@ -103,8 +103,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed",
         action="store_true",
-        help="create the README tour's key at start, unless it exists: multi-Region "
-        "alias/payments in us-east-1 with a replica in eu-central-1",
+        help="create the key of the README's tour and the docs at start, unless it exists: "
+        "multi-Region alias/payments in us-east-1 with replicas in eu-central-1 and eu-west-1",
     )
     parser.add_argument(
         "--log-level",
@@ -218,11 +218,11 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def seed_tour_keys(kms: LocalKMS) -> str:
-    """Create the key README.md's tour uses, unless it exists; return its key id.
+    """Create the key README.md's tour and the docs use, unless it exists; return its key id.
 
-    A multi-Region symmetric key tagged ``tier=critical``, primary in us-east-1 with a replica
-    in eu-central-1, and the alias ``alias/payments`` in both Regions. The replica is
-    ``Enabled`` at once, whatever the server's ``--creating-seconds``.
+    A multi-Region symmetric key tagged ``tier=critical``, primary in us-east-1 with replicas
+    in eu-central-1 and eu-west-1, and the alias ``alias/payments`` in those three Regions.
+    The replicas are ``Enabled`` at once, whatever the server's ``--creating-seconds``.
     """
     from kms_mrk.commands import (
         CreateAliasCommand,
@@ -233,7 +233,7 @@ def seed_tour_keys(kms: LocalKMS) -> str:
     from kms_mrk.errors import NotFoundException
     from kms_mrk.models import Tag
 
-    primary, replica, alias = "us-east-1", "eu-central-1", "alias/payments"
+    primary, replicas, alias = "us-east-1", ("eu-central-1", "eu-west-1"), "alias/payments"
     try:
         found = kms.handle("DescribeKey", primary, DescribeKeyCommand(key_id=alias))
         return str(found.key_metadata.key_id)  # type: ignore[attr-defined]
@@ -252,14 +252,17 @@ def seed_tour_keys(kms: LocalKMS) -> str:
             ),
         )
         key_id: str = created.key_metadata.key_id  # type: ignore[attr-defined]
-        kms.handle(
-            "ReplicateKey", primary, ReplicateKeyCommand(key_id=key_id, replica_region=replica)
-        )
-        for region in (primary, replica):
+        for replica in replicas:
+            kms.handle(
+                "ReplicateKey", primary, ReplicateKeyCommand(key_id=key_id, replica_region=replica)
+            )
+        for region in (primary, *replicas):
             kms.handle(
                 "CreateAlias", region, CreateAliasCommand(alias_name=alias, target_key_id=key_id)
             )
     finally:
         settings.creating_seconds = creating
-    _log.info("seeded %s (%s) in %s with a replica in %s", alias, key_id, primary, replica)
+    _log.info(
+        "seeded %s (%s) in %s with replicas in %s", alias, key_id, primary, ", ".join(replicas)
+    )
     return key_id
