@@ -274,13 +274,43 @@ def emit_struct_class(model: Model, name: str, base: str) -> str:
         else:
             out.append(f"    {py}: {ann} | None = None\n")
             params.append(f"{py}: {ann} | None = None")
+    out.append(emit_struct_init(ordered, params, [m for m in members if m in required]))
+    return "".join(out)
+
+
+def emit_struct_init(ordered: list[str], params: list[str], required: list[str]) -> str:
+    """The ``__init__`` of a structure: typed for checkers, forgiving of habits at run time.
+
+    Type checkers see the exact keyword-only signature. At run time, required members default
+    to ``REQUIRED`` and unknown keywords are collected, so that a wrong call (the wire name
+    ``KeyId`` of the JavaScript SDK and boto3, a typo, a missing member) gets the message of
+    :func:`kms_mrk.schema.init_error` naming the right keyword and ``from_dict``; the happy
+    path costs one empty dict and an identity test per required member.
+    """
+    py_required = [py_member_name(m) for m in required]  # in model order
+    out = ["\n    if TYPE_CHECKING:\n"]
     if ordered:
-        out.append("\n    def __init__(\n        self,\n        *,\n")
-        out.extend(f"        {p},\n" for p in params)
-        out.append("    ) -> None:\n")
-        for member in ordered:
-            py = py_member_name(member)
-            out.append(f"        _set(self, {py!r}, {py})\n")
+        out.append("\n        def __init__(\n            self,\n            *,\n")
+        out.extend(f"            {p},\n" for p in params)
+        out.append("        ) -> None: ...\n")
+    else:
+        out.append("\n        def __init__(self) -> None: ...\n")
+    out.append("\n    else:\n\n")
+    runtime = [
+        f"{py_member_name(m)}=REQUIRED"
+        if py_member_name(m) in py_required
+        else p.split(":")[0] + "=None"
+        for m, p in zip(ordered, params, strict=True)
+    ]
+    out.append("        def __init__(self, *, " if runtime else "        def __init__(self, ")
+    out.append(", ".join([*runtime, "**_unknown"]) + "):\n")
+    checks = ["_unknown", *(f"{py} is REQUIRED" for py in py_required)]
+    given = ", ".join(py_required) + ("," if len(py_required) == 1 else "")
+    out.append(f"            if {' or '.join(checks)}:\n")
+    out.append(f"                init_error(self, _unknown, ({given}))\n")
+    for member in ordered:
+        py = py_member_name(member)
+        out.append(f"            _set(self, {py!r}, {py})\n")
     return "".join(out)
 
 
@@ -341,6 +371,7 @@ def emit_module(model: Model, module: str, ops: list[str]) -> str:
     )
     needs_any = any(model.shapes.get(u, {}).get("document") for s in structs for u in model.uses(s))
     typing_names = ["TYPE_CHECKING", "ClassVar"] if ops and module != "_shared" else []
+    typing_names = sorted({*typing_names, "TYPE_CHECKING"})  # for the typed __init__
     if needs_any:
         typing_names.append("Any")
     if needs_dt:
@@ -366,7 +397,9 @@ def emit_module(model: Model, module: str, ops: list[str]) -> str:
         out.append(f"from kms_mrk.models._enums import {', '.join(enums)}\n")
     if module != "_shared" and shared_structs:
         out.append(f"from kms_mrk.models._shared import {', '.join(shared_structs)}\n")
-    schema_names = ["Schema", "Shape"]
+    schema_names = ["Schema", "Shape", "init_error"]
+    if any(model.shapes.get(n, {}).get("required") for n in structs):
+        schema_names.append("REQUIRED")
     if any(model.shapes.get(n, {}).get("members") for n in structs):
         schema_names.append("Member")
     if any(n in model.responses for n in structs) or (ops and module != "_shared"):
