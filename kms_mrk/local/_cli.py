@@ -220,8 +220,8 @@ def run_serve(args: argparse.Namespace) -> int:
 def seed_tour_keys(kms: LocalKMS) -> str:
     """Create the key README.md's tour and the docs use, unless it exists; return its key id.
 
-    A multi-Region symmetric key tagged ``tier=critical``, primary in us-east-1 with replicas
-    in eu-central-1 and eu-west-1, and the alias ``alias/payments`` in those three Regions.
+    A multi-Region symmetric key, primary in us-east-1 with replicas in eu-central-1 and
+    eu-west-1, tagged ``tier=critical`` and aliased ``alias/payments`` in those three Regions.
     The replicas are ``Enabled`` at once, whatever the server's ``--creating-seconds``.
     """
     from kms_mrk.commands import (
@@ -239,6 +239,7 @@ def seed_tour_keys(kms: LocalKMS) -> str:
         return str(found.key_metadata.key_id)  # type: ignore[attr-defined]
     except NotFoundException:
         pass
+    tags = [Tag(tag_key="tier", tag_value="critical")]  # tags are per Region: on each key
     settings = kms._settings
     creating, settings.creating_seconds = settings.creating_seconds, 0.0
     try:
@@ -248,13 +249,15 @@ def seed_tour_keys(kms: LocalKMS) -> str:
             CreateKeyCommand(
                 multi_region=True,
                 description="kms-mrk serve --seed: the README tour's key",
-                tags=[Tag(tag_key="tier", tag_value="critical")],
+                tags=tags,
             ),
         )
         key_id: str = created.key_metadata.key_id  # type: ignore[attr-defined]
         for replica in replicas:
             kms.handle(
-                "ReplicateKey", primary, ReplicateKeyCommand(key_id=key_id, replica_region=replica)
+                "ReplicateKey",
+                primary,
+                ReplicateKeyCommand(key_id=key_id, replica_region=replica, tags=tags),
             )
         for region in (primary, *replicas):
             kms.handle(
