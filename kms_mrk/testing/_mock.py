@@ -457,7 +457,7 @@ class KmsMock:
             self._stubs.append(stub)
             return stub
 
-    def on_any_command(self) -> AnyCommandStub:
+    def on_any_command(self) -> Stub[Any]:
         """The stub answering every request that no other stub answers (any command).
 
         Like aws-sdk-client-mock's ``onAnyCommand()``: ``mock.on_any_command().resolves({})``

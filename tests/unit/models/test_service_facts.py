@@ -69,14 +69,23 @@ def test_region_re_is_the_ascii_reading_of_the_model_pattern(text: str) -> None:
     assert (service.REGION_RE.fullmatch(text) is not None) is expected
 
 
+ASCII_REGION = r"(?:[a-z]+-){2,3}[0-9]+"  # REGION_RE's reading, for fullmatch (tested above)
+
+
 # Hand copies elsewhere, until each imports kms_mrk._service (listed for the integrator):
 # they must at least agree with the generated facts.
 def test_hand_copies_still_agree() -> None:
-    from kms_mrk import _pipeline, retries
-    from kms_mrk.local import _kms
+    from kms_mrk import _pipeline, arn, retries
+    from kms_mrk.failover import _regions
+    from kms_mrk.local import _handlers, _kms
+    from kms_mrk.protocol import awsjson11
     from kms_mrk.testing import _transport
 
     assert service.TARGET_PREFIX == _pipeline.TARGET_PREFIX
     assert f"{service.TARGET_PREFIX}." == _kms._TARGET_PREFIX == _transport._TARGET_PREFIX
     assert service.SIGNING_NAME == _transport._SERVICE
+    assert awsjson11.CONTENT_TYPE == service.CONTENT_TYPE
     assert retries.NON_IDEMPOTENT_OPERATIONS == service.NON_IDEMPOTENT_OPERATIONS
+    for copy in (arn._REGION, _regions._PATTERN, _handlers._REGION, _kms._REGION):
+        assert copy.pattern == ASCII_REGION
+    assert service.REGION_MAX_LENGTH == arn._MAX_REGION
