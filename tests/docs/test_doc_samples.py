@@ -354,3 +354,40 @@ def test_the_readme_tour_passes_mypy_strict(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_session_runs_top_level_await_in_one_loop(tmp_path: Path) -> None:
+    doc = tmp_path / "async.md"
+    doc.write_text(
+        "```python\nimport asyncio\nloop = asyncio.get_running_loop()\nawait asyncio.sleep(0)\n"
+        "```\n\n```python\nsame = asyncio.get_running_loop() is loop\nawait asyncio.sleep(0)\n```\n"
+        "\n```python\nn = asyncio.run(asyncio.sleep(0, 1))  # no loop runs between blocks\n```\n",
+        encoding="utf-8",
+    )
+    session = _Session()
+    try:
+        for block in blocks(doc):
+            session.run(block, "127.0.0.1:1")
+    finally:
+        session.close()
+    assert session.namespace["same"] is True
+    assert session.namespace["n"] == 1
+
+
+def test_test_modules_take_only_definitions_from_earlier_blocks() -> None:
+    defined: set[str] = set()
+    first = _definitions(
+        "import os\nfrom x import y as z\nURL = 'u'\nclient = make()\nPATH = URL + '/p'\n"
+        "print(client)\nLATE = client.region\n\n@deco\ndef f():\n    pass\n",
+        defined,
+    )
+    assert first.splitlines() == [
+        "import os",
+        "from x import y as z",
+        "URL = 'u'",
+        "PATH = URL + '/p'",
+        "@deco",
+        "def f():",
+        "    pass",
+    ]
+    assert defined == {"os", "z", "URL", "PATH", "f"}
