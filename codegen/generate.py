@@ -22,6 +22,7 @@ not all 160.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -274,13 +275,43 @@ def emit_struct_class(model: Model, name: str, base: str) -> str:
         else:
             out.append(f"    {py}: {ann} | None = None\n")
             params.append(f"{py}: {ann} | None = None")
+    out.append(emit_struct_init(ordered, params, [m for m in members if m in required]))
+    return "".join(out)
+
+
+def emit_struct_init(ordered: list[str], params: list[str], required: list[str]) -> str:
+    """The ``__init__`` of a structure: typed for checkers, forgiving of habits at run time.
+
+    Type checkers see the exact keyword-only signature. At run time, required members default
+    to ``REQUIRED`` and unknown keywords are collected, so that a wrong call (the wire name
+    ``KeyId`` of the JavaScript SDK and boto3, a typo, a missing member) gets the message of
+    :func:`kms_mrk.schema.init_error` naming the right keyword and ``from_dict``; the happy
+    path costs one empty dict and an identity test per required member.
+    """
+    py_required = [py_member_name(m) for m in required]  # in model order
+    out = ["\n    if TYPE_CHECKING:\n"]
     if ordered:
-        out.append("\n    def __init__(\n        self,\n        *,\n")
-        out.extend(f"        {p},\n" for p in params)
-        out.append("    ) -> None:\n")
-        for member in ordered:
-            py = py_member_name(member)
-            out.append(f"        _set(self, {py!r}, {py})\n")
+        out.append("\n        def __init__(\n            self,\n            *,\n")
+        out.extend(f"            {p},\n" for p in params)
+        out.append("        ) -> None: ...\n")
+    else:
+        out.append("\n        def __init__(self) -> None: ...\n")
+    out.append("\n    else:\n\n")
+    runtime = [
+        f"{py_member_name(m)}=REQUIRED"
+        if py_member_name(m) in py_required
+        else p.split(":")[0] + "=None"
+        for m, p in zip(ordered, params, strict=True)
+    ]
+    out.append("        def __init__(self, *, " if runtime else "        def __init__(self, ")
+    out.append(", ".join([*runtime, "**_unknown"]) + "):\n")
+    checks = ["_unknown", *(f"{py} is REQUIRED" for py in py_required)]
+    given = ", ".join(py_required) + ("," if len(py_required) == 1 else "")
+    out.append(f"            if {' or '.join(checks)}:\n")
+    out.append(f"                init_error(self, _unknown, ({given}))\n")
+    for member in ordered:
+        py = py_member_name(member)
+        out.append(f"            _set(self, {py!r}, {py})\n")
     return "".join(out)
 
 
@@ -341,6 +372,7 @@ def emit_module(model: Model, module: str, ops: list[str]) -> str:
     )
     needs_any = any(model.shapes.get(u, {}).get("document") for s in structs for u in model.uses(s))
     typing_names = ["TYPE_CHECKING", "ClassVar"] if ops and module != "_shared" else []
+    typing_names = sorted({*typing_names, "TYPE_CHECKING"})  # for the typed __init__
     if needs_any:
         typing_names.append("Any")
     if needs_dt:
@@ -366,7 +398,9 @@ def emit_module(model: Model, module: str, ops: list[str]) -> str:
         out.append(f"from kms_mrk.models._enums import {', '.join(enums)}\n")
     if module != "_shared" and shared_structs:
         out.append(f"from kms_mrk.models._shared import {', '.join(shared_structs)}\n")
-    schema_names = ["Schema", "Shape"]
+    schema_names = ["Schema", "Shape", "init_error"]
+    if any(model.shapes.get(n, {}).get("required") for n in structs):
+        schema_names.append("REQUIRED")
     if any(model.shapes.get(n, {}).get("members") for n in structs):
         schema_names.append("Member")
     if any(n in model.responses for n in structs) or (ops and module != "_shared"):
@@ -657,7 +691,96 @@ def generate(root: Path, model: Model | None = None) -> dict[Path, str]:
     files[pkg / "errors" / "_generated.py"] = emit_errors(model)
     files[pkg / "_exports.py"] = emit_exports(model)
     files[pkg / "_operations.py"] = emit_operations(model)
+    files[pkg / "_service.py"] = emit_service_facts(model)
     return files
+
+
+# ----------------------------------------------------------------------------------------
+# service facts: one module for what several layers need to know about KMS
+
+
+def emit_service_facts(model: Model) -> str:
+    """``kms_mrk/_service.py``: the service's names, protocol and rules, from one place.
+
+    From the model's metadata: target prefix, signing name, endpoint prefix, service id, API
+    version, protocol; from its shapes: the Region pattern (``RegionType``) and the operation
+    names; from ``codegen/facts.py``: the operations a retry must not resend.
+    """
+    from codegen.facts import NON_IDEMPOTENT_OPERATIONS
+
+    meta = model.service["metadata"]
+    unknown = sorted(set(NON_IDEMPOTENT_OPERATIONS) - set(model.operations))
+    if unknown:
+        raise CodegenError(
+            f"codegen/facts.py names operations the model does not have: {', '.join(unknown)}"
+        )
+    protocol = meta["protocol"]
+    if protocol != "json":
+        raise CodegenError(
+            f"the KMS model's protocol is {_quoted(protocol)}; kms-mrk speaks json 1.1"
+        )
+    region = model.shapes["RegionType"]
+    signing = meta.get("signingName", meta["endpointPrefix"])
+    names = [
+        "API_VERSION",
+        "CONTENT_TYPE",
+        "ENDPOINT_PREFIX",
+        "JSON_VERSION",
+        "NON_IDEMPOTENT_OPERATIONS",
+        "OPERATIONS",
+        "PROTOCOL",
+        "REGION_MAX_LENGTH",
+        "REGION_PATTERN",
+        "REGION_RE",
+        "SERVICE_ID",
+        "SIGNING_NAME",
+        "TARGET_PREFIX",
+    ]
+    what = (
+        "Facts about the KMS service, for every layer that needs them (client, protocol,\n"
+        "signer, retries, local KMS, testing toolkit): import them from here, never copy them.\n"
+        "From the model's metadata and shapes, and codegen/facts.py for what the model does\n"
+        "not state (which operations a retry must not resend)."
+    )
+    out = [header(model, what), "import re\nfrom typing import Final\n\n__all__ = [\n"]
+    out.extend(f'    "{n}",\n' for n in sorted(names))
+    out.append("]\n\n")
+    out.append("#: ``X-Amz-Target: TrentService.<Operation>``\n")
+    out.append(f"TARGET_PREFIX: Final = {_quoted(meta['targetPrefix'])}\n")
+    out.append("#: the service name in SigV4 credential scopes\n")
+    out.append(f"SIGNING_NAME: Final = {_quoted(signing)}\n")
+    out.append("#: the first label of the service's hostnames (kms.<region>.amazonaws.com)\n")
+    out.append(f"ENDPOINT_PREFIX: Final = {_quoted(meta['endpointPrefix'])}\n")
+    out.append("#: the service id (AWS_ENDPOINT_URL_<ID>, [services] sections of the config)\n")
+    out.append(f"SERVICE_ID: Final = {_quoted(meta['serviceId'])}\n")
+    out.append(f"API_VERSION: Final = {_quoted(meta['apiVersion'])}\n")
+    out.append(f"PROTOCOL: Final = {_quoted(protocol)}\n")
+    out.append(f"JSON_VERSION: Final = {_quoted(meta['jsonVersion'])}\n")
+    out.append(
+        f"CONTENT_TYPE: Final = {_quoted('application/x-amz-json-' + meta['jsonVersion'])}\n\n"
+    )
+    out.append("#: the model's RegionType pattern; match with REGION_RE.fullmatch (\\d is ASCII\n")
+    out.append("#: there, and fullmatch refuses the trailing newline that $ lets through)\n")
+    out.append(f"REGION_PATTERN: Final = {_quoted(region['pattern'])}\n")
+    out.append("REGION_RE: Final = re.compile(REGION_PATTERN, re.ASCII)\n")
+    out.append(f"REGION_MAX_LENGTH: Final = {int(region['max'])}\n\n")
+    out.append("#: every operation of the model\n")
+    out.append("OPERATIONS: Final[frozenset[str]] = frozenset(\n    {\n")
+    out.extend(f"        {_quoted(op)},\n" for op in sorted(model.operations))
+    out.append("    }\n)\n\n")
+    out.append("#: operations not resent when the first request may have reached KMS\n")
+    out.append(
+        "#: (codegen/facts.py gives the reason for each; docs/retries.md how retries use them)\n"
+    )
+    out.append("NON_IDEMPOTENT_OPERATIONS: Final[frozenset[str]] = frozenset(\n    {\n")
+    out.extend(f"        {_quoted(op)},\n" for op in sorted(NON_IDEMPOTENT_OPERATIONS))
+    out.append("    }\n)\n")
+    return "".join(out)
+
+
+def _quoted(text: str) -> str:
+    """``text`` as a double-quoted Python literal (the layout ruff format keeps)."""
+    return json.dumps(text)
 
 
 GENERATED_MARK = "GENERATED by codegen/generate.py"

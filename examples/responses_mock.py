@@ -5,6 +5,9 @@ For code bases that already mock HTTP with ``responses``: send through
 serializer, signer and parser still run. (kms_mrk.testing offers stubs that also check
 requests and responses against the model; see docs/testing.md.)
 
+Needs ``responses`` and ``requests``, which the dev extra installs:
+
+    pip install -e '.[dev]'        # or: pip install responses requests
     python examples/responses_mock.py
 """
 
@@ -12,7 +15,13 @@ from __future__ import annotations
 
 import json
 
-import responses
+try:
+    import responses
+except ImportError:  # pragma: no cover - depends on the environment
+    raise SystemExit(
+        "examples/responses_mock.py needs the 'responses' and 'requests' packages: "
+        "pip install -e '.[dev]' (or pip install responses requests)"
+    ) from None
 
 from kms_mrk import Credentials, KMSClient, NotFoundException
 from kms_mrk.transport import RequestsTransport

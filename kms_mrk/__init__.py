@@ -19,6 +19,7 @@ from kms_mrk._version import __version__ as __version__
 
 if TYPE_CHECKING:
     from kms_mrk._client import KMSClient as KMSClient
+    from kms_mrk._config import ClientConfig as ClientConfig
     from kms_mrk.arn import InvalidKeyIdentifierError as InvalidKeyIdentifierError
     from kms_mrk.auth import Credentials as Credentials
     from kms_mrk.errors import *  # noqa: F403
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
 _HAND_WRITTEN: dict[str, str] = {
     # the client
     "KMSClient": "kms_mrk._client",
+    "ClientConfig": "kms_mrk._config",
     "Credentials": "kms_mrk.auth",
     "RetryConfig": "kms_mrk.retries",
     "Interceptor": "kms_mrk.interceptors",

@@ -19,7 +19,7 @@ import datetime as _dt
 import difflib
 import enum
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar
 
 import attrs
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from kms_mrk.errors._base import ServiceException
 
 __all__ = [
+    "REQUIRED",
     "Command",
     "Member",
     "PaginatorInfo",
@@ -38,8 +39,10 @@ __all__ = [
     "Schema",
     "Shape",
     "StrEnum",
+    "init_error",
     "shape_from_dict",
     "shape_to_dict",
+    "validate_value",
 ]
 
 # Shape types, as botocore-format models name them.
@@ -222,11 +225,38 @@ class PaginatorInfo:
     more_results: str | None = None
 
 
+class _Required:
+    """The default of a required member in a generated ``__init__``: the argument is missing."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<required>"
+
+
+#: Marks a required keyword argument not given (generated ``__init__`` methods check it).
+REQUIRED: Any = _Required()
+
+
 class Shape:
-    """Base of every generated structure (frozen attrs classes with slots)."""
+    """Base of every generated structure (frozen attrs classes with slots).
+
+    Generated ``__init__`` methods take the members' Python names as keyword arguments. A
+    wrong keyword (the wire name ``KeyId`` of the JavaScript SDK and boto3, a typo) or a missing
+    required one raises a ``TypeError`` naming the right keyword and ``from_dict``; indexing a
+    shape like a boto3 dict (``response["KeyMetadata"]``) names the attribute to read instead.
+    """
 
     __slots__ = ()
     __schema__: ClassVar[Schema]
+
+    if not TYPE_CHECKING:  # at run time only: type checkers keep refusing the subscript
+
+        def __getitem__(self, key: object) -> NoReturn:
+            raise TypeError(_subscript_message(self, key))
+
+        def get(self, key: object, default: object = None) -> NoReturn:
+            raise TypeError(_subscript_message(self, key, method="get"))
 
     def to_dict(self) -> dict[str, Any]:
         """Return this value as a dict keyed by wire names (``{"KeyId": ...}``)."""
@@ -237,10 +267,11 @@ class Shape:
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """Build an instance from a dict keyed by wire names, nested dicts included.
 
-        Unknown or missing required members raise :class:`ParamValidationError` listing
-        every problem at once.
+        Checked as ``client.send`` checks a command: unknown members, missing required ones,
+        wrong types and the model's constraints (lengths, ranges, list sizes) raise one
+        :class:`ParamValidationError` listing every problem at once.
         """
-        return shape_from_dict(cls, data)
+        return shape_from_dict(cls, data, check=True)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -338,10 +369,15 @@ def _to_document(schema: Schema, value: Any) -> Any:
 T = TypeVar("T", bound=Shape)
 
 
-def shape_from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
-    """Build ``cls`` from a dict keyed by wire names; see :meth:`Shape.from_dict`."""
+def shape_from_dict(cls: type[T], data: Mapping[str, Any], *, check: bool = False) -> T:
+    """Build ``cls`` from a dict keyed by wire names; see :meth:`Shape.from_dict`.
+
+    Unknown and missing required members are always reported; with ``check``, also wrong
+    types and the model's constraints, as ``client.send`` checks them.
+    """
     problems: list[ValidationProblem] = []
-    result = _from_document(cls.__schema__, data, "", problems, cls)
+    checker = _leaf_checker() if check else None
+    result = _from_document(cls.__schema__, data, "", problems, cls, checker)
     if problems:
         # A command's problems name its operation, as client.send does; other shapes their own.
         name = getattr(cls, "operation_name", None) or cls.__schema__.name
@@ -353,12 +389,20 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
+_Checker = Callable[[Schema, Any, str, "list[ValidationProblem]"], None]
+
+
+def _leaf_checker() -> _Checker:
+    return _check_here
+
+
 def _from_document(
     schema: Schema,
     data: Any,
     path: str,
     problems: list[ValidationProblem],
     cls: type[Any] | None = None,
+    checker: _Checker | None = None,
 ) -> Any:
     kind = schema.type
     if kind in STRUCTURED_TYPES:
@@ -382,31 +426,54 @@ def _from_document(
                 continue
             if item is None:
                 continue
-            kwargs[member.py_name] = _from_document(member.target, item, _join(path, key), problems)
+            kwargs[member.py_name] = _from_document(
+                member.target, item, _join(path, key), problems, None, checker
+            )
         for m in schema.members:
             if m.required and m.py_name not in kwargs:
                 problems.append(
                     ValidationProblem(_join(path, m.name), "required member is missing")
                 )
+        if checker is not None and kind == UNION and len(kwargs) != 1:
+            problems.append(
+                ValidationProblem(path, f"exactly one member must be set, got {len(kwargs)}")
+            )
         if problems or target is None:
             return None
         return target(**kwargs)
     if kind == LIST:
         if isinstance(data, (list, tuple)):
             assert schema.member is not None
+            if checker is not None:
+                checker(schema, data, path, problems)  # the list itself: its size
             return [
-                _from_document(schema.member, v, f"{path}[{i}]", problems)
+                None
+                if v is None and checker is not None  # reported (or allowed) just above
+                else _from_document(schema.member, v, f"{path}[{i}]", problems, None, checker)
                 for i, v in enumerate(data)
             ]
+        if checker is not None:
+            checker(schema, data, path, problems)
         return data
     if kind == MAP:
         if isinstance(data, Mapping):
             assert schema.value is not None
+            if checker is not None:
+                checker(schema, dict(data), path, problems)  # the map itself and its keys
             return {
-                k: _from_document(schema.value, v, f"{path}[{k!r}]", problems)
+                k: None
+                if v is None and checker is not None  # reported (or allowed) just above
+                else _from_document(schema.value, v, f"{path}[{k!r}]", problems, None, checker)
                 for k, v in data.items()
             }
+        if checker is not None:
+            checker(schema, data, path, problems)
         return data
+    if checker is not None:
+        before = len(problems)
+        checker(schema, data, path, problems)
+        if len(problems) > before:
+            return None
     if schema.enum_type is not None and isinstance(data, str):
         return _enum_value(schema.enum_type, data)
     if kind == TIMESTAMP and isinstance(data, (int, float)) and not isinstance(data, bool):
@@ -436,3 +503,258 @@ def enum_converter(enum_type: type[enum.Enum]) -> Callable[[str], Any]:
     """Return a function mapping a known value to its enum member, others unchanged."""
     lookup = enum_type._value2member_map_
     return lambda value: lookup.get(value, value)
+
+
+# --------------------------------------------------------------------------------------
+# Messages for habits from the JavaScript SDK and boto3
+
+
+def _loose(name: str) -> str:
+    return name.replace("_", "").replace("-", "").lower()
+
+
+def init_error(instance: Shape, unknown: Mapping[str, Any], required: tuple[Any, ...]) -> NoReturn:
+    """Raise the ``TypeError`` of a generated ``__init__`` called with wrong keywords.
+
+    ``unknown`` holds the keywords that are not members; ``required`` the values given for the
+    required members, in model order (:data:`REQUIRED` where missing).
+    """
+    cls = type(instance)
+    raise TypeError(_init_message(cls, cls.__schema__, dict(unknown), required)) from None
+
+
+def _init_message(
+    cls: type[Shape], schema: Schema, unknown: dict[str, Any], required: tuple[Any, ...]
+) -> str:
+    name = cls.__name__
+    by_loose = {_loose(m.py_name): m for m in schema.members}
+    renamed: list[tuple[str, Member]] = []
+    strangers: list[str] = []
+    for key in unknown:
+        member = schema.members_by_name.get(key) or by_loose.get(_loose(key))
+        if member is not None:
+            renamed.append((key, member))
+        else:
+            strangers.append(key)
+    covered = {m.py_name for _, m in renamed}
+    required_members = [m for m in schema.members if m.required]
+    missing = [
+        m.py_name
+        for m, value in zip(required_members, required, strict=False)
+        if value is REQUIRED and m.py_name not in covered
+    ]
+    parts: list[str] = []
+    if not schema.members:
+        parts.append(f"{name}() takes no arguments; got {', '.join(sorted(unknown))}.")
+    if renamed:
+        pairs = ", ".join(f"{key} -> {member.py_name}" for key, member in renamed)
+        keywords = ", ".join(f"{member.py_name}=..." for _, member in renamed)
+        wire = ", ".join(f'"{member.name}": ...' for _, member in renamed)
+        parts.append(
+            f"{name}() takes the members' snake_case names as keywords ({pairs}): write "
+            f"{name}({keywords}), or {name}.from_dict({{{wire}}}) to build it from wire "
+            f"names, as the JavaScript SDK and boto3 spell them."
+        )
+    for key in strangers:
+        if not schema.members:
+            break
+        hint = difflib.get_close_matches(key, list(schema.py_names), n=1)
+        extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+        parts.append(f"{name}() got an unexpected keyword argument {key!r}{extra}.")
+    if missing:
+        noun = "argument" if len(missing) == 1 else "arguments"
+        parts.append(f"{name}() is missing the required keyword {noun} {', '.join(missing)}.")
+    if strangers and schema.members:
+        parts.append(f"Its keywords: {', '.join(schema.py_names)}.")
+    return " ".join(parts)
+
+
+def _subscript_message(value: Shape, key: object, *, method: str | None = None) -> str:
+    schema = type(value).__schema__
+    name = type(value).__name__
+    var = "response" if isinstance(value, Response) else "value"
+    call = f".{method}({key!r})" if method else f"[{key!r}]"
+    member = None
+    if isinstance(key, str):
+        member = schema.members_by_name.get(key) or {
+            _loose(m.py_name): m for m in schema.members
+        }.get(_loose(key))
+    if member is not None:
+        read = f"read the attribute {var}.{member.py_name}"
+    elif schema.members:
+        read = f"read its attributes ({', '.join(schema.py_names)})"
+    else:
+        read = "it has no members"
+    return (
+        f"{name} is a typed object, not a dict ({var}{call}): {read}, or call "
+        f"{var}.to_dict() for a dict keyed by wire names, as boto3 returns."
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Validation against the model: what client.send checks before any I/O, and from_dict too.
+# (kms_mrk._validation is the client's entry point; the rules live here, in the model layer,
+# so that Shape.from_dict can apply them without depending on the client.)
+
+_UTC = _dt.timezone.utc
+
+
+def validate_value(schema: Schema, value: Any) -> list[ValidationProblem]:
+    """Return every rule that ``value`` breaks (an empty list when it is valid)."""
+    problems: list[ValidationProblem] = []
+    _validate(schema, value, "", problems)
+    return problems
+
+
+def _check_here(schema: Schema, value: Any, path: str, problems: list[ValidationProblem]) -> None:
+    """Check ``value`` against ``schema`` without descending into members, items or values.
+
+    What ``Shape.from_dict`` runs at each node as it builds a shape, so that a problem is
+    reported once, where it is. Map keys are checked here (they have no node of their own).
+    """
+    kind = schema.type
+    add = problems.append
+    if kind == LIST:
+        if not isinstance(value, (list, tuple)):
+            add(ValidationProblem(path, f"expected list, got {_tname(value)}"))
+            return
+        _check_length(schema, len(value), "number of items", path, add)
+        if not schema.sparse:
+            for i, item in enumerate(value):
+                if item is None:
+                    add(ValidationProblem(f"{path}[{i}]", "None is not allowed in this list"))
+    elif kind == MAP:
+        if not isinstance(value, dict):
+            add(ValidationProblem(path, f"expected dict, got {_tname(value)}"))
+            return
+        _check_length(schema, len(value), "number of entries", path, add)
+        assert schema.key is not None
+        for k, v in value.items():
+            _validate(schema.key, k, f"{path}[{k!r}] (key)", problems)
+            if v is None and not schema.sparse:
+                add(ValidationProblem(f"{path}[{k!r}]", "None is not allowed as a map value"))
+    elif kind not in STRUCTURED_TYPES:
+        _validate(schema, value, path, problems)
+
+
+def _validate(schema: Schema, value: Any, path: str, problems: list[ValidationProblem]) -> None:
+    kind = schema.type
+    add = problems.append
+    if kind in STRUCTURED_TYPES:
+        cls = schema.py_type
+        if cls is not None and not isinstance(value, cls):
+            add(ValidationProblem(path, f"expected {schema.name}, got {_tname(value)}"))
+            return
+        set_count = 0
+        for m in schema.members:
+            v = getattr(value, m.py_name, None)
+            if v is None:
+                if m.required:
+                    add(ValidationProblem(_join(path, m.name), "required member is missing"))
+                continue
+            set_count += 1
+            _validate(m.target, v, _join(path, m.name), problems)
+        if kind == UNION and set_count != 1:
+            add(ValidationProblem(path, f"exactly one member must be set, got {set_count}"))
+        return
+    if kind == STRING:
+        if not isinstance(value, str):
+            add(ValidationProblem(path, f"expected str, got {_tname(value)}"))
+            return
+        _check_length(schema, len(value), "length", path, add)
+    elif kind == BLOB:
+        if isinstance(value, str):
+            size = len(value.encode("utf-8"))
+        elif isinstance(value, (bytes, bytearray, memoryview)):
+            size = len(value)
+        else:
+            add(ValidationProblem(path, f"expected bytes, got {_tname(value)}"))
+            return
+        _check_length(schema, size, "length in bytes", path, add)
+    elif kind in INTEGER_TYPES:
+        if not isinstance(value, int) or isinstance(value, bool):
+            add(ValidationProblem(path, f"expected int, got {_tname(value)}"))
+            return
+        _check_range(schema, value, path, add)
+    elif kind in FLOAT_TYPES:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            add(ValidationProblem(path, f"expected float, got {_tname(value)}"))
+            return
+        if value == value:  # NaN has no place in a range
+            _check_range(schema, value, path, add)
+    elif kind == BOOLEAN:
+        if not isinstance(value, bool):
+            add(ValidationProblem(path, f"expected bool, got {_tname(value)}"))
+    elif kind == TIMESTAMP:
+        if isinstance(value, _dt.datetime):
+            if value.tzinfo is None or value.utcoffset() is None:
+                add(
+                    ValidationProblem(
+                        path,
+                        "expected a timezone-aware datetime, got a naive one "
+                        "(give tzinfo, e.g. datetime.timezone.utc)",
+                    )
+                )
+                return
+            try:
+                value.astimezone(_UTC)
+            except OverflowError:
+                add(ValidationProblem(path, f"{value.isoformat()} is out of range in UTC"))
+        elif not isinstance(value, (int, float)) or isinstance(value, bool):
+            add(ValidationProblem(path, f"expected datetime, got {_tname(value)}"))
+        else:
+            try:
+                _EPOCH + _dt.timedelta(seconds=value)
+            except (OverflowError, ValueError):
+                add(
+                    ValidationProblem(
+                        path,
+                        f"{value!r} is not a time: epoch seconds must be a finite number "
+                        "between years 1 and 9999",
+                    )
+                )
+    elif kind == LIST:
+        if not isinstance(value, (list, tuple)):
+            add(ValidationProblem(path, f"expected list, got {_tname(value)}"))
+            return
+        _check_length(schema, len(value), "number of items", path, add)
+        member = schema.member
+        assert member is not None
+        for i, item in enumerate(value):
+            if item is None and not schema.sparse:
+                add(ValidationProblem(f"{path}[{i}]", "None is not allowed in this list"))
+                continue
+            if item is not None:
+                _validate(member, item, f"{path}[{i}]", problems)
+    elif kind == MAP:
+        if not isinstance(value, dict):
+            add(ValidationProblem(path, f"expected dict, got {_tname(value)}"))
+            return
+        _check_length(schema, len(value), "number of entries", path, add)
+        key_schema, value_schema = schema.key, schema.value
+        assert key_schema is not None
+        assert value_schema is not None
+        for k, v in value.items():
+            item_path = f"{path}[{k!r}]"
+            _validate(key_schema, k, f"{item_path} (key)", problems)
+            if v is None:
+                if not schema.sparse:
+                    add(ValidationProblem(item_path, "None is not allowed as a map value"))
+                continue
+            _validate(value_schema, v, item_path, problems)
+    elif kind == DOCUMENT:
+        return
+
+
+def _check_length(schema: Schema, size: int, what: str, path: str, add: Any) -> None:
+    if schema.min is not None and size < schema.min:
+        add(ValidationProblem(path, f"{what} {size} is below the minimum of {int(schema.min)}"))
+    if schema.max is not None and size > schema.max:
+        add(ValidationProblem(path, f"{what} {size} is above the maximum of {int(schema.max)}"))
+
+
+def _check_range(schema: Schema, value: float, path: str, add: Any) -> None:
+    if schema.min is not None and value < schema.min:
+        add(ValidationProblem(path, f"value {value} is below the minimum of {schema.min:g}"))
+    if schema.max is not None and value > schema.max:
+        add(ValidationProblem(path, f"value {value} is above the maximum of {schema.max:g}"))

@@ -16,11 +16,14 @@ import re
 import signal
 import sys
 import threading
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from kms_mrk.errors import ConfigurationError
 
-__all__ = ["ACCESS_KEYS_VARIABLE", "add_serve_arguments", "run_serve"]
+if TYPE_CHECKING:
+    from kms_mrk.local._kms import LocalKMS
+
+__all__ = ["ACCESS_KEYS_VARIABLE", "add_serve_arguments", "run_serve", "seed_tour_keys"]
 
 _log = logging.getLogger("kms_mrk.local")
 
@@ -106,6 +109,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "(keys: op, error, rate, latency, status, times, message; repeatable)",
     )
     parser.add_argument("--fault-seed", type=int, help="seed for the fault rules' random draws")
+    parser.add_argument(
+        "--seed",
+        action="store_true",
+        help="create the key of the README's tour and the docs at start, unless it exists: "
+        "multi-Region alias/payments in us-east-1 with replicas in eu-central-1 and eu-west-1",
+    )
     parser.add_argument(
         "--log-level",
         default="INFO",
@@ -204,6 +213,8 @@ def run_serve(args: argparse.Namespace) -> int:
     except (ConfigurationError, OSError) as exc:
         print(f"kms-mrk serve: error: {exc}", file=sys.stderr)
         return 2
+    if getattr(args, "seed", False):
+        seed_tour_keys(server.kms)
     previous: Any = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: server.shutdown())
@@ -219,3 +230,57 @@ def run_serve(args: argparse.Namespace) -> int:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def seed_tour_keys(kms: LocalKMS) -> str:
+    """Create the key README.md's tour and the docs use, unless it exists; return its key id.
+
+    A multi-Region symmetric key, primary in us-east-1 with replicas in eu-central-1 and
+    eu-west-1, tagged ``tier=critical`` and aliased ``alias/payments`` in those three Regions.
+    The replicas are ``Enabled`` at once, whatever the server's ``--creating-seconds``.
+    """
+    from kms_mrk.commands import (
+        CreateAliasCommand,
+        CreateKeyCommand,
+        DescribeKeyCommand,
+        ReplicateKeyCommand,
+    )
+    from kms_mrk.errors import NotFoundException
+    from kms_mrk.models import Tag
+
+    primary, replicas, alias = "us-east-1", ("eu-central-1", "eu-west-1"), "alias/payments"
+    try:
+        found = kms.handle("DescribeKey", primary, DescribeKeyCommand(key_id=alias))
+        return str(found.key_metadata.key_id)  # type: ignore[attr-defined]
+    except NotFoundException:
+        pass
+    tags = [Tag(tag_key="tier", tag_value="critical")]  # tags are per Region: on each key
+    settings = kms._settings
+    creating, settings.creating_seconds = settings.creating_seconds, 0.0
+    try:
+        created = kms.handle(
+            "CreateKey",
+            primary,
+            CreateKeyCommand(
+                multi_region=True,
+                description="kms-mrk serve --seed: the README tour's key",
+                tags=tags,
+            ),
+        )
+        key_id: str = created.key_metadata.key_id  # type: ignore[attr-defined]
+        for replica in replicas:
+            kms.handle(
+                "ReplicateKey",
+                primary,
+                ReplicateKeyCommand(key_id=key_id, replica_region=replica, tags=tags),
+            )
+        for region in (primary, *replicas):
+            kms.handle(
+                "CreateAlias", region, CreateAliasCommand(alias_name=alias, target_key_id=key_id)
+            )
+    finally:
+        settings.creating_seconds = creating
+    _log.info(
+        "seeded %s (%s) in %s with replicas in %s", alias, key_id, primary, ", ".join(replicas)
+    )
+    return key_id

@@ -12,7 +12,7 @@ import attrs
 from kms_mrk.models import _scalars as _sc, _shared as _sh
 from kms_mrk.models._enums import CustomKeyStoreType, XksProxyConnectivityType
 from kms_mrk.models._shared import XksProxyAuthenticationCredentialType
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -46,32 +46,40 @@ class CreateCustomKeyStoreRequest(Shape):
     xks_proxy_authentication_credential: XksProxyAuthenticationCredentialType | None = None
     xks_proxy_connectivity: XksProxyConnectivityType | str | None = None
 
-    def __init__(
-        self,
-        *,
-        custom_key_store_name: str,
-        cloud_hsm_cluster_id: str | None = None,
-        trust_anchor_certificate: str | None = None,
-        key_store_password: str | None = None,
-        custom_key_store_type: CustomKeyStoreType | str | None = None,
-        xks_proxy_uri_endpoint: str | None = None,
-        xks_proxy_uri_path: str | None = None,
-        xks_proxy_vpc_endpoint_service_name: str | None = None,
-        xks_proxy_vpc_endpoint_service_owner: str | None = None,
-        xks_proxy_authentication_credential: XksProxyAuthenticationCredentialType | None = None,
-        xks_proxy_connectivity: XksProxyConnectivityType | str | None = None,
-    ) -> None:
-        _set(self, 'custom_key_store_name', custom_key_store_name)
-        _set(self, 'cloud_hsm_cluster_id', cloud_hsm_cluster_id)
-        _set(self, 'trust_anchor_certificate', trust_anchor_certificate)
-        _set(self, 'key_store_password', key_store_password)
-        _set(self, 'custom_key_store_type', custom_key_store_type)
-        _set(self, 'xks_proxy_uri_endpoint', xks_proxy_uri_endpoint)
-        _set(self, 'xks_proxy_uri_path', xks_proxy_uri_path)
-        _set(self, 'xks_proxy_vpc_endpoint_service_name', xks_proxy_vpc_endpoint_service_name)
-        _set(self, 'xks_proxy_vpc_endpoint_service_owner', xks_proxy_vpc_endpoint_service_owner)
-        _set(self, 'xks_proxy_authentication_credential', xks_proxy_authentication_credential)
-        _set(self, 'xks_proxy_connectivity', xks_proxy_connectivity)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            custom_key_store_name: str,
+            cloud_hsm_cluster_id: str | None = None,
+            trust_anchor_certificate: str | None = None,
+            key_store_password: str | None = None,
+            custom_key_store_type: CustomKeyStoreType | str | None = None,
+            xks_proxy_uri_endpoint: str | None = None,
+            xks_proxy_uri_path: str | None = None,
+            xks_proxy_vpc_endpoint_service_name: str | None = None,
+            xks_proxy_vpc_endpoint_service_owner: str | None = None,
+            xks_proxy_authentication_credential: XksProxyAuthenticationCredentialType | None = None,
+            xks_proxy_connectivity: XksProxyConnectivityType | str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, custom_key_store_name=REQUIRED, cloud_hsm_cluster_id=None, trust_anchor_certificate=None, key_store_password=None, custom_key_store_type=None, xks_proxy_uri_endpoint=None, xks_proxy_uri_path=None, xks_proxy_vpc_endpoint_service_name=None, xks_proxy_vpc_endpoint_service_owner=None, xks_proxy_authentication_credential=None, xks_proxy_connectivity=None, **_unknown):
+            if _unknown or custom_key_store_name is REQUIRED:
+                init_error(self, _unknown, (custom_key_store_name,))
+            _set(self, 'custom_key_store_name', custom_key_store_name)
+            _set(self, 'cloud_hsm_cluster_id', cloud_hsm_cluster_id)
+            _set(self, 'trust_anchor_certificate', trust_anchor_certificate)
+            _set(self, 'key_store_password', key_store_password)
+            _set(self, 'custom_key_store_type', custom_key_store_type)
+            _set(self, 'xks_proxy_uri_endpoint', xks_proxy_uri_endpoint)
+            _set(self, 'xks_proxy_uri_path', xks_proxy_uri_path)
+            _set(self, 'xks_proxy_vpc_endpoint_service_name', xks_proxy_vpc_endpoint_service_name)
+            _set(self, 'xks_proxy_vpc_endpoint_service_owner', xks_proxy_vpc_endpoint_service_owner)
+            _set(self, 'xks_proxy_authentication_credential', xks_proxy_authentication_credential)
+            _set(self, 'xks_proxy_connectivity', xks_proxy_connectivity)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -83,12 +91,20 @@ class CreateCustomKeyStoreResponse(Response):
 
     custom_key_store_id: str | None = None
 
-    def __init__(
-        self,
-        *,
-        custom_key_store_id: str | None = None,
-    ) -> None:
-        _set(self, 'custom_key_store_id', custom_key_store_id)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            custom_key_store_id: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, custom_key_store_id=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'custom_key_store_id', custom_key_store_id)
 
 
 # Schemas

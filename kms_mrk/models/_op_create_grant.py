@@ -12,7 +12,7 @@ import attrs
 from kms_mrk.models import _scalars as _sc, _shared as _sh
 from kms_mrk.models._enums import GrantOperation
 from kms_mrk.models._shared import GrantConstraints
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -45,30 +45,38 @@ class CreateGrantRequest(Shape):
     grantee_service_principal: str | None = None
     retiring_service_principal: str | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        operations: list[GrantOperation | str],
-        grantee_principal: str | None = None,
-        retiring_principal: str | None = None,
-        constraints: GrantConstraints | None = None,
-        grant_tokens: list[str] | None = None,
-        name: str | None = None,
-        dry_run: bool | None = None,
-        grantee_service_principal: str | None = None,
-        retiring_service_principal: str | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'operations', operations)
-        _set(self, 'grantee_principal', grantee_principal)
-        _set(self, 'retiring_principal', retiring_principal)
-        _set(self, 'constraints', constraints)
-        _set(self, 'grant_tokens', grant_tokens)
-        _set(self, 'name', name)
-        _set(self, 'dry_run', dry_run)
-        _set(self, 'grantee_service_principal', grantee_service_principal)
-        _set(self, 'retiring_service_principal', retiring_service_principal)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            operations: list[GrantOperation | str],
+            grantee_principal: str | None = None,
+            retiring_principal: str | None = None,
+            constraints: GrantConstraints | None = None,
+            grant_tokens: list[str] | None = None,
+            name: str | None = None,
+            dry_run: bool | None = None,
+            grantee_service_principal: str | None = None,
+            retiring_service_principal: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, operations=REQUIRED, grantee_principal=None, retiring_principal=None, constraints=None, grant_tokens=None, name=None, dry_run=None, grantee_service_principal=None, retiring_service_principal=None, **_unknown):
+            if _unknown or key_id is REQUIRED or operations is REQUIRED:
+                init_error(self, _unknown, (key_id, operations))
+            _set(self, 'key_id', key_id)
+            _set(self, 'operations', operations)
+            _set(self, 'grantee_principal', grantee_principal)
+            _set(self, 'retiring_principal', retiring_principal)
+            _set(self, 'constraints', constraints)
+            _set(self, 'grant_tokens', grant_tokens)
+            _set(self, 'name', name)
+            _set(self, 'dry_run', dry_run)
+            _set(self, 'grantee_service_principal', grantee_service_principal)
+            _set(self, 'retiring_service_principal', retiring_service_principal)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -81,14 +89,22 @@ class CreateGrantResponse(Response):
     grant_token: str | None = None
     grant_id: str | None = None
 
-    def __init__(
-        self,
-        *,
-        grant_token: str | None = None,
-        grant_id: str | None = None,
-    ) -> None:
-        _set(self, 'grant_token', grant_token)
-        _set(self, 'grant_id', grant_id)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            grant_token: str | None = None,
+            grant_id: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, grant_token=None, grant_id=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'grant_token', grant_token)
+            _set(self, 'grant_id', grant_id)
 
 
 # Schemas

@@ -12,7 +12,7 @@ import attrs
 from kms_mrk.models import _scalars as _sc, _shared as _sh
 from kms_mrk.models._enums import CustomerMasterKeySpec, KeySpec, KeyUsageType, OriginType
 from kms_mrk.models._shared import KeyMetadata, Tag
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -46,32 +46,40 @@ class CreateKeyRequest(Shape):
     multi_region: bool | None = None
     xks_key_id: str | None = None
 
-    def __init__(
-        self,
-        *,
-        policy: str | None = None,
-        description: str | None = None,
-        key_usage: KeyUsageType | str | None = None,
-        customer_master_key_spec: CustomerMasterKeySpec | str | None = None,
-        key_spec: KeySpec | str | None = None,
-        origin: OriginType | str | None = None,
-        custom_key_store_id: str | None = None,
-        bypass_policy_lockout_safety_check: bool | None = None,
-        tags: list[Tag] | None = None,
-        multi_region: bool | None = None,
-        xks_key_id: str | None = None,
-    ) -> None:
-        _set(self, 'policy', policy)
-        _set(self, 'description', description)
-        _set(self, 'key_usage', key_usage)
-        _set(self, 'customer_master_key_spec', customer_master_key_spec)
-        _set(self, 'key_spec', key_spec)
-        _set(self, 'origin', origin)
-        _set(self, 'custom_key_store_id', custom_key_store_id)
-        _set(self, 'bypass_policy_lockout_safety_check', bypass_policy_lockout_safety_check)
-        _set(self, 'tags', tags)
-        _set(self, 'multi_region', multi_region)
-        _set(self, 'xks_key_id', xks_key_id)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            policy: str | None = None,
+            description: str | None = None,
+            key_usage: KeyUsageType | str | None = None,
+            customer_master_key_spec: CustomerMasterKeySpec | str | None = None,
+            key_spec: KeySpec | str | None = None,
+            origin: OriginType | str | None = None,
+            custom_key_store_id: str | None = None,
+            bypass_policy_lockout_safety_check: bool | None = None,
+            tags: list[Tag] | None = None,
+            multi_region: bool | None = None,
+            xks_key_id: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, policy=None, description=None, key_usage=None, customer_master_key_spec=None, key_spec=None, origin=None, custom_key_store_id=None, bypass_policy_lockout_safety_check=None, tags=None, multi_region=None, xks_key_id=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'policy', policy)
+            _set(self, 'description', description)
+            _set(self, 'key_usage', key_usage)
+            _set(self, 'customer_master_key_spec', customer_master_key_spec)
+            _set(self, 'key_spec', key_spec)
+            _set(self, 'origin', origin)
+            _set(self, 'custom_key_store_id', custom_key_store_id)
+            _set(self, 'bypass_policy_lockout_safety_check', bypass_policy_lockout_safety_check)
+            _set(self, 'tags', tags)
+            _set(self, 'multi_region', multi_region)
+            _set(self, 'xks_key_id', xks_key_id)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -83,12 +91,20 @@ class CreateKeyResponse(Response):
 
     key_metadata: KeyMetadata | None = None
 
-    def __init__(
-        self,
-        *,
-        key_metadata: KeyMetadata | None = None,
-    ) -> None:
-        _set(self, 'key_metadata', key_metadata)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_metadata: KeyMetadata | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_metadata=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'key_metadata', key_metadata)
 
 
 # Schemas

@@ -11,7 +11,7 @@ import attrs
 
 from kms_mrk.models import _scalars as _sc, _shared as _sh
 from kms_mrk.models._enums import EncapsulationAlgorithmSpec
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -39,20 +39,28 @@ class DecapsulateRequest(Shape):
     grant_tokens: list[str] | None = None
     dry_run: bool | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        shared_secret_ciphertext_blob: bytes,
-        encapsulation_algorithm: EncapsulationAlgorithmSpec | str,
-        grant_tokens: list[str] | None = None,
-        dry_run: bool | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'shared_secret_ciphertext_blob', shared_secret_ciphertext_blob)
-        _set(self, 'encapsulation_algorithm', encapsulation_algorithm)
-        _set(self, 'grant_tokens', grant_tokens)
-        _set(self, 'dry_run', dry_run)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            shared_secret_ciphertext_blob: bytes,
+            encapsulation_algorithm: EncapsulationAlgorithmSpec | str,
+            grant_tokens: list[str] | None = None,
+            dry_run: bool | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, shared_secret_ciphertext_blob=REQUIRED, encapsulation_algorithm=REQUIRED, grant_tokens=None, dry_run=None, **_unknown):
+            if _unknown or key_id is REQUIRED or shared_secret_ciphertext_blob is REQUIRED or encapsulation_algorithm is REQUIRED:
+                init_error(self, _unknown, (key_id, shared_secret_ciphertext_blob, encapsulation_algorithm))
+            _set(self, 'key_id', key_id)
+            _set(self, 'shared_secret_ciphertext_blob', shared_secret_ciphertext_blob)
+            _set(self, 'encapsulation_algorithm', encapsulation_algorithm)
+            _set(self, 'grant_tokens', grant_tokens)
+            _set(self, 'dry_run', dry_run)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -66,16 +74,24 @@ class DecapsulateResponse(Response):
     shared_secret: bytes | None = None
     encapsulation_algorithm: EncapsulationAlgorithmSpec | str | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str | None = None,
-        shared_secret: bytes | None = None,
-        encapsulation_algorithm: EncapsulationAlgorithmSpec | str | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'shared_secret', shared_secret)
-        _set(self, 'encapsulation_algorithm', encapsulation_algorithm)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str | None = None,
+            shared_secret: bytes | None = None,
+            encapsulation_algorithm: EncapsulationAlgorithmSpec | str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=None, shared_secret=None, encapsulation_algorithm=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'key_id', key_id)
+            _set(self, 'shared_secret', shared_secret)
+            _set(self, 'encapsulation_algorithm', encapsulation_algorithm)
 
 
 # Schemas

@@ -12,7 +12,7 @@ import attrs
 from kms_mrk.models import _scalars as _sc, _shared as _sh
 from kms_mrk.models._enums import DryRunModifierType, EncryptionAlgorithmSpec
 from kms_mrk.models._shared import RecipientInfo
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -43,26 +43,34 @@ class DecryptRequest(Shape):
     dry_run: bool | None = None
     dry_run_modifiers: list[DryRunModifierType | str] | None = None
 
-    def __init__(
-        self,
-        *,
-        ciphertext_blob: bytes | None = None,
-        encryption_context: dict[str, str] | None = None,
-        grant_tokens: list[str] | None = None,
-        key_id: str | None = None,
-        encryption_algorithm: EncryptionAlgorithmSpec | str | None = None,
-        recipient: RecipientInfo | None = None,
-        dry_run: bool | None = None,
-        dry_run_modifiers: list[DryRunModifierType | str] | None = None,
-    ) -> None:
-        _set(self, 'ciphertext_blob', ciphertext_blob)
-        _set(self, 'encryption_context', encryption_context)
-        _set(self, 'grant_tokens', grant_tokens)
-        _set(self, 'key_id', key_id)
-        _set(self, 'encryption_algorithm', encryption_algorithm)
-        _set(self, 'recipient', recipient)
-        _set(self, 'dry_run', dry_run)
-        _set(self, 'dry_run_modifiers', dry_run_modifiers)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            ciphertext_blob: bytes | None = None,
+            encryption_context: dict[str, str] | None = None,
+            grant_tokens: list[str] | None = None,
+            key_id: str | None = None,
+            encryption_algorithm: EncryptionAlgorithmSpec | str | None = None,
+            recipient: RecipientInfo | None = None,
+            dry_run: bool | None = None,
+            dry_run_modifiers: list[DryRunModifierType | str] | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, ciphertext_blob=None, encryption_context=None, grant_tokens=None, key_id=None, encryption_algorithm=None, recipient=None, dry_run=None, dry_run_modifiers=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'ciphertext_blob', ciphertext_blob)
+            _set(self, 'encryption_context', encryption_context)
+            _set(self, 'grant_tokens', grant_tokens)
+            _set(self, 'key_id', key_id)
+            _set(self, 'encryption_algorithm', encryption_algorithm)
+            _set(self, 'recipient', recipient)
+            _set(self, 'dry_run', dry_run)
+            _set(self, 'dry_run_modifiers', dry_run_modifiers)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -78,20 +86,28 @@ class DecryptResponse(Response):
     ciphertext_for_recipient: bytes | None = None
     key_material_id: str | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str | None = None,
-        plaintext: bytes | None = None,
-        encryption_algorithm: EncryptionAlgorithmSpec | str | None = None,
-        ciphertext_for_recipient: bytes | None = None,
-        key_material_id: str | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'plaintext', plaintext)
-        _set(self, 'encryption_algorithm', encryption_algorithm)
-        _set(self, 'ciphertext_for_recipient', ciphertext_for_recipient)
-        _set(self, 'key_material_id', key_material_id)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str | None = None,
+            plaintext: bytes | None = None,
+            encryption_algorithm: EncryptionAlgorithmSpec | str | None = None,
+            ciphertext_for_recipient: bytes | None = None,
+            key_material_id: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=None, plaintext=None, encryption_algorithm=None, ciphertext_for_recipient=None, key_material_id=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'key_id', key_id)
+            _set(self, 'plaintext', plaintext)
+            _set(self, 'encryption_algorithm', encryption_algorithm)
+            _set(self, 'ciphertext_for_recipient', ciphertext_for_recipient)
+            _set(self, 'key_material_id', key_material_id)
 
 
 # Schemas

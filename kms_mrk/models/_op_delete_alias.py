@@ -10,7 +10,7 @@ from typing import ClassVar, TYPE_CHECKING
 import attrs
 
 from kms_mrk.models import _scalars as _sc
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -34,12 +34,20 @@ class DeleteAliasRequest(Shape):
 
     alias_name: str
 
-    def __init__(
-        self,
-        *,
-        alias_name: str,
-    ) -> None:
-        _set(self, 'alias_name', alias_name)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            alias_name: str,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, alias_name=REQUIRED, **_unknown):
+            if _unknown or alias_name is REQUIRED:
+                init_error(self, _unknown, (alias_name,))
+            _set(self, 'alias_name', alias_name)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -48,6 +56,16 @@ class DeleteAliasResponse(Response):
 
     `API reference <https://docs.aws.amazon.com/kms/latest/APIReference/API_DeleteAlias.html>`__
     """
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
+
+    else:
+
+        def __init__(self, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
 
 
 # Schemas

@@ -10,7 +10,7 @@ from typing import ClassVar, TYPE_CHECKING
 import attrs
 
 from kms_mrk.models import _scalars as _sc
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -35,14 +35,22 @@ class DeleteImportedKeyMaterialRequest(Shape):
     key_id: str
     key_material_id: str | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        key_material_id: str | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'key_material_id', key_material_id)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            key_material_id: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, key_material_id=None, **_unknown):
+            if _unknown or key_id is REQUIRED:
+                init_error(self, _unknown, (key_id,))
+            _set(self, 'key_id', key_id)
+            _set(self, 'key_material_id', key_material_id)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -55,14 +63,22 @@ class DeleteImportedKeyMaterialResponse(Response):
     key_id: str | None = None
     key_material_id: str | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str | None = None,
-        key_material_id: str | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'key_material_id', key_material_id)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str | None = None,
+            key_material_id: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=None, key_material_id=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'key_id', key_id)
+            _set(self, 'key_material_id', key_material_id)
 
 
 # Schemas

@@ -12,7 +12,7 @@ import attrs
 from kms_mrk.models import _scalars as _sc, _shared as _sh
 from kms_mrk.models._enums import KeyAgreementAlgorithmSpec, OriginType
 from kms_mrk.models._shared import RecipientInfo
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -41,22 +41,30 @@ class DeriveSharedSecretRequest(Shape):
     dry_run: bool | None = None
     recipient: RecipientInfo | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        key_agreement_algorithm: KeyAgreementAlgorithmSpec | str,
-        public_key: bytes,
-        grant_tokens: list[str] | None = None,
-        dry_run: bool | None = None,
-        recipient: RecipientInfo | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'key_agreement_algorithm', key_agreement_algorithm)
-        _set(self, 'public_key', public_key)
-        _set(self, 'grant_tokens', grant_tokens)
-        _set(self, 'dry_run', dry_run)
-        _set(self, 'recipient', recipient)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            key_agreement_algorithm: KeyAgreementAlgorithmSpec | str,
+            public_key: bytes,
+            grant_tokens: list[str] | None = None,
+            dry_run: bool | None = None,
+            recipient: RecipientInfo | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, key_agreement_algorithm=REQUIRED, public_key=REQUIRED, grant_tokens=None, dry_run=None, recipient=None, **_unknown):
+            if _unknown or key_id is REQUIRED or key_agreement_algorithm is REQUIRED or public_key is REQUIRED:
+                init_error(self, _unknown, (key_id, key_agreement_algorithm, public_key))
+            _set(self, 'key_id', key_id)
+            _set(self, 'key_agreement_algorithm', key_agreement_algorithm)
+            _set(self, 'public_key', public_key)
+            _set(self, 'grant_tokens', grant_tokens)
+            _set(self, 'dry_run', dry_run)
+            _set(self, 'recipient', recipient)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -72,20 +80,28 @@ class DeriveSharedSecretResponse(Response):
     key_agreement_algorithm: KeyAgreementAlgorithmSpec | str | None = None
     key_origin: OriginType | str | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str | None = None,
-        shared_secret: bytes | None = None,
-        ciphertext_for_recipient: bytes | None = None,
-        key_agreement_algorithm: KeyAgreementAlgorithmSpec | str | None = None,
-        key_origin: OriginType | str | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'shared_secret', shared_secret)
-        _set(self, 'ciphertext_for_recipient', ciphertext_for_recipient)
-        _set(self, 'key_agreement_algorithm', key_agreement_algorithm)
-        _set(self, 'key_origin', key_origin)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str | None = None,
+            shared_secret: bytes | None = None,
+            ciphertext_for_recipient: bytes | None = None,
+            key_agreement_algorithm: KeyAgreementAlgorithmSpec | str | None = None,
+            key_origin: OriginType | str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=None, shared_secret=None, ciphertext_for_recipient=None, key_agreement_algorithm=None, key_origin=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'key_id', key_id)
+            _set(self, 'shared_secret', shared_secret)
+            _set(self, 'ciphertext_for_recipient', ciphertext_for_recipient)
+            _set(self, 'key_agreement_algorithm', key_agreement_algorithm)
+            _set(self, 'key_origin', key_origin)
 
 
 # Schemas

@@ -12,7 +12,7 @@ import attrs
 
 from kms_mrk.models import _scalars as _sc
 from kms_mrk.models._enums import ConnectionErrorCodeType, ConnectionStateType, CustomKeyStoreType, XksProxyConnectivityType
-from kms_mrk.schema import Command, Member, PaginatorInfo, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, PaginatorInfo, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -46,28 +46,36 @@ class CustomKeyStoresListEntry(Shape):
     custom_key_store_type: CustomKeyStoreType | str | None = None
     xks_proxy_configuration: XksProxyConfigurationType | None = None
 
-    def __init__(
-        self,
-        *,
-        custom_key_store_id: str | None = None,
-        custom_key_store_name: str | None = None,
-        cloud_hsm_cluster_id: str | None = None,
-        trust_anchor_certificate: str | None = None,
-        connection_state: ConnectionStateType | str | None = None,
-        connection_error_code: ConnectionErrorCodeType | str | None = None,
-        creation_date: _dt.datetime | None = None,
-        custom_key_store_type: CustomKeyStoreType | str | None = None,
-        xks_proxy_configuration: XksProxyConfigurationType | None = None,
-    ) -> None:
-        _set(self, 'custom_key_store_id', custom_key_store_id)
-        _set(self, 'custom_key_store_name', custom_key_store_name)
-        _set(self, 'cloud_hsm_cluster_id', cloud_hsm_cluster_id)
-        _set(self, 'trust_anchor_certificate', trust_anchor_certificate)
-        _set(self, 'connection_state', connection_state)
-        _set(self, 'connection_error_code', connection_error_code)
-        _set(self, 'creation_date', creation_date)
-        _set(self, 'custom_key_store_type', custom_key_store_type)
-        _set(self, 'xks_proxy_configuration', xks_proxy_configuration)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            custom_key_store_id: str | None = None,
+            custom_key_store_name: str | None = None,
+            cloud_hsm_cluster_id: str | None = None,
+            trust_anchor_certificate: str | None = None,
+            connection_state: ConnectionStateType | str | None = None,
+            connection_error_code: ConnectionErrorCodeType | str | None = None,
+            creation_date: _dt.datetime | None = None,
+            custom_key_store_type: CustomKeyStoreType | str | None = None,
+            xks_proxy_configuration: XksProxyConfigurationType | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, custom_key_store_id=None, custom_key_store_name=None, cloud_hsm_cluster_id=None, trust_anchor_certificate=None, connection_state=None, connection_error_code=None, creation_date=None, custom_key_store_type=None, xks_proxy_configuration=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'custom_key_store_id', custom_key_store_id)
+            _set(self, 'custom_key_store_name', custom_key_store_name)
+            _set(self, 'cloud_hsm_cluster_id', cloud_hsm_cluster_id)
+            _set(self, 'trust_anchor_certificate', trust_anchor_certificate)
+            _set(self, 'connection_state', connection_state)
+            _set(self, 'connection_error_code', connection_error_code)
+            _set(self, 'creation_date', creation_date)
+            _set(self, 'custom_key_store_type', custom_key_store_type)
+            _set(self, 'xks_proxy_configuration', xks_proxy_configuration)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -82,18 +90,26 @@ class DescribeCustomKeyStoresRequest(Shape):
     limit: int | None = None
     marker: str | None = None
 
-    def __init__(
-        self,
-        *,
-        custom_key_store_id: str | None = None,
-        custom_key_store_name: str | None = None,
-        limit: int | None = None,
-        marker: str | None = None,
-    ) -> None:
-        _set(self, 'custom_key_store_id', custom_key_store_id)
-        _set(self, 'custom_key_store_name', custom_key_store_name)
-        _set(self, 'limit', limit)
-        _set(self, 'marker', marker)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            custom_key_store_id: str | None = None,
+            custom_key_store_name: str | None = None,
+            limit: int | None = None,
+            marker: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, custom_key_store_id=None, custom_key_store_name=None, limit=None, marker=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'custom_key_store_id', custom_key_store_id)
+            _set(self, 'custom_key_store_name', custom_key_store_name)
+            _set(self, 'limit', limit)
+            _set(self, 'marker', marker)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -110,22 +126,30 @@ class XksProxyConfigurationType(Shape):
     vpc_endpoint_service_name: str | None = None
     vpc_endpoint_service_owner: str | None = None
 
-    def __init__(
-        self,
-        *,
-        connectivity: XksProxyConnectivityType | str | None = None,
-        access_key_id: str | None = None,
-        uri_endpoint: str | None = None,
-        uri_path: str | None = None,
-        vpc_endpoint_service_name: str | None = None,
-        vpc_endpoint_service_owner: str | None = None,
-    ) -> None:
-        _set(self, 'connectivity', connectivity)
-        _set(self, 'access_key_id', access_key_id)
-        _set(self, 'uri_endpoint', uri_endpoint)
-        _set(self, 'uri_path', uri_path)
-        _set(self, 'vpc_endpoint_service_name', vpc_endpoint_service_name)
-        _set(self, 'vpc_endpoint_service_owner', vpc_endpoint_service_owner)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            connectivity: XksProxyConnectivityType | str | None = None,
+            access_key_id: str | None = None,
+            uri_endpoint: str | None = None,
+            uri_path: str | None = None,
+            vpc_endpoint_service_name: str | None = None,
+            vpc_endpoint_service_owner: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, connectivity=None, access_key_id=None, uri_endpoint=None, uri_path=None, vpc_endpoint_service_name=None, vpc_endpoint_service_owner=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'connectivity', connectivity)
+            _set(self, 'access_key_id', access_key_id)
+            _set(self, 'uri_endpoint', uri_endpoint)
+            _set(self, 'uri_path', uri_path)
+            _set(self, 'vpc_endpoint_service_name', vpc_endpoint_service_name)
+            _set(self, 'vpc_endpoint_service_owner', vpc_endpoint_service_owner)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -139,16 +163,24 @@ class DescribeCustomKeyStoresResponse(Response):
     next_marker: str | None = None
     truncated: bool | None = None
 
-    def __init__(
-        self,
-        *,
-        custom_key_stores: list[CustomKeyStoresListEntry] | None = None,
-        next_marker: str | None = None,
-        truncated: bool | None = None,
-    ) -> None:
-        _set(self, 'custom_key_stores', custom_key_stores)
-        _set(self, 'next_marker', next_marker)
-        _set(self, 'truncated', truncated)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            custom_key_stores: list[CustomKeyStoresListEntry] | None = None,
+            next_marker: str | None = None,
+            truncated: bool | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, custom_key_stores=None, next_marker=None, truncated=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'custom_key_stores', custom_key_stores)
+            _set(self, 'next_marker', next_marker)
+            _set(self, 'truncated', truncated)
 
 
 # Schemas

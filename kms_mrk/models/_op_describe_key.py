@@ -11,7 +11,7 @@ import attrs
 
 from kms_mrk.models import _scalars as _sc, _shared as _sh
 from kms_mrk.models._shared import KeyMetadata
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -36,14 +36,22 @@ class DescribeKeyRequest(Shape):
     key_id: str
     grant_tokens: list[str] | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        grant_tokens: list[str] | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'grant_tokens', grant_tokens)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            grant_tokens: list[str] | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, grant_tokens=None, **_unknown):
+            if _unknown or key_id is REQUIRED:
+                init_error(self, _unknown, (key_id,))
+            _set(self, 'key_id', key_id)
+            _set(self, 'grant_tokens', grant_tokens)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -55,12 +63,20 @@ class DescribeKeyResponse(Response):
 
     key_metadata: KeyMetadata | None = None
 
-    def __init__(
-        self,
-        *,
-        key_metadata: KeyMetadata | None = None,
-    ) -> None:
-        _set(self, 'key_metadata', key_metadata)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_metadata: KeyMetadata | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_metadata=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'key_metadata', key_metadata)
 
 
 # Schemas

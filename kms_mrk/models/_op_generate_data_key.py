@@ -12,7 +12,7 @@ import attrs
 from kms_mrk.models import _scalars as _sc, _shared as _sh
 from kms_mrk.models._enums import DataKeySpec
 from kms_mrk.models._shared import RecipientInfo
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -42,24 +42,32 @@ class GenerateDataKeyRequest(Shape):
     recipient: RecipientInfo | None = None
     dry_run: bool | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        encryption_context: dict[str, str] | None = None,
-        number_of_bytes: int | None = None,
-        key_spec: DataKeySpec | str | None = None,
-        grant_tokens: list[str] | None = None,
-        recipient: RecipientInfo | None = None,
-        dry_run: bool | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'encryption_context', encryption_context)
-        _set(self, 'number_of_bytes', number_of_bytes)
-        _set(self, 'key_spec', key_spec)
-        _set(self, 'grant_tokens', grant_tokens)
-        _set(self, 'recipient', recipient)
-        _set(self, 'dry_run', dry_run)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            encryption_context: dict[str, str] | None = None,
+            number_of_bytes: int | None = None,
+            key_spec: DataKeySpec | str | None = None,
+            grant_tokens: list[str] | None = None,
+            recipient: RecipientInfo | None = None,
+            dry_run: bool | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, encryption_context=None, number_of_bytes=None, key_spec=None, grant_tokens=None, recipient=None, dry_run=None, **_unknown):
+            if _unknown or key_id is REQUIRED:
+                init_error(self, _unknown, (key_id,))
+            _set(self, 'key_id', key_id)
+            _set(self, 'encryption_context', encryption_context)
+            _set(self, 'number_of_bytes', number_of_bytes)
+            _set(self, 'key_spec', key_spec)
+            _set(self, 'grant_tokens', grant_tokens)
+            _set(self, 'recipient', recipient)
+            _set(self, 'dry_run', dry_run)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -75,20 +83,28 @@ class GenerateDataKeyResponse(Response):
     ciphertext_for_recipient: bytes | None = None
     key_material_id: str | None = None
 
-    def __init__(
-        self,
-        *,
-        ciphertext_blob: bytes | None = None,
-        plaintext: bytes | None = None,
-        key_id: str | None = None,
-        ciphertext_for_recipient: bytes | None = None,
-        key_material_id: str | None = None,
-    ) -> None:
-        _set(self, 'ciphertext_blob', ciphertext_blob)
-        _set(self, 'plaintext', plaintext)
-        _set(self, 'key_id', key_id)
-        _set(self, 'ciphertext_for_recipient', ciphertext_for_recipient)
-        _set(self, 'key_material_id', key_material_id)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            ciphertext_blob: bytes | None = None,
+            plaintext: bytes | None = None,
+            key_id: str | None = None,
+            ciphertext_for_recipient: bytes | None = None,
+            key_material_id: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, ciphertext_blob=None, plaintext=None, key_id=None, ciphertext_for_recipient=None, key_material_id=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'ciphertext_blob', ciphertext_blob)
+            _set(self, 'plaintext', plaintext)
+            _set(self, 'key_id', key_id)
+            _set(self, 'ciphertext_for_recipient', ciphertext_for_recipient)
+            _set(self, 'key_material_id', key_material_id)
 
 
 # Schemas

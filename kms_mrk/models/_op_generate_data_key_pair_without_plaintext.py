@@ -11,7 +11,7 @@ import attrs
 
 from kms_mrk.models import _scalars as _sc, _shared as _sh
 from kms_mrk.models._enums import DataKeyPairSpec
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -39,20 +39,28 @@ class GenerateDataKeyPairWithoutPlaintextRequest(Shape):
     grant_tokens: list[str] | None = None
     dry_run: bool | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        key_pair_spec: DataKeyPairSpec | str,
-        encryption_context: dict[str, str] | None = None,
-        grant_tokens: list[str] | None = None,
-        dry_run: bool | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'key_pair_spec', key_pair_spec)
-        _set(self, 'encryption_context', encryption_context)
-        _set(self, 'grant_tokens', grant_tokens)
-        _set(self, 'dry_run', dry_run)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            key_pair_spec: DataKeyPairSpec | str,
+            encryption_context: dict[str, str] | None = None,
+            grant_tokens: list[str] | None = None,
+            dry_run: bool | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, key_pair_spec=REQUIRED, encryption_context=None, grant_tokens=None, dry_run=None, **_unknown):
+            if _unknown or key_id is REQUIRED or key_pair_spec is REQUIRED:
+                init_error(self, _unknown, (key_id, key_pair_spec))
+            _set(self, 'key_id', key_id)
+            _set(self, 'key_pair_spec', key_pair_spec)
+            _set(self, 'encryption_context', encryption_context)
+            _set(self, 'grant_tokens', grant_tokens)
+            _set(self, 'dry_run', dry_run)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -68,20 +76,28 @@ class GenerateDataKeyPairWithoutPlaintextResponse(Response):
     key_pair_spec: DataKeyPairSpec | str | None = None
     key_material_id: str | None = None
 
-    def __init__(
-        self,
-        *,
-        private_key_ciphertext_blob: bytes | None = None,
-        public_key: bytes | None = None,
-        key_id: str | None = None,
-        key_pair_spec: DataKeyPairSpec | str | None = None,
-        key_material_id: str | None = None,
-    ) -> None:
-        _set(self, 'private_key_ciphertext_blob', private_key_ciphertext_blob)
-        _set(self, 'public_key', public_key)
-        _set(self, 'key_id', key_id)
-        _set(self, 'key_pair_spec', key_pair_spec)
-        _set(self, 'key_material_id', key_material_id)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            private_key_ciphertext_blob: bytes | None = None,
+            public_key: bytes | None = None,
+            key_id: str | None = None,
+            key_pair_spec: DataKeyPairSpec | str | None = None,
+            key_material_id: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, private_key_ciphertext_blob=None, public_key=None, key_id=None, key_pair_spec=None, key_material_id=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'private_key_ciphertext_blob', private_key_ciphertext_blob)
+            _set(self, 'public_key', public_key)
+            _set(self, 'key_id', key_id)
+            _set(self, 'key_pair_spec', key_pair_spec)
+            _set(self, 'key_material_id', key_material_id)
 
 
 # Schemas

@@ -11,7 +11,7 @@ import attrs
 
 from kms_mrk.models import _scalars as _sc, _shared as _sh
 from kms_mrk.models._enums import DataKeySpec
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -40,22 +40,30 @@ class GenerateDataKeyWithoutPlaintextRequest(Shape):
     grant_tokens: list[str] | None = None
     dry_run: bool | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        encryption_context: dict[str, str] | None = None,
-        key_spec: DataKeySpec | str | None = None,
-        number_of_bytes: int | None = None,
-        grant_tokens: list[str] | None = None,
-        dry_run: bool | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'encryption_context', encryption_context)
-        _set(self, 'key_spec', key_spec)
-        _set(self, 'number_of_bytes', number_of_bytes)
-        _set(self, 'grant_tokens', grant_tokens)
-        _set(self, 'dry_run', dry_run)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            encryption_context: dict[str, str] | None = None,
+            key_spec: DataKeySpec | str | None = None,
+            number_of_bytes: int | None = None,
+            grant_tokens: list[str] | None = None,
+            dry_run: bool | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, encryption_context=None, key_spec=None, number_of_bytes=None, grant_tokens=None, dry_run=None, **_unknown):
+            if _unknown or key_id is REQUIRED:
+                init_error(self, _unknown, (key_id,))
+            _set(self, 'key_id', key_id)
+            _set(self, 'encryption_context', encryption_context)
+            _set(self, 'key_spec', key_spec)
+            _set(self, 'number_of_bytes', number_of_bytes)
+            _set(self, 'grant_tokens', grant_tokens)
+            _set(self, 'dry_run', dry_run)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -69,16 +77,24 @@ class GenerateDataKeyWithoutPlaintextResponse(Response):
     key_id: str | None = None
     key_material_id: str | None = None
 
-    def __init__(
-        self,
-        *,
-        ciphertext_blob: bytes | None = None,
-        key_id: str | None = None,
-        key_material_id: str | None = None,
-    ) -> None:
-        _set(self, 'ciphertext_blob', ciphertext_blob)
-        _set(self, 'key_id', key_id)
-        _set(self, 'key_material_id', key_material_id)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            ciphertext_blob: bytes | None = None,
+            key_id: str | None = None,
+            key_material_id: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, ciphertext_blob=None, key_id=None, key_material_id=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'ciphertext_blob', ciphertext_blob)
+            _set(self, 'key_id', key_id)
+            _set(self, 'key_material_id', key_material_id)
 
 
 # Schemas

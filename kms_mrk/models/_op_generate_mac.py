@@ -11,7 +11,7 @@ import attrs
 
 from kms_mrk.models import _scalars as _sc, _shared as _sh
 from kms_mrk.models._enums import MacAlgorithmSpec
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -39,20 +39,28 @@ class GenerateMacRequest(Shape):
     grant_tokens: list[str] | None = None
     dry_run: bool | None = None
 
-    def __init__(
-        self,
-        *,
-        message: bytes,
-        key_id: str,
-        mac_algorithm: MacAlgorithmSpec | str,
-        grant_tokens: list[str] | None = None,
-        dry_run: bool | None = None,
-    ) -> None:
-        _set(self, 'message', message)
-        _set(self, 'key_id', key_id)
-        _set(self, 'mac_algorithm', mac_algorithm)
-        _set(self, 'grant_tokens', grant_tokens)
-        _set(self, 'dry_run', dry_run)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            message: bytes,
+            key_id: str,
+            mac_algorithm: MacAlgorithmSpec | str,
+            grant_tokens: list[str] | None = None,
+            dry_run: bool | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, message=REQUIRED, key_id=REQUIRED, mac_algorithm=REQUIRED, grant_tokens=None, dry_run=None, **_unknown):
+            if _unknown or message is REQUIRED or key_id is REQUIRED or mac_algorithm is REQUIRED:
+                init_error(self, _unknown, (message, key_id, mac_algorithm))
+            _set(self, 'message', message)
+            _set(self, 'key_id', key_id)
+            _set(self, 'mac_algorithm', mac_algorithm)
+            _set(self, 'grant_tokens', grant_tokens)
+            _set(self, 'dry_run', dry_run)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -66,16 +74,24 @@ class GenerateMacResponse(Response):
     mac_algorithm: MacAlgorithmSpec | str | None = None
     key_id: str | None = None
 
-    def __init__(
-        self,
-        *,
-        mac: bytes | None = None,
-        mac_algorithm: MacAlgorithmSpec | str | None = None,
-        key_id: str | None = None,
-    ) -> None:
-        _set(self, 'mac', mac)
-        _set(self, 'mac_algorithm', mac_algorithm)
-        _set(self, 'key_id', key_id)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            mac: bytes | None = None,
+            mac_algorithm: MacAlgorithmSpec | str | None = None,
+            key_id: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, mac=None, mac_algorithm=None, key_id=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'mac', mac)
+            _set(self, 'mac_algorithm', mac_algorithm)
+            _set(self, 'key_id', key_id)
 
 
 # Schemas

@@ -11,7 +11,7 @@ import attrs
 
 from kms_mrk.models import _scalars as _sc, _shared as _sh
 from kms_mrk.models._shared import RecipientInfo
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -37,16 +37,24 @@ class GenerateRandomRequest(Shape):
     custom_key_store_id: str | None = None
     recipient: RecipientInfo | None = None
 
-    def __init__(
-        self,
-        *,
-        number_of_bytes: int | None = None,
-        custom_key_store_id: str | None = None,
-        recipient: RecipientInfo | None = None,
-    ) -> None:
-        _set(self, 'number_of_bytes', number_of_bytes)
-        _set(self, 'custom_key_store_id', custom_key_store_id)
-        _set(self, 'recipient', recipient)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            number_of_bytes: int | None = None,
+            custom_key_store_id: str | None = None,
+            recipient: RecipientInfo | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, number_of_bytes=None, custom_key_store_id=None, recipient=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'number_of_bytes', number_of_bytes)
+            _set(self, 'custom_key_store_id', custom_key_store_id)
+            _set(self, 'recipient', recipient)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -59,14 +67,22 @@ class GenerateRandomResponse(Response):
     plaintext: bytes | None = None
     ciphertext_for_recipient: bytes | None = None
 
-    def __init__(
-        self,
-        *,
-        plaintext: bytes | None = None,
-        ciphertext_for_recipient: bytes | None = None,
-    ) -> None:
-        _set(self, 'plaintext', plaintext)
-        _set(self, 'ciphertext_for_recipient', ciphertext_for_recipient)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            plaintext: bytes | None = None,
+            ciphertext_for_recipient: bytes | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, plaintext=None, ciphertext_for_recipient=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'plaintext', plaintext)
+            _set(self, 'ciphertext_for_recipient', ciphertext_for_recipient)
 
 
 # Schemas

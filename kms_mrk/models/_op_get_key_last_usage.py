@@ -12,7 +12,7 @@ import attrs
 
 from kms_mrk.models import _scalars as _sc
 from kms_mrk.models._enums import KeyLastUsageTrackingOperation
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -37,12 +37,20 @@ class GetKeyLastUsageRequest(Shape):
 
     key_id: str
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-    ) -> None:
-        _set(self, 'key_id', key_id)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, **_unknown):
+            if _unknown or key_id is REQUIRED:
+                init_error(self, _unknown, (key_id,))
+            _set(self, 'key_id', key_id)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -57,18 +65,26 @@ class KeyLastUsageData(Shape):
     cloud_trail_event_id: str | None = None
     kms_request_id: str | None = None
 
-    def __init__(
-        self,
-        *,
-        operation: KeyLastUsageTrackingOperation | str | None = None,
-        timestamp: _dt.datetime | None = None,
-        cloud_trail_event_id: str | None = None,
-        kms_request_id: str | None = None,
-    ) -> None:
-        _set(self, 'operation', operation)
-        _set(self, 'timestamp', timestamp)
-        _set(self, 'cloud_trail_event_id', cloud_trail_event_id)
-        _set(self, 'kms_request_id', kms_request_id)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            operation: KeyLastUsageTrackingOperation | str | None = None,
+            timestamp: _dt.datetime | None = None,
+            cloud_trail_event_id: str | None = None,
+            kms_request_id: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, operation=None, timestamp=None, cloud_trail_event_id=None, kms_request_id=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'operation', operation)
+            _set(self, 'timestamp', timestamp)
+            _set(self, 'cloud_trail_event_id', cloud_trail_event_id)
+            _set(self, 'kms_request_id', kms_request_id)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -83,18 +99,26 @@ class GetKeyLastUsageResponse(Response):
     tracking_start_date: _dt.datetime | None = None
     key_creation_date: _dt.datetime | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str | None = None,
-        key_last_usage: KeyLastUsageData | None = None,
-        tracking_start_date: _dt.datetime | None = None,
-        key_creation_date: _dt.datetime | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'key_last_usage', key_last_usage)
-        _set(self, 'tracking_start_date', tracking_start_date)
-        _set(self, 'key_creation_date', key_creation_date)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str | None = None,
+            key_last_usage: KeyLastUsageData | None = None,
+            tracking_start_date: _dt.datetime | None = None,
+            key_creation_date: _dt.datetime | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=None, key_last_usage=None, tracking_start_date=None, key_creation_date=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'key_id', key_id)
+            _set(self, 'key_last_usage', key_last_usage)
+            _set(self, 'tracking_start_date', tracking_start_date)
+            _set(self, 'key_creation_date', key_creation_date)
 
 
 # Schemas

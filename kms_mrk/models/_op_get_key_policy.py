@@ -10,7 +10,7 @@ from typing import ClassVar, TYPE_CHECKING
 import attrs
 
 from kms_mrk.models import _scalars as _sc
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -35,14 +35,22 @@ class GetKeyPolicyRequest(Shape):
     key_id: str
     policy_name: str | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        policy_name: str | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'policy_name', policy_name)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            policy_name: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, policy_name=None, **_unknown):
+            if _unknown or key_id is REQUIRED:
+                init_error(self, _unknown, (key_id,))
+            _set(self, 'key_id', key_id)
+            _set(self, 'policy_name', policy_name)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -55,14 +63,22 @@ class GetKeyPolicyResponse(Response):
     policy: str | None = None
     policy_name: str | None = None
 
-    def __init__(
-        self,
-        *,
-        policy: str | None = None,
-        policy_name: str | None = None,
-    ) -> None:
-        _set(self, 'policy', policy)
-        _set(self, 'policy_name', policy_name)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            policy: str | None = None,
+            policy_name: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, policy=None, policy_name=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'policy', policy)
+            _set(self, 'policy_name', policy_name)
 
 
 # Schemas

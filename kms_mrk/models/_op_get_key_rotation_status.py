@@ -11,7 +11,7 @@ from typing import ClassVar, TYPE_CHECKING
 import attrs
 
 from kms_mrk.models import _scalars as _sc
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -35,12 +35,20 @@ class GetKeyRotationStatusRequest(Shape):
 
     key_id: str
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-    ) -> None:
-        _set(self, 'key_id', key_id)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, **_unknown):
+            if _unknown or key_id is REQUIRED:
+                init_error(self, _unknown, (key_id,))
+            _set(self, 'key_id', key_id)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -56,20 +64,28 @@ class GetKeyRotationStatusResponse(Response):
     next_rotation_date: _dt.datetime | None = None
     on_demand_rotation_start_date: _dt.datetime | None = None
 
-    def __init__(
-        self,
-        *,
-        key_rotation_enabled: bool | None = None,
-        key_id: str | None = None,
-        rotation_period_in_days: int | None = None,
-        next_rotation_date: _dt.datetime | None = None,
-        on_demand_rotation_start_date: _dt.datetime | None = None,
-    ) -> None:
-        _set(self, 'key_rotation_enabled', key_rotation_enabled)
-        _set(self, 'key_id', key_id)
-        _set(self, 'rotation_period_in_days', rotation_period_in_days)
-        _set(self, 'next_rotation_date', next_rotation_date)
-        _set(self, 'on_demand_rotation_start_date', on_demand_rotation_start_date)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_rotation_enabled: bool | None = None,
+            key_id: str | None = None,
+            rotation_period_in_days: int | None = None,
+            next_rotation_date: _dt.datetime | None = None,
+            on_demand_rotation_start_date: _dt.datetime | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_rotation_enabled=None, key_id=None, rotation_period_in_days=None, next_rotation_date=None, on_demand_rotation_start_date=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'key_rotation_enabled', key_rotation_enabled)
+            _set(self, 'key_id', key_id)
+            _set(self, 'rotation_period_in_days', rotation_period_in_days)
+            _set(self, 'next_rotation_date', next_rotation_date)
+            _set(self, 'on_demand_rotation_start_date', on_demand_rotation_start_date)
 
 
 # Schemas

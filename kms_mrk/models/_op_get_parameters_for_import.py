@@ -12,7 +12,7 @@ import attrs
 
 from kms_mrk.models import _scalars as _sc
 from kms_mrk.models._enums import AlgorithmSpec, WrappingKeySpec
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -38,16 +38,24 @@ class GetParametersForImportRequest(Shape):
     wrapping_algorithm: AlgorithmSpec | str
     wrapping_key_spec: WrappingKeySpec | str
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        wrapping_algorithm: AlgorithmSpec | str,
-        wrapping_key_spec: WrappingKeySpec | str,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'wrapping_algorithm', wrapping_algorithm)
-        _set(self, 'wrapping_key_spec', wrapping_key_spec)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            wrapping_algorithm: AlgorithmSpec | str,
+            wrapping_key_spec: WrappingKeySpec | str,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, wrapping_algorithm=REQUIRED, wrapping_key_spec=REQUIRED, **_unknown):
+            if _unknown or key_id is REQUIRED or wrapping_algorithm is REQUIRED or wrapping_key_spec is REQUIRED:
+                init_error(self, _unknown, (key_id, wrapping_algorithm, wrapping_key_spec))
+            _set(self, 'key_id', key_id)
+            _set(self, 'wrapping_algorithm', wrapping_algorithm)
+            _set(self, 'wrapping_key_spec', wrapping_key_spec)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -62,18 +70,26 @@ class GetParametersForImportResponse(Response):
     public_key: bytes | None = None
     parameters_valid_to: _dt.datetime | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str | None = None,
-        import_token: bytes | None = None,
-        public_key: bytes | None = None,
-        parameters_valid_to: _dt.datetime | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'import_token', import_token)
-        _set(self, 'public_key', public_key)
-        _set(self, 'parameters_valid_to', parameters_valid_to)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str | None = None,
+            import_token: bytes | None = None,
+            public_key: bytes | None = None,
+            parameters_valid_to: _dt.datetime | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=None, import_token=None, public_key=None, parameters_valid_to=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'key_id', key_id)
+            _set(self, 'import_token', import_token)
+            _set(self, 'public_key', public_key)
+            _set(self, 'parameters_valid_to', parameters_valid_to)
 
 
 # Schemas

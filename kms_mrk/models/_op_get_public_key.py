@@ -11,7 +11,7 @@ import attrs
 
 from kms_mrk.models import _scalars as _sc, _shared as _sh
 from kms_mrk.models._enums import CustomerMasterKeySpec, EncapsulationAlgorithmSpec, EncryptionAlgorithmSpec, KeyAgreementAlgorithmSpec, KeySpec, KeyUsageType, SigningAlgorithmSpec
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -36,14 +36,22 @@ class GetPublicKeyRequest(Shape):
     key_id: str
     grant_tokens: list[str] | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        grant_tokens: list[str] | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'grant_tokens', grant_tokens)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            grant_tokens: list[str] | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, grant_tokens=None, **_unknown):
+            if _unknown or key_id is REQUIRED:
+                init_error(self, _unknown, (key_id,))
+            _set(self, 'key_id', key_id)
+            _set(self, 'grant_tokens', grant_tokens)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -63,28 +71,36 @@ class GetPublicKeyResponse(Response):
     key_agreement_algorithms: list[KeyAgreementAlgorithmSpec | str] | None = None
     encapsulation_algorithms: list[EncapsulationAlgorithmSpec | str] | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str | None = None,
-        public_key: bytes | None = None,
-        customer_master_key_spec: CustomerMasterKeySpec | str | None = None,
-        key_spec: KeySpec | str | None = None,
-        key_usage: KeyUsageType | str | None = None,
-        encryption_algorithms: list[EncryptionAlgorithmSpec | str] | None = None,
-        signing_algorithms: list[SigningAlgorithmSpec | str] | None = None,
-        key_agreement_algorithms: list[KeyAgreementAlgorithmSpec | str] | None = None,
-        encapsulation_algorithms: list[EncapsulationAlgorithmSpec | str] | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'public_key', public_key)
-        _set(self, 'customer_master_key_spec', customer_master_key_spec)
-        _set(self, 'key_spec', key_spec)
-        _set(self, 'key_usage', key_usage)
-        _set(self, 'encryption_algorithms', encryption_algorithms)
-        _set(self, 'signing_algorithms', signing_algorithms)
-        _set(self, 'key_agreement_algorithms', key_agreement_algorithms)
-        _set(self, 'encapsulation_algorithms', encapsulation_algorithms)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str | None = None,
+            public_key: bytes | None = None,
+            customer_master_key_spec: CustomerMasterKeySpec | str | None = None,
+            key_spec: KeySpec | str | None = None,
+            key_usage: KeyUsageType | str | None = None,
+            encryption_algorithms: list[EncryptionAlgorithmSpec | str] | None = None,
+            signing_algorithms: list[SigningAlgorithmSpec | str] | None = None,
+            key_agreement_algorithms: list[KeyAgreementAlgorithmSpec | str] | None = None,
+            encapsulation_algorithms: list[EncapsulationAlgorithmSpec | str] | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=None, public_key=None, customer_master_key_spec=None, key_spec=None, key_usage=None, encryption_algorithms=None, signing_algorithms=None, key_agreement_algorithms=None, encapsulation_algorithms=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'key_id', key_id)
+            _set(self, 'public_key', public_key)
+            _set(self, 'customer_master_key_spec', customer_master_key_spec)
+            _set(self, 'key_spec', key_spec)
+            _set(self, 'key_usage', key_usage)
+            _set(self, 'encryption_algorithms', encryption_algorithms)
+            _set(self, 'signing_algorithms', signing_algorithms)
+            _set(self, 'key_agreement_algorithms', key_agreement_algorithms)
+            _set(self, 'encapsulation_algorithms', encapsulation_algorithms)
 
 
 # Schemas

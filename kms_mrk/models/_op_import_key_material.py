@@ -12,7 +12,7 @@ import attrs
 
 from kms_mrk.models import _scalars as _sc
 from kms_mrk.models._enums import ExpirationModelType, ImportType
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -43,26 +43,34 @@ class ImportKeyMaterialRequest(Shape):
     key_material_description: str | None = None
     key_material_id: str | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        import_token: bytes,
-        encrypted_key_material: bytes,
-        valid_to: _dt.datetime | None = None,
-        expiration_model: ExpirationModelType | str | None = None,
-        import_type: ImportType | str | None = None,
-        key_material_description: str | None = None,
-        key_material_id: str | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'import_token', import_token)
-        _set(self, 'encrypted_key_material', encrypted_key_material)
-        _set(self, 'valid_to', valid_to)
-        _set(self, 'expiration_model', expiration_model)
-        _set(self, 'import_type', import_type)
-        _set(self, 'key_material_description', key_material_description)
-        _set(self, 'key_material_id', key_material_id)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            import_token: bytes,
+            encrypted_key_material: bytes,
+            valid_to: _dt.datetime | None = None,
+            expiration_model: ExpirationModelType | str | None = None,
+            import_type: ImportType | str | None = None,
+            key_material_description: str | None = None,
+            key_material_id: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, import_token=REQUIRED, encrypted_key_material=REQUIRED, valid_to=None, expiration_model=None, import_type=None, key_material_description=None, key_material_id=None, **_unknown):
+            if _unknown or key_id is REQUIRED or import_token is REQUIRED or encrypted_key_material is REQUIRED:
+                init_error(self, _unknown, (key_id, import_token, encrypted_key_material))
+            _set(self, 'key_id', key_id)
+            _set(self, 'import_token', import_token)
+            _set(self, 'encrypted_key_material', encrypted_key_material)
+            _set(self, 'valid_to', valid_to)
+            _set(self, 'expiration_model', expiration_model)
+            _set(self, 'import_type', import_type)
+            _set(self, 'key_material_description', key_material_description)
+            _set(self, 'key_material_id', key_material_id)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -75,14 +83,22 @@ class ImportKeyMaterialResponse(Response):
     key_id: str | None = None
     key_material_id: str | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str | None = None,
-        key_material_id: str | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'key_material_id', key_material_id)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str | None = None,
+            key_material_id: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=None, key_material_id=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'key_id', key_id)
+            _set(self, 'key_material_id', key_material_id)
 
 
 # Schemas

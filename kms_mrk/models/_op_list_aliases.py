@@ -11,7 +11,7 @@ from typing import ClassVar, TYPE_CHECKING
 import attrs
 
 from kms_mrk.models import _scalars as _sc
-from kms_mrk.schema import Command, Member, PaginatorInfo, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, PaginatorInfo, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -40,20 +40,28 @@ class AliasListEntry(Shape):
     creation_date: _dt.datetime | None = None
     last_updated_date: _dt.datetime | None = None
 
-    def __init__(
-        self,
-        *,
-        alias_name: str | None = None,
-        alias_arn: str | None = None,
-        target_key_id: str | None = None,
-        creation_date: _dt.datetime | None = None,
-        last_updated_date: _dt.datetime | None = None,
-    ) -> None:
-        _set(self, 'alias_name', alias_name)
-        _set(self, 'alias_arn', alias_arn)
-        _set(self, 'target_key_id', target_key_id)
-        _set(self, 'creation_date', creation_date)
-        _set(self, 'last_updated_date', last_updated_date)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            alias_name: str | None = None,
+            alias_arn: str | None = None,
+            target_key_id: str | None = None,
+            creation_date: _dt.datetime | None = None,
+            last_updated_date: _dt.datetime | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, alias_name=None, alias_arn=None, target_key_id=None, creation_date=None, last_updated_date=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'alias_name', alias_name)
+            _set(self, 'alias_arn', alias_arn)
+            _set(self, 'target_key_id', target_key_id)
+            _set(self, 'creation_date', creation_date)
+            _set(self, 'last_updated_date', last_updated_date)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -67,16 +75,24 @@ class ListAliasesRequest(Shape):
     limit: int | None = None
     marker: str | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str | None = None,
-        limit: int | None = None,
-        marker: str | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'limit', limit)
-        _set(self, 'marker', marker)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str | None = None,
+            limit: int | None = None,
+            marker: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=None, limit=None, marker=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'key_id', key_id)
+            _set(self, 'limit', limit)
+            _set(self, 'marker', marker)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -90,16 +106,24 @@ class ListAliasesResponse(Response):
     next_marker: str | None = None
     truncated: bool | None = None
 
-    def __init__(
-        self,
-        *,
-        aliases: list[AliasListEntry] | None = None,
-        next_marker: str | None = None,
-        truncated: bool | None = None,
-    ) -> None:
-        _set(self, 'aliases', aliases)
-        _set(self, 'next_marker', next_marker)
-        _set(self, 'truncated', truncated)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            aliases: list[AliasListEntry] | None = None,
+            next_marker: str | None = None,
+            truncated: bool | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, aliases=None, next_marker=None, truncated=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'aliases', aliases)
+            _set(self, 'next_marker', next_marker)
+            _set(self, 'truncated', truncated)
 
 
 # Schemas

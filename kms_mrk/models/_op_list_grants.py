@@ -11,7 +11,7 @@ import attrs
 
 from kms_mrk.models import _scalars as _sc
 from kms_mrk.models._shared import ListGrantsResponse
-from kms_mrk.schema import Command, Member, PaginatorInfo, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, PaginatorInfo, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -39,22 +39,30 @@ class ListGrantsRequest(Shape):
     grantee_principal: str | None = None
     grantee_service_principal: str | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        limit: int | None = None,
-        marker: str | None = None,
-        grant_id: str | None = None,
-        grantee_principal: str | None = None,
-        grantee_service_principal: str | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'limit', limit)
-        _set(self, 'marker', marker)
-        _set(self, 'grant_id', grant_id)
-        _set(self, 'grantee_principal', grantee_principal)
-        _set(self, 'grantee_service_principal', grantee_service_principal)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            limit: int | None = None,
+            marker: str | None = None,
+            grant_id: str | None = None,
+            grantee_principal: str | None = None,
+            grantee_service_principal: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, limit=None, marker=None, grant_id=None, grantee_principal=None, grantee_service_principal=None, **_unknown):
+            if _unknown or key_id is REQUIRED:
+                init_error(self, _unknown, (key_id,))
+            _set(self, 'key_id', key_id)
+            _set(self, 'limit', limit)
+            _set(self, 'marker', marker)
+            _set(self, 'grant_id', grant_id)
+            _set(self, 'grantee_principal', grantee_principal)
+            _set(self, 'grantee_service_principal', grantee_service_principal)
 
 
 # Schemas

@@ -10,7 +10,7 @@ from typing import ClassVar, TYPE_CHECKING
 import attrs
 
 from kms_mrk.models import _scalars as _sc
-from kms_mrk.schema import Command, Member, PaginatorInfo, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, PaginatorInfo, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -36,16 +36,24 @@ class ListKeyPoliciesRequest(Shape):
     limit: int | None = None
     marker: str | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        limit: int | None = None,
-        marker: str | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'limit', limit)
-        _set(self, 'marker', marker)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            limit: int | None = None,
+            marker: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, limit=None, marker=None, **_unknown):
+            if _unknown or key_id is REQUIRED:
+                init_error(self, _unknown, (key_id,))
+            _set(self, 'key_id', key_id)
+            _set(self, 'limit', limit)
+            _set(self, 'marker', marker)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -59,16 +67,24 @@ class ListKeyPoliciesResponse(Response):
     next_marker: str | None = None
     truncated: bool | None = None
 
-    def __init__(
-        self,
-        *,
-        policy_names: list[str] | None = None,
-        next_marker: str | None = None,
-        truncated: bool | None = None,
-    ) -> None:
-        _set(self, 'policy_names', policy_names)
-        _set(self, 'next_marker', next_marker)
-        _set(self, 'truncated', truncated)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            policy_names: list[str] | None = None,
+            next_marker: str | None = None,
+            truncated: bool | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, policy_names=None, next_marker=None, truncated=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'policy_names', policy_names)
+            _set(self, 'next_marker', next_marker)
+            _set(self, 'truncated', truncated)
 
 
 # Schemas

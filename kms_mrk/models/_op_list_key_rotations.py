@@ -12,7 +12,7 @@ import attrs
 
 from kms_mrk.models import _scalars as _sc
 from kms_mrk.models._enums import ExpirationModelType, ImportState, IncludeKeyMaterial, KeyMaterialState, RotationType
-from kms_mrk.schema import Command, Member, PaginatorInfo, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, PaginatorInfo, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -40,18 +40,26 @@ class ListKeyRotationsRequest(Shape):
     limit: int | None = None
     marker: str | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        include_key_material: IncludeKeyMaterial | str | None = None,
-        limit: int | None = None,
-        marker: str | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'include_key_material', include_key_material)
-        _set(self, 'limit', limit)
-        _set(self, 'marker', marker)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            include_key_material: IncludeKeyMaterial | str | None = None,
+            limit: int | None = None,
+            marker: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, include_key_material=None, limit=None, marker=None, **_unknown):
+            if _unknown or key_id is REQUIRED:
+                init_error(self, _unknown, (key_id,))
+            _set(self, 'key_id', key_id)
+            _set(self, 'include_key_material', include_key_material)
+            _set(self, 'limit', limit)
+            _set(self, 'marker', marker)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -71,28 +79,36 @@ class RotationsListEntry(Shape):
     rotation_date: _dt.datetime | None = None
     rotation_type: RotationType | str | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str | None = None,
-        key_material_id: str | None = None,
-        key_material_description: str | None = None,
-        import_state: ImportState | str | None = None,
-        key_material_state: KeyMaterialState | str | None = None,
-        expiration_model: ExpirationModelType | str | None = None,
-        valid_to: _dt.datetime | None = None,
-        rotation_date: _dt.datetime | None = None,
-        rotation_type: RotationType | str | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'key_material_id', key_material_id)
-        _set(self, 'key_material_description', key_material_description)
-        _set(self, 'import_state', import_state)
-        _set(self, 'key_material_state', key_material_state)
-        _set(self, 'expiration_model', expiration_model)
-        _set(self, 'valid_to', valid_to)
-        _set(self, 'rotation_date', rotation_date)
-        _set(self, 'rotation_type', rotation_type)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str | None = None,
+            key_material_id: str | None = None,
+            key_material_description: str | None = None,
+            import_state: ImportState | str | None = None,
+            key_material_state: KeyMaterialState | str | None = None,
+            expiration_model: ExpirationModelType | str | None = None,
+            valid_to: _dt.datetime | None = None,
+            rotation_date: _dt.datetime | None = None,
+            rotation_type: RotationType | str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=None, key_material_id=None, key_material_description=None, import_state=None, key_material_state=None, expiration_model=None, valid_to=None, rotation_date=None, rotation_type=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'key_id', key_id)
+            _set(self, 'key_material_id', key_material_id)
+            _set(self, 'key_material_description', key_material_description)
+            _set(self, 'import_state', import_state)
+            _set(self, 'key_material_state', key_material_state)
+            _set(self, 'expiration_model', expiration_model)
+            _set(self, 'valid_to', valid_to)
+            _set(self, 'rotation_date', rotation_date)
+            _set(self, 'rotation_type', rotation_type)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -106,16 +122,24 @@ class ListKeyRotationsResponse(Response):
     next_marker: str | None = None
     truncated: bool | None = None
 
-    def __init__(
-        self,
-        *,
-        rotations: list[RotationsListEntry] | None = None,
-        next_marker: str | None = None,
-        truncated: bool | None = None,
-    ) -> None:
-        _set(self, 'rotations', rotations)
-        _set(self, 'next_marker', next_marker)
-        _set(self, 'truncated', truncated)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            rotations: list[RotationsListEntry] | None = None,
+            next_marker: str | None = None,
+            truncated: bool | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, rotations=None, next_marker=None, truncated=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'rotations', rotations)
+            _set(self, 'next_marker', next_marker)
+            _set(self, 'truncated', truncated)
 
 
 # Schemas

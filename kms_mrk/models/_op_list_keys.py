@@ -11,7 +11,7 @@ import attrs
 
 from kms_mrk.models import _scalars as _sc
 from kms_mrk.models._enums import ResourceOwnerType
-from kms_mrk.schema import Command, Member, PaginatorInfo, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, PaginatorInfo, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -37,14 +37,22 @@ class KeyListEntry(Shape):
     key_id: str | None = None
     key_arn: str | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str | None = None,
-        key_arn: str | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'key_arn', key_arn)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str | None = None,
+            key_arn: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=None, key_arn=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'key_id', key_id)
+            _set(self, 'key_arn', key_arn)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -58,16 +66,24 @@ class ListKeysRequest(Shape):
     marker: str | None = None
     resource_owners: list[ResourceOwnerType | str] | None = None
 
-    def __init__(
-        self,
-        *,
-        limit: int | None = None,
-        marker: str | None = None,
-        resource_owners: list[ResourceOwnerType | str] | None = None,
-    ) -> None:
-        _set(self, 'limit', limit)
-        _set(self, 'marker', marker)
-        _set(self, 'resource_owners', resource_owners)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            limit: int | None = None,
+            marker: str | None = None,
+            resource_owners: list[ResourceOwnerType | str] | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, limit=None, marker=None, resource_owners=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'limit', limit)
+            _set(self, 'marker', marker)
+            _set(self, 'resource_owners', resource_owners)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -81,16 +97,24 @@ class ListKeysResponse(Response):
     next_marker: str | None = None
     truncated: bool | None = None
 
-    def __init__(
-        self,
-        *,
-        keys: list[KeyListEntry] | None = None,
-        next_marker: str | None = None,
-        truncated: bool | None = None,
-    ) -> None:
-        _set(self, 'keys', keys)
-        _set(self, 'next_marker', next_marker)
-        _set(self, 'truncated', truncated)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            keys: list[KeyListEntry] | None = None,
+            next_marker: str | None = None,
+            truncated: bool | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, keys=None, next_marker=None, truncated=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'keys', keys)
+            _set(self, 'next_marker', next_marker)
+            _set(self, 'truncated', truncated)
 
 
 # Schemas

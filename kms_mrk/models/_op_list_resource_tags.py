@@ -11,7 +11,7 @@ import attrs
 
 from kms_mrk.models import _scalars as _sc, _shared as _sh
 from kms_mrk.models._shared import Tag
-from kms_mrk.schema import Command, Member, PaginatorInfo, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, PaginatorInfo, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -37,16 +37,24 @@ class ListResourceTagsRequest(Shape):
     limit: int | None = None
     marker: str | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        limit: int | None = None,
-        marker: str | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'limit', limit)
-        _set(self, 'marker', marker)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            limit: int | None = None,
+            marker: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, limit=None, marker=None, **_unknown):
+            if _unknown or key_id is REQUIRED:
+                init_error(self, _unknown, (key_id,))
+            _set(self, 'key_id', key_id)
+            _set(self, 'limit', limit)
+            _set(self, 'marker', marker)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -60,16 +68,24 @@ class ListResourceTagsResponse(Response):
     next_marker: str | None = None
     truncated: bool | None = None
 
-    def __init__(
-        self,
-        *,
-        tags: list[Tag] | None = None,
-        next_marker: str | None = None,
-        truncated: bool | None = None,
-    ) -> None:
-        _set(self, 'tags', tags)
-        _set(self, 'next_marker', next_marker)
-        _set(self, 'truncated', truncated)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            tags: list[Tag] | None = None,
+            next_marker: str | None = None,
+            truncated: bool | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, tags=None, next_marker=None, truncated=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'tags', tags)
+            _set(self, 'next_marker', next_marker)
+            _set(self, 'truncated', truncated)
 
 
 # Schemas

@@ -11,7 +11,7 @@ import attrs
 
 from kms_mrk.models import _scalars as _sc
 from kms_mrk.models._shared import ListGrantsResponse
-from kms_mrk.schema import Command, Member, PaginatorInfo, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, PaginatorInfo, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -37,18 +37,26 @@ class ListRetirableGrantsRequest(Shape):
     retiring_principal: str | None = None
     retiring_service_principal: str | None = None
 
-    def __init__(
-        self,
-        *,
-        limit: int | None = None,
-        marker: str | None = None,
-        retiring_principal: str | None = None,
-        retiring_service_principal: str | None = None,
-    ) -> None:
-        _set(self, 'limit', limit)
-        _set(self, 'marker', marker)
-        _set(self, 'retiring_principal', retiring_principal)
-        _set(self, 'retiring_service_principal', retiring_service_principal)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            limit: int | None = None,
+            marker: str | None = None,
+            retiring_principal: str | None = None,
+            retiring_service_principal: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, limit=None, marker=None, retiring_principal=None, retiring_service_principal=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'limit', limit)
+            _set(self, 'marker', marker)
+            _set(self, 'retiring_principal', retiring_principal)
+            _set(self, 'retiring_service_principal', retiring_service_principal)
 
 
 # Schemas

@@ -10,7 +10,7 @@ from typing import ClassVar, TYPE_CHECKING
 import attrs
 
 from kms_mrk.models import _scalars as _sc
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -37,18 +37,26 @@ class PutKeyPolicyRequest(Shape):
     policy_name: str | None = None
     bypass_policy_lockout_safety_check: bool | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        policy: str,
-        policy_name: str | None = None,
-        bypass_policy_lockout_safety_check: bool | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'policy', policy)
-        _set(self, 'policy_name', policy_name)
-        _set(self, 'bypass_policy_lockout_safety_check', bypass_policy_lockout_safety_check)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            policy: str,
+            policy_name: str | None = None,
+            bypass_policy_lockout_safety_check: bool | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, policy=REQUIRED, policy_name=None, bypass_policy_lockout_safety_check=None, **_unknown):
+            if _unknown or key_id is REQUIRED or policy is REQUIRED:
+                init_error(self, _unknown, (key_id, policy))
+            _set(self, 'key_id', key_id)
+            _set(self, 'policy', policy)
+            _set(self, 'policy_name', policy_name)
+            _set(self, 'bypass_policy_lockout_safety_check', bypass_policy_lockout_safety_check)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -57,6 +65,16 @@ class PutKeyPolicyResponse(Response):
 
     `API reference <https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html>`__
     """
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
+
+    else:
+
+        def __init__(self, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
 
 
 # Schemas

@@ -11,7 +11,7 @@ import attrs
 
 from kms_mrk.models import _scalars as _sc, _shared as _sh
 from kms_mrk.models._enums import DryRunModifierType, EncryptionAlgorithmSpec
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -44,30 +44,38 @@ class ReEncryptRequest(Shape):
     dry_run: bool | None = None
     dry_run_modifiers: list[DryRunModifierType | str] | None = None
 
-    def __init__(
-        self,
-        *,
-        destination_key_id: str,
-        ciphertext_blob: bytes | None = None,
-        source_encryption_context: dict[str, str] | None = None,
-        source_key_id: str | None = None,
-        destination_encryption_context: dict[str, str] | None = None,
-        source_encryption_algorithm: EncryptionAlgorithmSpec | str | None = None,
-        destination_encryption_algorithm: EncryptionAlgorithmSpec | str | None = None,
-        grant_tokens: list[str] | None = None,
-        dry_run: bool | None = None,
-        dry_run_modifiers: list[DryRunModifierType | str] | None = None,
-    ) -> None:
-        _set(self, 'destination_key_id', destination_key_id)
-        _set(self, 'ciphertext_blob', ciphertext_blob)
-        _set(self, 'source_encryption_context', source_encryption_context)
-        _set(self, 'source_key_id', source_key_id)
-        _set(self, 'destination_encryption_context', destination_encryption_context)
-        _set(self, 'source_encryption_algorithm', source_encryption_algorithm)
-        _set(self, 'destination_encryption_algorithm', destination_encryption_algorithm)
-        _set(self, 'grant_tokens', grant_tokens)
-        _set(self, 'dry_run', dry_run)
-        _set(self, 'dry_run_modifiers', dry_run_modifiers)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            destination_key_id: str,
+            ciphertext_blob: bytes | None = None,
+            source_encryption_context: dict[str, str] | None = None,
+            source_key_id: str | None = None,
+            destination_encryption_context: dict[str, str] | None = None,
+            source_encryption_algorithm: EncryptionAlgorithmSpec | str | None = None,
+            destination_encryption_algorithm: EncryptionAlgorithmSpec | str | None = None,
+            grant_tokens: list[str] | None = None,
+            dry_run: bool | None = None,
+            dry_run_modifiers: list[DryRunModifierType | str] | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, destination_key_id=REQUIRED, ciphertext_blob=None, source_encryption_context=None, source_key_id=None, destination_encryption_context=None, source_encryption_algorithm=None, destination_encryption_algorithm=None, grant_tokens=None, dry_run=None, dry_run_modifiers=None, **_unknown):
+            if _unknown or destination_key_id is REQUIRED:
+                init_error(self, _unknown, (destination_key_id,))
+            _set(self, 'destination_key_id', destination_key_id)
+            _set(self, 'ciphertext_blob', ciphertext_blob)
+            _set(self, 'source_encryption_context', source_encryption_context)
+            _set(self, 'source_key_id', source_key_id)
+            _set(self, 'destination_encryption_context', destination_encryption_context)
+            _set(self, 'source_encryption_algorithm', source_encryption_algorithm)
+            _set(self, 'destination_encryption_algorithm', destination_encryption_algorithm)
+            _set(self, 'grant_tokens', grant_tokens)
+            _set(self, 'dry_run', dry_run)
+            _set(self, 'dry_run_modifiers', dry_run_modifiers)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -85,24 +93,32 @@ class ReEncryptResponse(Response):
     source_key_material_id: str | None = None
     destination_key_material_id: str | None = None
 
-    def __init__(
-        self,
-        *,
-        ciphertext_blob: bytes | None = None,
-        source_key_id: str | None = None,
-        key_id: str | None = None,
-        source_encryption_algorithm: EncryptionAlgorithmSpec | str | None = None,
-        destination_encryption_algorithm: EncryptionAlgorithmSpec | str | None = None,
-        source_key_material_id: str | None = None,
-        destination_key_material_id: str | None = None,
-    ) -> None:
-        _set(self, 'ciphertext_blob', ciphertext_blob)
-        _set(self, 'source_key_id', source_key_id)
-        _set(self, 'key_id', key_id)
-        _set(self, 'source_encryption_algorithm', source_encryption_algorithm)
-        _set(self, 'destination_encryption_algorithm', destination_encryption_algorithm)
-        _set(self, 'source_key_material_id', source_key_material_id)
-        _set(self, 'destination_key_material_id', destination_key_material_id)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            ciphertext_blob: bytes | None = None,
+            source_key_id: str | None = None,
+            key_id: str | None = None,
+            source_encryption_algorithm: EncryptionAlgorithmSpec | str | None = None,
+            destination_encryption_algorithm: EncryptionAlgorithmSpec | str | None = None,
+            source_key_material_id: str | None = None,
+            destination_key_material_id: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, ciphertext_blob=None, source_key_id=None, key_id=None, source_encryption_algorithm=None, destination_encryption_algorithm=None, source_key_material_id=None, destination_key_material_id=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'ciphertext_blob', ciphertext_blob)
+            _set(self, 'source_key_id', source_key_id)
+            _set(self, 'key_id', key_id)
+            _set(self, 'source_encryption_algorithm', source_encryption_algorithm)
+            _set(self, 'destination_encryption_algorithm', destination_encryption_algorithm)
+            _set(self, 'source_key_material_id', source_key_material_id)
+            _set(self, 'destination_key_material_id', destination_key_material_id)
 
 
 # Schemas

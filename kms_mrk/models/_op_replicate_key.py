@@ -11,7 +11,7 @@ import attrs
 
 from kms_mrk.models import _scalars as _sc, _shared as _sh
 from kms_mrk.models._shared import KeyMetadata, Tag
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -40,22 +40,30 @@ class ReplicateKeyRequest(Shape):
     description: str | None = None
     tags: list[Tag] | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        replica_region: str,
-        policy: str | None = None,
-        bypass_policy_lockout_safety_check: bool | None = None,
-        description: str | None = None,
-        tags: list[Tag] | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'replica_region', replica_region)
-        _set(self, 'policy', policy)
-        _set(self, 'bypass_policy_lockout_safety_check', bypass_policy_lockout_safety_check)
-        _set(self, 'description', description)
-        _set(self, 'tags', tags)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            replica_region: str,
+            policy: str | None = None,
+            bypass_policy_lockout_safety_check: bool | None = None,
+            description: str | None = None,
+            tags: list[Tag] | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, replica_region=REQUIRED, policy=None, bypass_policy_lockout_safety_check=None, description=None, tags=None, **_unknown):
+            if _unknown or key_id is REQUIRED or replica_region is REQUIRED:
+                init_error(self, _unknown, (key_id, replica_region))
+            _set(self, 'key_id', key_id)
+            _set(self, 'replica_region', replica_region)
+            _set(self, 'policy', policy)
+            _set(self, 'bypass_policy_lockout_safety_check', bypass_policy_lockout_safety_check)
+            _set(self, 'description', description)
+            _set(self, 'tags', tags)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -69,16 +77,24 @@ class ReplicateKeyResponse(Response):
     replica_policy: str | None = None
     replica_tags: list[Tag] | None = None
 
-    def __init__(
-        self,
-        *,
-        replica_key_metadata: KeyMetadata | None = None,
-        replica_policy: str | None = None,
-        replica_tags: list[Tag] | None = None,
-    ) -> None:
-        _set(self, 'replica_key_metadata', replica_key_metadata)
-        _set(self, 'replica_policy', replica_policy)
-        _set(self, 'replica_tags', replica_tags)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            replica_key_metadata: KeyMetadata | None = None,
+            replica_policy: str | None = None,
+            replica_tags: list[Tag] | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, replica_key_metadata=None, replica_policy=None, replica_tags=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'replica_key_metadata', replica_key_metadata)
+            _set(self, 'replica_policy', replica_policy)
+            _set(self, 'replica_tags', replica_tags)
 
 
 # Schemas

@@ -10,7 +10,7 @@ from typing import ClassVar, TYPE_CHECKING
 import attrs
 
 from kms_mrk.models import _scalars as _sc
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -37,18 +37,26 @@ class RetireGrantRequest(Shape):
     grant_id: str | None = None
     dry_run: bool | None = None
 
-    def __init__(
-        self,
-        *,
-        grant_token: str | None = None,
-        key_id: str | None = None,
-        grant_id: str | None = None,
-        dry_run: bool | None = None,
-    ) -> None:
-        _set(self, 'grant_token', grant_token)
-        _set(self, 'key_id', key_id)
-        _set(self, 'grant_id', grant_id)
-        _set(self, 'dry_run', dry_run)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            grant_token: str | None = None,
+            key_id: str | None = None,
+            grant_id: str | None = None,
+            dry_run: bool | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, grant_token=None, key_id=None, grant_id=None, dry_run=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'grant_token', grant_token)
+            _set(self, 'key_id', key_id)
+            _set(self, 'grant_id', grant_id)
+            _set(self, 'dry_run', dry_run)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -57,6 +65,16 @@ class RetireGrantResponse(Response):
 
     `API reference <https://docs.aws.amazon.com/kms/latest/APIReference/API_RetireGrant.html>`__
     """
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
+
+    else:
+
+        def __init__(self, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
 
 
 # Schemas

@@ -10,7 +10,7 @@ from typing import ClassVar, TYPE_CHECKING
 import attrs
 
 from kms_mrk.models import _scalars as _sc
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -36,16 +36,24 @@ class RevokeGrantRequest(Shape):
     grant_id: str
     dry_run: bool | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        grant_id: str,
-        dry_run: bool | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'grant_id', grant_id)
-        _set(self, 'dry_run', dry_run)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            grant_id: str,
+            dry_run: bool | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, grant_id=REQUIRED, dry_run=None, **_unknown):
+            if _unknown or key_id is REQUIRED or grant_id is REQUIRED:
+                init_error(self, _unknown, (key_id, grant_id))
+            _set(self, 'key_id', key_id)
+            _set(self, 'grant_id', grant_id)
+            _set(self, 'dry_run', dry_run)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -54,6 +62,16 @@ class RevokeGrantResponse(Response):
 
     `API reference <https://docs.aws.amazon.com/kms/latest/APIReference/API_RevokeGrant.html>`__
     """
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
+
+    else:
+
+        def __init__(self, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
 
 
 # Schemas

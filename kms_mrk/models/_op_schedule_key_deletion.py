@@ -12,7 +12,7 @@ import attrs
 
 from kms_mrk.models import _scalars as _sc
 from kms_mrk.models._enums import KeyState
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -37,14 +37,22 @@ class ScheduleKeyDeletionRequest(Shape):
     key_id: str
     pending_window_in_days: int | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        pending_window_in_days: int | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'pending_window_in_days', pending_window_in_days)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            pending_window_in_days: int | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, pending_window_in_days=None, **_unknown):
+            if _unknown or key_id is REQUIRED:
+                init_error(self, _unknown, (key_id,))
+            _set(self, 'key_id', key_id)
+            _set(self, 'pending_window_in_days', pending_window_in_days)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -59,18 +67,26 @@ class ScheduleKeyDeletionResponse(Response):
     key_state: KeyState | str | None = None
     pending_window_in_days: int | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str | None = None,
-        deletion_date: _dt.datetime | None = None,
-        key_state: KeyState | str | None = None,
-        pending_window_in_days: int | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'deletion_date', deletion_date)
-        _set(self, 'key_state', key_state)
-        _set(self, 'pending_window_in_days', pending_window_in_days)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str | None = None,
+            deletion_date: _dt.datetime | None = None,
+            key_state: KeyState | str | None = None,
+            pending_window_in_days: int | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=None, deletion_date=None, key_state=None, pending_window_in_days=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'key_id', key_id)
+            _set(self, 'deletion_date', deletion_date)
+            _set(self, 'key_state', key_state)
+            _set(self, 'pending_window_in_days', pending_window_in_days)
 
 
 # Schemas

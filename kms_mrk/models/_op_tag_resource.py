@@ -11,7 +11,7 @@ import attrs
 
 from kms_mrk.models import _scalars as _sc, _shared as _sh
 from kms_mrk.models._shared import Tag
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -36,14 +36,22 @@ class TagResourceRequest(Shape):
     key_id: str
     tags: list[Tag]
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        tags: list[Tag],
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'tags', tags)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            tags: list[Tag],
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, tags=REQUIRED, **_unknown):
+            if _unknown or key_id is REQUIRED or tags is REQUIRED:
+                init_error(self, _unknown, (key_id, tags))
+            _set(self, 'key_id', key_id)
+            _set(self, 'tags', tags)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -52,6 +60,16 @@ class TagResourceResponse(Response):
 
     `API reference <https://docs.aws.amazon.com/kms/latest/APIReference/API_TagResource.html>`__
     """
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
+
+    else:
+
+        def __init__(self, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
 
 
 # Schemas

@@ -10,7 +10,7 @@ from typing import ClassVar, TYPE_CHECKING
 import attrs
 
 from kms_mrk.models import _scalars as _sc
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -35,14 +35,22 @@ class UntagResourceRequest(Shape):
     key_id: str
     tag_keys: list[str]
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        tag_keys: list[str],
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'tag_keys', tag_keys)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            tag_keys: list[str],
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, tag_keys=REQUIRED, **_unknown):
+            if _unknown or key_id is REQUIRED or tag_keys is REQUIRED:
+                init_error(self, _unknown, (key_id, tag_keys))
+            _set(self, 'key_id', key_id)
+            _set(self, 'tag_keys', tag_keys)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -51,6 +59,16 @@ class UntagResourceResponse(Response):
 
     `API reference <https://docs.aws.amazon.com/kms/latest/APIReference/API_UntagResource.html>`__
     """
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
+
+    else:
+
+        def __init__(self, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
 
 
 # Schemas

@@ -10,7 +10,7 @@ from typing import ClassVar, TYPE_CHECKING
 import attrs
 
 from kms_mrk.models import _scalars as _sc
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -35,14 +35,22 @@ class UpdateAliasRequest(Shape):
     alias_name: str
     target_key_id: str
 
-    def __init__(
-        self,
-        *,
-        alias_name: str,
-        target_key_id: str,
-    ) -> None:
-        _set(self, 'alias_name', alias_name)
-        _set(self, 'target_key_id', target_key_id)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            alias_name: str,
+            target_key_id: str,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, alias_name=REQUIRED, target_key_id=REQUIRED, **_unknown):
+            if _unknown or alias_name is REQUIRED or target_key_id is REQUIRED:
+                init_error(self, _unknown, (alias_name, target_key_id))
+            _set(self, 'alias_name', alias_name)
+            _set(self, 'target_key_id', target_key_id)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -51,6 +59,16 @@ class UpdateAliasResponse(Response):
 
     `API reference <https://docs.aws.amazon.com/kms/latest/APIReference/API_UpdateAlias.html>`__
     """
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
+
+    else:
+
+        def __init__(self, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
 
 
 # Schemas

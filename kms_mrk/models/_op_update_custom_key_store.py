@@ -12,7 +12,7 @@ import attrs
 from kms_mrk.models import _scalars as _sc, _shared as _sh
 from kms_mrk.models._enums import XksProxyConnectivityType
 from kms_mrk.models._shared import XksProxyAuthenticationCredentialType
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -45,30 +45,38 @@ class UpdateCustomKeyStoreRequest(Shape):
     xks_proxy_authentication_credential: XksProxyAuthenticationCredentialType | None = None
     xks_proxy_connectivity: XksProxyConnectivityType | str | None = None
 
-    def __init__(
-        self,
-        *,
-        custom_key_store_id: str,
-        new_custom_key_store_name: str | None = None,
-        key_store_password: str | None = None,
-        cloud_hsm_cluster_id: str | None = None,
-        xks_proxy_uri_endpoint: str | None = None,
-        xks_proxy_uri_path: str | None = None,
-        xks_proxy_vpc_endpoint_service_name: str | None = None,
-        xks_proxy_vpc_endpoint_service_owner: str | None = None,
-        xks_proxy_authentication_credential: XksProxyAuthenticationCredentialType | None = None,
-        xks_proxy_connectivity: XksProxyConnectivityType | str | None = None,
-    ) -> None:
-        _set(self, 'custom_key_store_id', custom_key_store_id)
-        _set(self, 'new_custom_key_store_name', new_custom_key_store_name)
-        _set(self, 'key_store_password', key_store_password)
-        _set(self, 'cloud_hsm_cluster_id', cloud_hsm_cluster_id)
-        _set(self, 'xks_proxy_uri_endpoint', xks_proxy_uri_endpoint)
-        _set(self, 'xks_proxy_uri_path', xks_proxy_uri_path)
-        _set(self, 'xks_proxy_vpc_endpoint_service_name', xks_proxy_vpc_endpoint_service_name)
-        _set(self, 'xks_proxy_vpc_endpoint_service_owner', xks_proxy_vpc_endpoint_service_owner)
-        _set(self, 'xks_proxy_authentication_credential', xks_proxy_authentication_credential)
-        _set(self, 'xks_proxy_connectivity', xks_proxy_connectivity)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            custom_key_store_id: str,
+            new_custom_key_store_name: str | None = None,
+            key_store_password: str | None = None,
+            cloud_hsm_cluster_id: str | None = None,
+            xks_proxy_uri_endpoint: str | None = None,
+            xks_proxy_uri_path: str | None = None,
+            xks_proxy_vpc_endpoint_service_name: str | None = None,
+            xks_proxy_vpc_endpoint_service_owner: str | None = None,
+            xks_proxy_authentication_credential: XksProxyAuthenticationCredentialType | None = None,
+            xks_proxy_connectivity: XksProxyConnectivityType | str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, custom_key_store_id=REQUIRED, new_custom_key_store_name=None, key_store_password=None, cloud_hsm_cluster_id=None, xks_proxy_uri_endpoint=None, xks_proxy_uri_path=None, xks_proxy_vpc_endpoint_service_name=None, xks_proxy_vpc_endpoint_service_owner=None, xks_proxy_authentication_credential=None, xks_proxy_connectivity=None, **_unknown):
+            if _unknown or custom_key_store_id is REQUIRED:
+                init_error(self, _unknown, (custom_key_store_id,))
+            _set(self, 'custom_key_store_id', custom_key_store_id)
+            _set(self, 'new_custom_key_store_name', new_custom_key_store_name)
+            _set(self, 'key_store_password', key_store_password)
+            _set(self, 'cloud_hsm_cluster_id', cloud_hsm_cluster_id)
+            _set(self, 'xks_proxy_uri_endpoint', xks_proxy_uri_endpoint)
+            _set(self, 'xks_proxy_uri_path', xks_proxy_uri_path)
+            _set(self, 'xks_proxy_vpc_endpoint_service_name', xks_proxy_vpc_endpoint_service_name)
+            _set(self, 'xks_proxy_vpc_endpoint_service_owner', xks_proxy_vpc_endpoint_service_owner)
+            _set(self, 'xks_proxy_authentication_credential', xks_proxy_authentication_credential)
+            _set(self, 'xks_proxy_connectivity', xks_proxy_connectivity)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -77,6 +85,16 @@ class UpdateCustomKeyStoreResponse(Response):
 
     `API reference <https://docs.aws.amazon.com/kms/latest/APIReference/API_UpdateCustomKeyStore.html>`__
     """
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
+
+    else:
+
+        def __init__(self, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
 
 
 # Schemas

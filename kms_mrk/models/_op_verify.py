@@ -11,7 +11,7 @@ import attrs
 
 from kms_mrk.models import _scalars as _sc, _shared as _sh
 from kms_mrk.models._enums import MessageType, SigningAlgorithmSpec
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -41,24 +41,32 @@ class VerifyRequest(Shape):
     grant_tokens: list[str] | None = None
     dry_run: bool | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        message: bytes,
-        signature: bytes,
-        signing_algorithm: SigningAlgorithmSpec | str,
-        message_type: MessageType | str | None = None,
-        grant_tokens: list[str] | None = None,
-        dry_run: bool | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'message', message)
-        _set(self, 'signature', signature)
-        _set(self, 'signing_algorithm', signing_algorithm)
-        _set(self, 'message_type', message_type)
-        _set(self, 'grant_tokens', grant_tokens)
-        _set(self, 'dry_run', dry_run)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            message: bytes,
+            signature: bytes,
+            signing_algorithm: SigningAlgorithmSpec | str,
+            message_type: MessageType | str | None = None,
+            grant_tokens: list[str] | None = None,
+            dry_run: bool | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, message=REQUIRED, signature=REQUIRED, signing_algorithm=REQUIRED, message_type=None, grant_tokens=None, dry_run=None, **_unknown):
+            if _unknown or key_id is REQUIRED or message is REQUIRED or signature is REQUIRED or signing_algorithm is REQUIRED:
+                init_error(self, _unknown, (key_id, message, signature, signing_algorithm))
+            _set(self, 'key_id', key_id)
+            _set(self, 'message', message)
+            _set(self, 'signature', signature)
+            _set(self, 'signing_algorithm', signing_algorithm)
+            _set(self, 'message_type', message_type)
+            _set(self, 'grant_tokens', grant_tokens)
+            _set(self, 'dry_run', dry_run)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -72,16 +80,24 @@ class VerifyResponse(Response):
     signature_valid: bool | None = None
     signing_algorithm: SigningAlgorithmSpec | str | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str | None = None,
-        signature_valid: bool | None = None,
-        signing_algorithm: SigningAlgorithmSpec | str | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'signature_valid', signature_valid)
-        _set(self, 'signing_algorithm', signing_algorithm)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str | None = None,
+            signature_valid: bool | None = None,
+            signing_algorithm: SigningAlgorithmSpec | str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=None, signature_valid=None, signing_algorithm=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'key_id', key_id)
+            _set(self, 'signature_valid', signature_valid)
+            _set(self, 'signing_algorithm', signing_algorithm)
 
 
 # Schemas

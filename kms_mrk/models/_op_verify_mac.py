@@ -11,7 +11,7 @@ import attrs
 
 from kms_mrk.models import _scalars as _sc, _shared as _sh
 from kms_mrk.models._enums import MacAlgorithmSpec
-from kms_mrk.schema import Command, Member, Response, Schema, Shape
+from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
 if TYPE_CHECKING:
@@ -40,22 +40,30 @@ class VerifyMacRequest(Shape):
     grant_tokens: list[str] | None = None
     dry_run: bool | None = None
 
-    def __init__(
-        self,
-        *,
-        message: bytes,
-        key_id: str,
-        mac_algorithm: MacAlgorithmSpec | str,
-        mac: bytes,
-        grant_tokens: list[str] | None = None,
-        dry_run: bool | None = None,
-    ) -> None:
-        _set(self, 'message', message)
-        _set(self, 'key_id', key_id)
-        _set(self, 'mac_algorithm', mac_algorithm)
-        _set(self, 'mac', mac)
-        _set(self, 'grant_tokens', grant_tokens)
-        _set(self, 'dry_run', dry_run)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            message: bytes,
+            key_id: str,
+            mac_algorithm: MacAlgorithmSpec | str,
+            mac: bytes,
+            grant_tokens: list[str] | None = None,
+            dry_run: bool | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, message=REQUIRED, key_id=REQUIRED, mac_algorithm=REQUIRED, mac=REQUIRED, grant_tokens=None, dry_run=None, **_unknown):
+            if _unknown or message is REQUIRED or key_id is REQUIRED or mac_algorithm is REQUIRED or mac is REQUIRED:
+                init_error(self, _unknown, (message, key_id, mac_algorithm, mac))
+            _set(self, 'message', message)
+            _set(self, 'key_id', key_id)
+            _set(self, 'mac_algorithm', mac_algorithm)
+            _set(self, 'mac', mac)
+            _set(self, 'grant_tokens', grant_tokens)
+            _set(self, 'dry_run', dry_run)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -69,16 +77,24 @@ class VerifyMacResponse(Response):
     mac_valid: bool | None = None
     mac_algorithm: MacAlgorithmSpec | str | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str | None = None,
-        mac_valid: bool | None = None,
-        mac_algorithm: MacAlgorithmSpec | str | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'mac_valid', mac_valid)
-        _set(self, 'mac_algorithm', mac_algorithm)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str | None = None,
+            mac_valid: bool | None = None,
+            mac_algorithm: MacAlgorithmSpec | str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=None, mac_valid=None, mac_algorithm=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'key_id', key_id)
+            _set(self, 'mac_valid', mac_valid)
+            _set(self, 'mac_algorithm', mac_algorithm)
 
 
 # Schemas

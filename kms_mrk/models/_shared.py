@@ -6,12 +6,13 @@ Structures shared by several operations.
 from __future__ import annotations
 
 import datetime as _dt
+from typing import TYPE_CHECKING
 
 import attrs
 
 from kms_mrk.models import _scalars as _sc
 from kms_mrk.models._enums import CustomerMasterKeySpec, EncapsulationAlgorithmSpec, EncryptionAlgorithmSpec, ExpirationModelType, GrantOperation, KeyAgreementAlgorithmSpec, KeyEncryptionMechanism, KeyManagerType, KeySpec, KeyState, KeyUsageType, MacAlgorithmSpec, MultiRegionKeyType, OriginType, SigningAlgorithmSpec
-from kms_mrk.schema import Member, Response, Schema, Shape
+from kms_mrk.schema import Member, REQUIRED, Response, Schema, Shape, init_error
 
 __all__ = [
     "GrantConstraints",
@@ -40,16 +41,24 @@ class GrantConstraints(Shape):
     encryption_context_equals: dict[str, str] | None = None
     source_arn: str | None = None
 
-    def __init__(
-        self,
-        *,
-        encryption_context_subset: dict[str, str] | None = None,
-        encryption_context_equals: dict[str, str] | None = None,
-        source_arn: str | None = None,
-    ) -> None:
-        _set(self, 'encryption_context_subset', encryption_context_subset)
-        _set(self, 'encryption_context_equals', encryption_context_equals)
-        _set(self, 'source_arn', source_arn)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            encryption_context_subset: dict[str, str] | None = None,
+            encryption_context_equals: dict[str, str] | None = None,
+            source_arn: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, encryption_context_subset=None, encryption_context_equals=None, source_arn=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'encryption_context_subset', encryption_context_subset)
+            _set(self, 'encryption_context_equals', encryption_context_equals)
+            _set(self, 'source_arn', source_arn)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -71,32 +80,40 @@ class GrantListEntry(Shape):
     grantee_service_principal: str | None = None
     retiring_service_principal: str | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str | None = None,
-        grant_id: str | None = None,
-        name: str | None = None,
-        creation_date: _dt.datetime | None = None,
-        grantee_principal: str | None = None,
-        retiring_principal: str | None = None,
-        issuing_account: str | None = None,
-        operations: list[GrantOperation | str] | None = None,
-        constraints: GrantConstraints | None = None,
-        grantee_service_principal: str | None = None,
-        retiring_service_principal: str | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'grant_id', grant_id)
-        _set(self, 'name', name)
-        _set(self, 'creation_date', creation_date)
-        _set(self, 'grantee_principal', grantee_principal)
-        _set(self, 'retiring_principal', retiring_principal)
-        _set(self, 'issuing_account', issuing_account)
-        _set(self, 'operations', operations)
-        _set(self, 'constraints', constraints)
-        _set(self, 'grantee_service_principal', grantee_service_principal)
-        _set(self, 'retiring_service_principal', retiring_service_principal)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str | None = None,
+            grant_id: str | None = None,
+            name: str | None = None,
+            creation_date: _dt.datetime | None = None,
+            grantee_principal: str | None = None,
+            retiring_principal: str | None = None,
+            issuing_account: str | None = None,
+            operations: list[GrantOperation | str] | None = None,
+            constraints: GrantConstraints | None = None,
+            grantee_service_principal: str | None = None,
+            retiring_service_principal: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=None, grant_id=None, name=None, creation_date=None, grantee_principal=None, retiring_principal=None, issuing_account=None, operations=None, constraints=None, grantee_service_principal=None, retiring_service_principal=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'key_id', key_id)
+            _set(self, 'grant_id', grant_id)
+            _set(self, 'name', name)
+            _set(self, 'creation_date', creation_date)
+            _set(self, 'grantee_principal', grantee_principal)
+            _set(self, 'retiring_principal', retiring_principal)
+            _set(self, 'issuing_account', issuing_account)
+            _set(self, 'operations', operations)
+            _set(self, 'constraints', constraints)
+            _set(self, 'grantee_service_principal', grantee_service_principal)
+            _set(self, 'retiring_service_principal', retiring_service_principal)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -134,64 +151,72 @@ class KeyMetadata(Shape):
     xks_key_configuration: XksKeyConfigurationType | None = None
     current_key_material_id: str | None = None
 
-    def __init__(
-        self,
-        *,
-        key_id: str,
-        aws_account_id: str | None = None,
-        arn: str | None = None,
-        creation_date: _dt.datetime | None = None,
-        enabled: bool | None = None,
-        description: str | None = None,
-        key_usage: KeyUsageType | str | None = None,
-        key_state: KeyState | str | None = None,
-        deletion_date: _dt.datetime | None = None,
-        valid_to: _dt.datetime | None = None,
-        origin: OriginType | str | None = None,
-        custom_key_store_id: str | None = None,
-        cloud_hsm_cluster_id: str | None = None,
-        expiration_model: ExpirationModelType | str | None = None,
-        key_manager: KeyManagerType | str | None = None,
-        customer_master_key_spec: CustomerMasterKeySpec | str | None = None,
-        key_spec: KeySpec | str | None = None,
-        encryption_algorithms: list[EncryptionAlgorithmSpec | str] | None = None,
-        signing_algorithms: list[SigningAlgorithmSpec | str] | None = None,
-        key_agreement_algorithms: list[KeyAgreementAlgorithmSpec | str] | None = None,
-        encapsulation_algorithms: list[EncapsulationAlgorithmSpec | str] | None = None,
-        multi_region: bool | None = None,
-        multi_region_configuration: MultiRegionConfiguration | None = None,
-        pending_deletion_window_in_days: int | None = None,
-        mac_algorithms: list[MacAlgorithmSpec | str] | None = None,
-        xks_key_configuration: XksKeyConfigurationType | None = None,
-        current_key_material_id: str | None = None,
-    ) -> None:
-        _set(self, 'key_id', key_id)
-        _set(self, 'aws_account_id', aws_account_id)
-        _set(self, 'arn', arn)
-        _set(self, 'creation_date', creation_date)
-        _set(self, 'enabled', enabled)
-        _set(self, 'description', description)
-        _set(self, 'key_usage', key_usage)
-        _set(self, 'key_state', key_state)
-        _set(self, 'deletion_date', deletion_date)
-        _set(self, 'valid_to', valid_to)
-        _set(self, 'origin', origin)
-        _set(self, 'custom_key_store_id', custom_key_store_id)
-        _set(self, 'cloud_hsm_cluster_id', cloud_hsm_cluster_id)
-        _set(self, 'expiration_model', expiration_model)
-        _set(self, 'key_manager', key_manager)
-        _set(self, 'customer_master_key_spec', customer_master_key_spec)
-        _set(self, 'key_spec', key_spec)
-        _set(self, 'encryption_algorithms', encryption_algorithms)
-        _set(self, 'signing_algorithms', signing_algorithms)
-        _set(self, 'key_agreement_algorithms', key_agreement_algorithms)
-        _set(self, 'encapsulation_algorithms', encapsulation_algorithms)
-        _set(self, 'multi_region', multi_region)
-        _set(self, 'multi_region_configuration', multi_region_configuration)
-        _set(self, 'pending_deletion_window_in_days', pending_deletion_window_in_days)
-        _set(self, 'mac_algorithms', mac_algorithms)
-        _set(self, 'xks_key_configuration', xks_key_configuration)
-        _set(self, 'current_key_material_id', current_key_material_id)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_id: str,
+            aws_account_id: str | None = None,
+            arn: str | None = None,
+            creation_date: _dt.datetime | None = None,
+            enabled: bool | None = None,
+            description: str | None = None,
+            key_usage: KeyUsageType | str | None = None,
+            key_state: KeyState | str | None = None,
+            deletion_date: _dt.datetime | None = None,
+            valid_to: _dt.datetime | None = None,
+            origin: OriginType | str | None = None,
+            custom_key_store_id: str | None = None,
+            cloud_hsm_cluster_id: str | None = None,
+            expiration_model: ExpirationModelType | str | None = None,
+            key_manager: KeyManagerType | str | None = None,
+            customer_master_key_spec: CustomerMasterKeySpec | str | None = None,
+            key_spec: KeySpec | str | None = None,
+            encryption_algorithms: list[EncryptionAlgorithmSpec | str] | None = None,
+            signing_algorithms: list[SigningAlgorithmSpec | str] | None = None,
+            key_agreement_algorithms: list[KeyAgreementAlgorithmSpec | str] | None = None,
+            encapsulation_algorithms: list[EncapsulationAlgorithmSpec | str] | None = None,
+            multi_region: bool | None = None,
+            multi_region_configuration: MultiRegionConfiguration | None = None,
+            pending_deletion_window_in_days: int | None = None,
+            mac_algorithms: list[MacAlgorithmSpec | str] | None = None,
+            xks_key_configuration: XksKeyConfigurationType | None = None,
+            current_key_material_id: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_id=REQUIRED, aws_account_id=None, arn=None, creation_date=None, enabled=None, description=None, key_usage=None, key_state=None, deletion_date=None, valid_to=None, origin=None, custom_key_store_id=None, cloud_hsm_cluster_id=None, expiration_model=None, key_manager=None, customer_master_key_spec=None, key_spec=None, encryption_algorithms=None, signing_algorithms=None, key_agreement_algorithms=None, encapsulation_algorithms=None, multi_region=None, multi_region_configuration=None, pending_deletion_window_in_days=None, mac_algorithms=None, xks_key_configuration=None, current_key_material_id=None, **_unknown):
+            if _unknown or key_id is REQUIRED:
+                init_error(self, _unknown, (key_id,))
+            _set(self, 'key_id', key_id)
+            _set(self, 'aws_account_id', aws_account_id)
+            _set(self, 'arn', arn)
+            _set(self, 'creation_date', creation_date)
+            _set(self, 'enabled', enabled)
+            _set(self, 'description', description)
+            _set(self, 'key_usage', key_usage)
+            _set(self, 'key_state', key_state)
+            _set(self, 'deletion_date', deletion_date)
+            _set(self, 'valid_to', valid_to)
+            _set(self, 'origin', origin)
+            _set(self, 'custom_key_store_id', custom_key_store_id)
+            _set(self, 'cloud_hsm_cluster_id', cloud_hsm_cluster_id)
+            _set(self, 'expiration_model', expiration_model)
+            _set(self, 'key_manager', key_manager)
+            _set(self, 'customer_master_key_spec', customer_master_key_spec)
+            _set(self, 'key_spec', key_spec)
+            _set(self, 'encryption_algorithms', encryption_algorithms)
+            _set(self, 'signing_algorithms', signing_algorithms)
+            _set(self, 'key_agreement_algorithms', key_agreement_algorithms)
+            _set(self, 'encapsulation_algorithms', encapsulation_algorithms)
+            _set(self, 'multi_region', multi_region)
+            _set(self, 'multi_region_configuration', multi_region_configuration)
+            _set(self, 'pending_deletion_window_in_days', pending_deletion_window_in_days)
+            _set(self, 'mac_algorithms', mac_algorithms)
+            _set(self, 'xks_key_configuration', xks_key_configuration)
+            _set(self, 'current_key_material_id', current_key_material_id)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -205,16 +230,24 @@ class MultiRegionConfiguration(Shape):
     primary_key: MultiRegionKey | None = None
     replica_keys: list[MultiRegionKey] | None = None
 
-    def __init__(
-        self,
-        *,
-        multi_region_key_type: MultiRegionKeyType | str | None = None,
-        primary_key: MultiRegionKey | None = None,
-        replica_keys: list[MultiRegionKey] | None = None,
-    ) -> None:
-        _set(self, 'multi_region_key_type', multi_region_key_type)
-        _set(self, 'primary_key', primary_key)
-        _set(self, 'replica_keys', replica_keys)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            multi_region_key_type: MultiRegionKeyType | str | None = None,
+            primary_key: MultiRegionKey | None = None,
+            replica_keys: list[MultiRegionKey] | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, multi_region_key_type=None, primary_key=None, replica_keys=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'multi_region_key_type', multi_region_key_type)
+            _set(self, 'primary_key', primary_key)
+            _set(self, 'replica_keys', replica_keys)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -227,14 +260,22 @@ class MultiRegionKey(Shape):
     arn: str | None = None
     region: str | None = None
 
-    def __init__(
-        self,
-        *,
-        arn: str | None = None,
-        region: str | None = None,
-    ) -> None:
-        _set(self, 'arn', arn)
-        _set(self, 'region', region)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            arn: str | None = None,
+            region: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, arn=None, region=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'arn', arn)
+            _set(self, 'region', region)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -247,14 +288,22 @@ class RecipientInfo(Shape):
     key_encryption_algorithm: KeyEncryptionMechanism | str | None = None
     attestation_document: bytes | None = None
 
-    def __init__(
-        self,
-        *,
-        key_encryption_algorithm: KeyEncryptionMechanism | str | None = None,
-        attestation_document: bytes | None = None,
-    ) -> None:
-        _set(self, 'key_encryption_algorithm', key_encryption_algorithm)
-        _set(self, 'attestation_document', attestation_document)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            key_encryption_algorithm: KeyEncryptionMechanism | str | None = None,
+            attestation_document: bytes | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, key_encryption_algorithm=None, attestation_document=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'key_encryption_algorithm', key_encryption_algorithm)
+            _set(self, 'attestation_document', attestation_document)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -267,14 +316,22 @@ class Tag(Shape):
     tag_key: str
     tag_value: str
 
-    def __init__(
-        self,
-        *,
-        tag_key: str,
-        tag_value: str,
-    ) -> None:
-        _set(self, 'tag_key', tag_key)
-        _set(self, 'tag_value', tag_value)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            tag_key: str,
+            tag_value: str,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, tag_key=REQUIRED, tag_value=REQUIRED, **_unknown):
+            if _unknown or tag_key is REQUIRED or tag_value is REQUIRED:
+                init_error(self, _unknown, (tag_key, tag_value))
+            _set(self, 'tag_key', tag_key)
+            _set(self, 'tag_value', tag_value)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -286,12 +343,20 @@ class XksKeyConfigurationType(Shape):
 
     id: str | None = None
 
-    def __init__(
-        self,
-        *,
-        id: str | None = None,
-    ) -> None:
-        _set(self, 'id', id)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            id: str | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, id=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'id', id)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -304,14 +369,22 @@ class XksProxyAuthenticationCredentialType(Shape):
     access_key_id: str
     raw_secret_access_key: str
 
-    def __init__(
-        self,
-        *,
-        access_key_id: str,
-        raw_secret_access_key: str,
-    ) -> None:
-        _set(self, 'access_key_id', access_key_id)
-        _set(self, 'raw_secret_access_key', raw_secret_access_key)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            access_key_id: str,
+            raw_secret_access_key: str,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, access_key_id=REQUIRED, raw_secret_access_key=REQUIRED, **_unknown):
+            if _unknown or access_key_id is REQUIRED or raw_secret_access_key is REQUIRED:
+                init_error(self, _unknown, (access_key_id, raw_secret_access_key))
+            _set(self, 'access_key_id', access_key_id)
+            _set(self, 'raw_secret_access_key', raw_secret_access_key)
 
 
 @attrs.frozen(kw_only=True, slots=True, init=False, repr=False, eq=False, match_args=False)
@@ -325,16 +398,24 @@ class ListGrantsResponse(Response):
     next_marker: str | None = None
     truncated: bool | None = None
 
-    def __init__(
-        self,
-        *,
-        grants: list[GrantListEntry] | None = None,
-        next_marker: str | None = None,
-        truncated: bool | None = None,
-    ) -> None:
-        _set(self, 'grants', grants)
-        _set(self, 'next_marker', next_marker)
-        _set(self, 'truncated', truncated)
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            grants: list[GrantListEntry] | None = None,
+            next_marker: str | None = None,
+            truncated: bool | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *, grants=None, next_marker=None, truncated=None, **_unknown):
+            if _unknown:
+                init_error(self, _unknown, ())
+            _set(self, 'grants', grants)
+            _set(self, 'next_marker', next_marker)
+            _set(self, 'truncated', truncated)
 
 
 # Schemas

@@ -52,7 +52,7 @@ from kms_mrk.testing._shapes import (
     display,
     pretty,
 )
-from kms_mrk.testing._stubs import Behaviour, CommandT, Stub, _origin
+from kms_mrk.testing._stubs import AnyCommandStub, Behaviour, CommandT, Stub, _origin
 from kms_mrk.testing._transport import MockTransport, WireRequest, describe_request
 
 if TYPE_CHECKING:
@@ -457,6 +457,22 @@ class KmsMock:
             self._stubs.append(stub)
             return stub
 
+    def on_any_command(self) -> Stub[Any]:
+        """The stub answering every request that no other stub answers (any command).
+
+        Like aws-sdk-client-mock's ``onAnyCommand()``: ``mock.on_any_command().resolves({})``
+        answers everything with an empty response, ``.rejects("AccessDeniedException")``
+        refuses everything; a stub made with :meth:`on` still answers the requests it matches.
+        Calling it again returns the same stub.
+        """
+        with self._lock:
+            for existing in self._stubs:
+                if isinstance(existing, AnyCommandStub):
+                    return existing
+            stub = AnyCommandStub(seq=next(self._seq), lock=self._lock)
+            self._stubs.append(stub)
+            return stub
+
     @property
     def stubs(self) -> tuple[Stub[Any], ...]:
         """Every stub, in the order they were defined."""
@@ -657,6 +673,119 @@ class KmsMock:
             )
         )
 
+    def assert_called_times(
+        self,
+        command: type[Command[Any]],
+        times: int,
+        input: Mapping[str, Any] | Shape | None = None,
+        *,
+        strict: bool = False,
+        region: str | None = None,
+    ) -> list[RecordedCall[Any]]:
+        """Fail unless exactly ``times`` requests of ``command`` (matching ``input``) came.
+
+        Counts as :meth:`call_count` does: every attempt is a request. Returns those calls.
+        The failure lists the requests received and, when the input filter excluded some, a
+        diff against the closest.
+        """
+        if isinstance(times, bool) or not isinstance(times, int) or times < 0:
+            raise InvalidStubError(
+                f"assert_called_times(): times must be an integer >= 0; got {times!r}"
+            )
+        command_type, expected, calls, hits = self._matching_calls(
+            "assert_called_times", command, input, strict, region
+        )
+        if len(hits) == times:
+            return hits
+        where = f" in {region}" if region else ""
+        matching = "" if expected is None else " matching the input"
+        lines = [
+            f"Expected {times} {command_type.operation_name} request(s){where}{matching}; "
+            f"received {len(hits)}" + _attempts_note(hits) + (":" if hits else ".")
+        ]
+        lines.extend(f"  - {_summary(c)}" for c in hits[:10])
+        if expected is not None and len(calls) > len(hits):
+            lines.append("")
+            lines.append(
+                self._not_called_message(
+                    "assert_called_times",
+                    command_type,
+                    expected,
+                    [c for c in calls if c not in hits],
+                    strict,
+                    region,
+                )
+            )
+        raise KmsMockError("\n".join(lines))
+
+    def assert_nth_called_with(
+        self,
+        n: int,
+        command: type[CommandT],
+        input: Mapping[str, Any] | Shape | None = None,
+        *,
+        strict: bool = False,
+        region: str | None = None,
+    ) -> RecordedCall[CommandT]:
+        """Fail unless the ``n``-th request (1-based, of any command) was ``command`` with an
+        input matching ``input`` (partial unless ``strict``) and, if given, in ``region``.
+
+        Like aws-sdk-client-mock's ``toHaveReceivedNthCommandWith``. Every attempt is a
+        request, so a retried call takes several places. Returns that call; the failure shows
+        the requests received and a diff of the input.
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise InvalidStubError(
+                f"assert_nth_called_with(): n counts from 1 (the first request); got {n!r}"
+            )
+        command_type = command_type_for(command, what="assert_nth_called_with()")
+        expected = (
+            None
+            if input is None
+            else canon_input(
+                command_type,
+                input,
+                what=f"assert_nth_called_with({n}, {command_type.__name__}, ...)",
+                service_rules=self.service_validation,
+            )
+        )
+        history = self.calls()
+        head = f"assert_nth_called_with: request #{n}"
+        if len(history) < n:
+            listed = "".join(f"\n  {i}. {_summary(c)}" for i, c in enumerate(history, 1))
+            raise KmsMockError(
+                f"{head} was expected to be {command_type.operation_name}, but only "
+                f"{len(history)} request(s) were received" + (":" + listed if listed else ".")
+            )
+        call = history[n - 1]
+        problems: list[str] = []
+        if call.command_type is not command_type:
+            problems.append(f"{head} was {_summary(call)}, not {command_type.operation_name}.")
+        if region is not None and call.region != region:
+            problems.append(f"{head} went to {call.region}, not {region}.")
+        if not problems and expected is not None:
+            actual = canon_shape(call.input)
+            if not matches(expected, actual, partial=not strict):
+                diff = input_diff(
+                    command_type.__schema__,
+                    expected,
+                    actual,
+                    partial=not strict,
+                    labels=("expected (assert_nth_called_with)", f"actual (request #{n})"),
+                )
+                mode = "strict" if strict else "partial"
+                problems.append(
+                    f"{head} ({_summary(call)}) has another input ({mode}):\n{_indent(diff)}"
+                )
+        if problems:
+            start = max(0, n - 3)
+            nearby = "".join(
+                f"\n  {'>' if i == n else ' '} {i}. {_summary(c)}"
+                for i, c in enumerate(history[start : n + 2], start + 1)
+            )
+            raise KmsMockError("\n".join(problems) + f"\nRequests around #{n}:{nearby}")
+        return cast("RecordedCall[CommandT]", call)
+
     def assert_not_called(self, command: type[Command[Any]] | None = None) -> None:
         """Fail if any request (of ``command``) was received."""
         calls = self.calls(command)
@@ -830,6 +959,9 @@ class KmsMock:
         if usable:
             chosen = max(usable, key=lambda s: (s.specificity, s.seq))
             return chosen, chosen._take(), None
+        fallback = next((s for s in self._stubs if isinstance(s, AnyCommandStub)), None)
+        if fallback is not None and fallback._has_behaviour():
+            return fallback, fallback._take(), None
         message = self._unmatched_message(wire, actual, attempt, candidates, matching, rule_failed)
         return (
             None,
@@ -867,7 +999,9 @@ class KmsMock:
                 )
             return "\n".join(lines)
         if not candidates:
-            others = sorted({s.command_type.__name__ for s in self._stubs})
+            others = sorted(
+                {s.command_type.__name__ for s in self._stubs if not isinstance(s, AnyCommandStub)}
+            )
             lines.append("")
             if others:
                 lines.append(f"There is no stub for {name}; stubs exist for {', '.join(others)}.")

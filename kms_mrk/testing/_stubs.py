@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from kms_mrk.testing._mock import RecordedCall
     from kms_mrk.testing._transport import WireRequest
 
-__all__ = ["Behaviour", "CommandT", "Stub"]
+__all__ = ["AnyCommandStub", "Behaviour", "CommandT", "Stub"]
 
 CommandT = TypeVar("CommandT", bound="Command[Any]")
 
@@ -420,6 +420,146 @@ class Stub(Generic[CommandT]):
 
     def _record(self, call: RecordedCall[CommandT]) -> None:
         self._calls.append(call)
+
+
+class _ResolveAny(Behaviour):
+    """``resolves`` of :meth:`KmsMock.on_any_command`: checked against each request's output."""
+
+    __slots__ = ("allow_unknown_enums", "value")
+
+    def __init__(self, value: Mapping[str, Any], allow_unknown_enums: bool) -> None:
+        super().__init__(f"resolves({dict(value)!r})")
+        self.value = value
+        self.allow_unknown_enums = allow_unknown_enums
+
+    def run(self, wire: WireRequest) -> Response:
+        return coerce_response(
+            wire.command_type,
+            self.value,
+            what=f"on_any_command().resolves(...) answering {wire.operation}",
+            allow_unknown_enums=self.allow_unknown_enums,
+        )
+
+
+class _RejectAny(Behaviour):
+    """``rejects`` of :meth:`KmsMock.on_any_command`: the same error for every operation."""
+
+    __slots__ = ("allow_unmodeled", "error", "message", "status")
+
+    def __init__(
+        self, error: object, message: str | None, status: int | None, allow_unmodeled: bool
+    ) -> None:
+        from kms_mrk.commands import DescribeKeyCommand
+
+        # Checked once now (a misspelt code fails at once), then per operation when used.
+        answer = error_answer(
+            DescribeKeyCommand,
+            error,
+            message,
+            status=status,
+            what="on_any_command().rejects(...)",
+            allow_unmodeled=True,
+        )
+        super().__init__(f"rejects({answer.code}, HTTP {answer.status})")
+        self.error = error
+        self.message = message
+        self.status = status
+        self.allow_unmodeled = allow_unmodeled
+
+    def run(self, wire: WireRequest) -> ErrorAnswer:
+        return error_answer(
+            wire.command_type,
+            self.error,
+            self.message,
+            status=self.status,
+            what=f"on_any_command().rejects(...) answering {wire.operation}",
+            allow_unmodeled=self.allow_unmodeled,
+        )
+
+
+class AnyCommandStub(Stub[Any]):
+    """The stub of :meth:`KmsMock.on_any_command`: answers any request no other stub answers.
+
+    Its behaviours are those of :class:`Stub`. A response given to :meth:`resolves` is a dict
+    checked against the output of each operation it answers (``{}`` suits every operation);
+    an error given to :meth:`rejects` may be any KMS error (``allow_unmodeled`` defaults to
+    True here, since one error answers operations whose models list different errors).
+    """
+
+    def __init__(self, *, seq: int, lock: threading.RLock) -> None:
+        super().__init__(
+            command_type=Command,
+            expected=None,
+            strict=False,
+            region=None,
+            where=None,
+            seq=seq,
+            lock=lock,
+        )
+
+    def __repr__(self) -> str:
+        return "on_any_command()"
+
+    def resolves(
+        self,
+        response: Response | Mapping[str, Any] | None = None,
+        *,
+        allow_unknown_enums: bool = False,
+    ) -> Self:
+        """Answer every request it gets with ``response`` (a dict of output members)."""
+        return self._set(self._any_response(response, "resolves", allow_unknown_enums), False)
+
+    def resolves_once(
+        self,
+        response: Response | Mapping[str, Any] | None = None,
+        *,
+        allow_unknown_enums: bool = False,
+    ) -> Self:
+        """Answer the next request it gets with ``response``."""
+        behaviour = self._any_response(response, "resolves_once", allow_unknown_enums)
+        return self._set(behaviour, True)
+
+    def rejects(
+        self,
+        error: type[Exception] | Exception | str,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        allow_unmodeled: bool = True,
+    ) -> Self:
+        """Answer every request it gets with this error (see :meth:`Stub.rejects`)."""
+        return self._set(self._any_error(error, message, status, allow_unmodeled), False)
+
+    def rejects_once(
+        self,
+        error: type[Exception] | Exception | str,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        allow_unmodeled: bool = True,
+    ) -> Self:
+        """Answer the next request it gets with this error."""
+        return self._set(self._any_error(error, message, status, allow_unmodeled), True)
+
+    def _any_response(
+        self, response: Response | Mapping[str, Any] | None, method: str, allow: bool
+    ) -> Behaviour:
+        if response is None:
+            response = {}
+        if not isinstance(response, Mapping):
+            raise InvalidStubError(
+                f"on_any_command().{method}(...): give a dict of output members (it answers "
+                f"every operation, so one operation's typed output does not fit); got "
+                f"{type(response).__name__}"
+            )
+        return _ResolveAny(response, allow)
+
+    def _any_error(
+        self, error: object, message: str | None, status: int | None, allow: bool
+    ) -> Behaviour:
+        if is_transport_error(error):
+            return self._error(error, message, status, allow, "rejects")
+        return _RejectAny(error, message, status, allow)
 
 
 def _same(left: Any, right: Any) -> bool:

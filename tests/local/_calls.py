@@ -61,11 +61,14 @@ class TestClient:
         return result
 
     def call(self, operation: str, **members: Any) -> Any:
-        """Send ``operation`` built from wire-named members (``KeyId=...``)."""
+        """Send ``operation`` built from wire-named members (``KeyId=...``), unchecked."""
         import kms_mrk.commands as commands
+        from kms_mrk.schema import shape_from_dict
 
         cls = getattr(commands, commands.OPERATIONS[operation])
-        return self.send(cls.from_dict(members))
+        # Not cls.from_dict: it checks types and constraints as send() does, and these tests
+        # send invalid input on purpose, to see the local KMS refuse it.
+        return self.send(shape_from_dict(cls, members))
 
 
 def raw_call(
