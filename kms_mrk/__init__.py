@@ -18,6 +18,7 @@ from kms_mrk._exports import GENERATED_EXPORTS
 from kms_mrk._version import __version__ as __version__
 
 if TYPE_CHECKING:
+    from kms_mrk._async_client import AsyncKMSClient as AsyncKMSClient
     from kms_mrk._client import KMSClient as KMSClient
     from kms_mrk._config import ClientConfig as ClientConfig
     from kms_mrk.arn import InvalidKeyIdentifierError as InvalidKeyIdentifierError
@@ -70,6 +71,7 @@ _HAND_WRITTEN: dict[str, str] = {
     # the client
     "KMSClient": "kms_mrk._client",
     "ClientConfig": "kms_mrk._config",
+    "AsyncKMSClient": "kms_mrk._async_client",
     "Credentials": "kms_mrk.auth",
     "RetryConfig": "kms_mrk.retries",
     "Interceptor": "kms_mrk.interceptors",
@@ -120,6 +122,7 @@ _HAND_WRITTEN: dict[str, str] = {
     "TransportError": "kms_mrk.errors",
     "ConnectError": "kms_mrk.errors",
     "ConnectTimeoutError": "kms_mrk.errors",
+    "CallTimeoutError": "kms_mrk.errors",
     "ReadTimeoutError": "kms_mrk.errors",
     "ConnectionClosedError": "kms_mrk.errors",
     "ResponseParseError": "kms_mrk.errors",

@@ -24,6 +24,7 @@ from typing import Final, Literal
 
 import attrs
 
+from kms_mrk._service import REGION_MAX_LENGTH, REGION_RE
 from kms_mrk.errors._base import KmsMrkError
 
 __all__ = [
@@ -63,14 +64,14 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 _MRK = re.compile(r"mrk-[0-9a-f]{32}")
 _HEX = frozenset("0123456789abcdefABCDEF")
 _ALIAS_CHARS = re.compile(r"[A-Za-z0-9/_-]+")
-_REGION = re.compile(r"(?:[a-z]+-){2,3}[0-9]+")  # the KMS model's RegionType pattern
+_REGION = REGION_RE  # the KMS model's RegionType pattern
 _ACCOUNT = re.compile(r"[0-9]{12}")
 _PARTITION = re.compile(r"aws(?:-[a-z]+)*")
 
 _ALIAS_PREFIX: Final = "alias/"
 _AWS_MANAGED_PREFIX: Final = "alias/aws/"
 _MAX_ALIAS_NAME: Final = 256  # "alias/" included
-_MAX_REGION: Final = 32
+_MAX_REGION: Final = REGION_MAX_LENGTH
 _MAX_ARN: Final = 2048
 _SHOWN: Final = 100
 

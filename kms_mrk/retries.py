@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, ClassVar, Final, Literal, Protocol, runtime_ch
 
 import attrs
 
+import kms_mrk._service as _facts
 from kms_mrk.errors._base import (
     ConfigurationError,
     ResponseParseError,
@@ -131,30 +132,9 @@ NEVER_RETRIED_ERROR_CODES: Final[frozenset[str]] = frozenset({"LimitExceededExce
 
 # Operations that must not be sent a second time when the first request may have reached KMS
 # (read timeout, connection closed after sending): a resend either repeats the effect or is
-# refused because the first one already took effect. docs/retries.md gives the reason for each.
-NON_IDEMPOTENT_OPERATIONS: Final[frozenset[str]] = frozenset(
-    {
-        # a resend repeats the effect
-        "CreateKey",
-        "CreateGrant",
-        "RotateKeyOnDemand",
-        "ImportKeyMaterial",
-        # a resend is refused because the first request changed the state it checks
-        "CreateAlias",
-        "CreateCustomKeyStore",
-        "ReplicateKey",
-        "UpdatePrimaryRegion",
-        "ScheduleKeyDeletion",
-        "CancelKeyDeletion",
-        "DeleteAlias",
-        "DeleteCustomKeyStore",
-        "DeleteImportedKeyMaterial",
-        "RetireGrant",
-        "RevokeGrant",
-        "ConnectCustomKeyStore",
-        "DisconnectCustomKeyStore",
-    }
-)
+# refused because the first one already took effect. The list is generated from codegen/facts.py,
+# which gives the reason for each (so does docs/retries.md).
+NON_IDEMPOTENT_OPERATIONS: Final[frozenset[str]] = _facts.NON_IDEMPOTENT_OPERATIONS
 
 
 # --------------------------------------------------------------------------- classification

@@ -46,6 +46,7 @@ from time import strftime as _strftime
 from time import time as _time
 from typing import NamedTuple
 
+from kms_mrk._service import SIGNING_NAME
 from kms_mrk.errors._base import ConfigurationError, KmsMrkError
 from kms_mrk.transport._types import HttpRequest
 
@@ -63,9 +64,12 @@ __all__ = [
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-# Never signed: proxies, tracers and HTTP clients may add or change them (botocore's list).
+# Never signed: proxies, tracers and HTTP clients may add or change them (botocore's list),
+# and the SDK's per-attempt headers, which botocore adds after signing.
 UNSIGNED_HEADERS = frozenset(
     {
+        "amz-sdk-invocation-id",
+        "amz-sdk-request",
         "authorization",
         "baggage",
         "connection",
@@ -300,7 +304,7 @@ class SigV4Signer:
 
     def __init__(
         self,
-        service: str = "kms",
+        service: str = SIGNING_NAME,
         *,
         clock: Callable[[], datetime] | None = None,
         normalize_path: bool = True,

@@ -18,15 +18,15 @@ the argument.
 from __future__ import annotations
 
 import functools
-import re
 from typing import Final
 
+from kms_mrk._service import REGION_MAX_LENGTH, REGION_RE
 from kms_mrk.errors import ConfigurationError
 
 __all__ = ["REGION_RULE", "check_region", "region_problem"]
 
-_PATTERN: Final = re.compile(r"(?:[a-z]+-){2,3}[0-9]+")
-_MAX_LENGTH: Final = 32
+_PATTERN: Final = REGION_RE
+_MAX_LENGTH: Final = REGION_MAX_LENGTH
 REGION_RULE: Final = (
     "a Region is lowercase words and a number joined by '-', at most 32 characters "
     "(such as us-east-1 or us-gov-west-1)"

@@ -41,6 +41,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from kms_mrk._service import REGION_RE
 from kms_mrk.commands import OPERATIONS
 from kms_mrk.errors import (
     ConfigurationError,
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from kms_mrk.schema import Shape
+    from kms_mrk.transport._in_memory import InMemoryAsyncView
 
 __all__ = ["REALISTIC_CREATING_SECONDS", "REALISTIC_UPDATING_SECONDS", "LocalKMS"]
 
@@ -81,7 +83,7 @@ REALISTIC_CREATING_SECONDS: Final = 3.0
 REALISTIC_UPDATING_SECONDS: Final = 5.0
 
 _ACCOUNT: Final = re.compile(r"[0-9]{12}")
-_REGION: Final = re.compile(r"(?:[a-z]+-){2,3}[0-9]+")
+_REGION: Final = REGION_RE
 _INTERNAL_MESSAGE: Final = (
     "An internal error occurred in the kms-mrk local KMS; its log has the details."
 )
@@ -542,6 +544,18 @@ class LocalKMS:
         if _log.isEnabledFor(logging.DEBUG):
             _log.debug("%s %s -> %s %s", request_id, operation, response.status, exc.code)
         return response
+
+    # ------------------------------------------------------------------ async view
+
+    def as_async(self) -> InMemoryAsyncView:
+        """This local KMS as an ``AsyncTransport``: ``AsyncKMSClient(transport=kms.as_async())``.
+
+        It answers in memory on the event loop (no thread); ``AsyncKMSClient(transport=kms)``
+        calls this for you.
+        """
+        from kms_mrk.transport._in_memory import InMemoryAsyncView
+
+        return InMemoryAsyncView(self)
 
 
 class _WritingCtx(Ctx):

@@ -42,6 +42,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from kms_mrk._json import JsonLimitError, loads_bounded
+from kms_mrk._service import REGION_RE, SIGNING_NAME
+from kms_mrk._service import TARGET_PREFIX as _TARGET_PREFIX
 from kms_mrk.commands import OPERATIONS
 from kms_mrk.errors import (
     ERRORS_BY_CODE,
@@ -84,8 +86,8 @@ __all__ = [
     "status_for",
 ]
 
-SERVICE: Final = "kms"
-TARGET_PREFIX: Final = "TrentService."
+SERVICE: Final = SIGNING_NAME
+TARGET_PREFIX: Final = f"{_TARGET_PREFIX}."
 #: How deep a request body may nest arrays and objects (KMS's deepest input nests 4).
 MAX_BODY_DEPTH: Final = 32
 #: The most characters of a message in an error body, whatever built it.
@@ -106,7 +108,7 @@ _AUTH_PARTS: Final = ("Credential", "SignedHeaders", "Signature")
 #: Headers a verified signature must cover: without ``x-amz-target`` a captured request
 #: could be sent again as another operation.
 _MUST_SIGN: Final = (("host", "Host"), ("x-amz-target", "X-Amz-Target"))
-_REGION: Final = re.compile(r"(?:[a-z]+-){2,3}[0-9]+")
+_REGION: Final = REGION_RE
 _SIGNATURE: Final = re.compile(r"[0-9a-f]{64}")
 _SCOPE_CACHE_SIZE: Final = 256
 _JSON: Final = json.JSONDecoder()

@@ -29,6 +29,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import kms_mrk._service as _facts
 from kms_mrk.errors._base import ResponseParseError, ServiceException
 from kms_mrk.schema import (
     BLOB,
@@ -60,7 +61,7 @@ __all__ = [
     "serialize_request",
 ]
 
-CONTENT_TYPE = "application/x-amz-json-1.1"
+CONTENT_TYPE = _facts.CONTENT_TYPE
 _UTC = _dt.timezone.utc
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_UTC)
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
+from kms_mrk._service import CONTENT_TYPE
 from kms_mrk.errors import ConnectError
 from kms_mrk.transport import HttpRequest, HttpResponse
 
@@ -104,9 +105,7 @@ def _unsupported(request: HttpRequest, reason: str) -> HttpResponse:
         "__type": "UnsupportedOperationException",
         "message": f"moto does not implement {operation} ({reason})",
     }
-    return HttpResponse(
-        400, {"content-type": "application/x-amz-json-1.1"}, json.dumps(body).encode()
-    )
+    return HttpResponse(400, {"content-type": CONTENT_TYPE}, json.dumps(body).encode())
 
 
 def active_transport() -> MotoTransport | None:

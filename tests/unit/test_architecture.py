@@ -64,7 +64,15 @@ def _allowed(name: str, prefixes: tuple[str, ...]) -> bool:
     return any(name == p or name.startswith(p + ".") for p in prefixes)
 
 
-MODEL_LAYER = ("kms_mrk.models", "kms_mrk.commands", "kms_mrk.errors", "kms_mrk.schema")
+# The generated service facts (kms_mrk._service: target prefix, signing name, Region
+# pattern...) are model data like the shapes: every layer may read them.
+MODEL_LAYER = (
+    "kms_mrk.models",
+    "kms_mrk.commands",
+    "kms_mrk.errors",
+    "kms_mrk.schema",
+    "kms_mrk._service",
+)
 
 
 @pytest.mark.parametrize(
@@ -92,7 +100,7 @@ def test_protocol_imports_the_model_layer_and_transport_types(path: Path) -> Non
 
 @pytest.mark.parametrize("path", _files("transport"), ids=lambda p: p.name)
 def test_transport_imports_only_its_own_types_and_the_error_root(path: Path) -> None:
-    allowed = ("kms_mrk.transport", "kms_mrk.errors._base")
+    allowed = ("kms_mrk.transport", "kms_mrk.errors._base", "kms_mrk._service")
     extra = {n for n in _ours(_imports(path)) if not _allowed(n, allowed)}
     assert not extra, f"{path.name} imports {sorted(extra)}"
 
@@ -114,6 +122,8 @@ def test_failover_and_cli_use_the_public_api_only(path: Path) -> None:
             continue  # its own package's private modules
         if name == "kms_mrk._json" or name.startswith("kms_mrk._json."):
             continue  # the shared bounded JSON reader for untrusted files
+        if name == "kms_mrk._service" or name.startswith("kms_mrk._service."):
+            continue  # the generated service facts (Region pattern...)
         if any(p.startswith("_") and p != "__future__" for p in parts[1:]):
             bad.add(name)
     assert not bad, f"{path.name} imports private names {sorted(bad)}"

@@ -74,18 +74,35 @@ ASCII_REGION = r"(?:[a-z]+-){2,3}[0-9]+"  # REGION_RE's reading, for fullmatch (
 
 # Hand copies elsewhere, until each imports kms_mrk._service (listed for the integrator):
 # they must at least agree with the generated facts.
-def test_hand_copies_still_agree() -> None:
-    from kms_mrk import _pipeline, arn, retries
+def test_layers_take_the_facts_from_the_generated_module() -> None:
+    from kms_mrk import _config, _pipeline, arn, retries
     from kms_mrk.failover import _regions
-    from kms_mrk.local import _handlers, _kms
+    from kms_mrk.local import _kms
+    from kms_mrk.protocol import _service as service_side
     from kms_mrk.protocol import awsjson11
-    from kms_mrk.testing import _transport
 
-    assert service.TARGET_PREFIX == _pipeline.TARGET_PREFIX
-    assert f"{service.TARGET_PREFIX}." == _kms._TARGET_PREFIX == _transport._TARGET_PREFIX
-    assert service.SIGNING_NAME == _transport._SERVICE
-    assert awsjson11.CONTENT_TYPE == service.CONTENT_TYPE
-    assert retries.NON_IDEMPOTENT_OPERATIONS == service.NON_IDEMPOTENT_OPERATIONS
-    for copy in (arn._REGION, _regions._PATTERN, _handlers._REGION, _kms._REGION):
-        assert copy.pattern == ASCII_REGION
-    assert service.REGION_MAX_LENGTH == arn._MAX_REGION
+    assert _pipeline.TARGET_PREFIX is service.TARGET_PREFIX
+    assert f"{service.TARGET_PREFIX}." == service_side.TARGET_PREFIX
+    assert service_side.SERVICE is service.SIGNING_NAME
+    assert awsjson11.CONTENT_TYPE is service.CONTENT_TYPE
+    assert retries.NON_IDEMPOTENT_OPERATIONS is service.NON_IDEMPOTENT_OPERATIONS
+    for copy in (arn._REGION, _regions._PATTERN, _kms._REGION, service_side._REGION):
+        assert copy is service.REGION_RE
+    assert arn._MAX_REGION == _regions._MAX_LENGTH == service.REGION_MAX_LENGTH
+    assert service.SERVICE_ID.lower() == _config._SERVICE_KEY
+
+
+def test_no_hand_copies_in_the_source() -> None:
+    """The facts are written once, in the generated module; no other source spells them."""
+    package = Path(service.__file__).parent
+    copies = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name == "_service.py" and path.parent == package:
+            continue
+        if path.parent.name == "models":
+            continue
+        text = path.read_text(encoding="utf-8")
+        for needle in ('"TrentService', "{2,3}[0-9]+", "{2,3}\\d+", '"application/x-amz-json-1.1"'):
+            if needle in text:
+                copies.append(f"{path.relative_to(package)}: {needle}")
+    assert copies == []
