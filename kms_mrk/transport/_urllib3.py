@@ -20,6 +20,7 @@ from __future__ import annotations
 import errno
 import os
 import threading
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
@@ -57,6 +58,8 @@ class _Route(NamedTuple):
 # per-request layers. Bound on first use, with the rest of the lazy imports.
 _format_head: Any = None
 _read_response: Any = None
+_ResponseTooLarge: Any = None
+_TotalTimeout: Any = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -239,6 +242,34 @@ def check_proxies(proxies: Mapping[str, str] | None) -> ProxySettings | None:
     return ProxySettings.from_mapping(proxies)
 
 
+def check_total_timeout(value: object, connect_timeout: float, read_timeout: float) -> float:
+    """``total_timeout``: a positive number, or None for ``connect_timeout + read_timeout``."""
+    if value is None:
+        return connect_timeout + read_timeout
+    return check_timeout("total_timeout", value)
+
+
+def attempt_bound(total_timeout: float, request: HttpRequest) -> tuple[float, str]:
+    """The time this attempt may take and how to name it in an error.
+
+    The smaller of the transport's ``total_timeout`` and the request's own ``timeout`` (what
+    is left of the call's deadline) wins.
+    """
+    timeout = request.timeout
+    if timeout is not None and timeout < total_timeout:
+        return timeout, f"the call's deadline left {max(timeout, 0.0):.3g} s for this attempt"
+    return total_timeout, f"total_timeout is {total_timeout:g} s"
+
+
+def deadline_passed_error(host: str, why: str) -> ConnectTimeoutError:
+    """Nothing was sent: the attempt had no time left when it started."""
+    return ConnectTimeoutError(host, f"no time left to send the request ({why})")
+
+
+def total_timeout_error(host: str, bound: float, why: str) -> ReadTimeoutError:
+    return ReadTimeoutError(host, f"no complete response within {bound:.3g} s ({why})")
+
+
 # --------------------------------------------------------------------------------------------
 # TLS context
 # --------------------------------------------------------------------------------------------
@@ -322,6 +353,11 @@ class Urllib3Transport:
     :param max_pool_connections: connections kept alive per host.
     :param connect_timeout: seconds to wait for a connection (TCP and TLS).
     :param read_timeout: seconds to wait for each read of the response.
+    :param total_timeout: the most one exchange may take, from asking the pool for a
+        connection to the last byte of the response (connecting, writing, waiting and reading
+        together); ``None`` means ``connect_timeout + read_timeout``. A request's own
+        :attr:`~kms_mrk.transport.HttpRequest.timeout` (the rest of the call's deadline) wins
+        when it is smaller.
     :param verify: verify TLS certificates (``True``), don't (``False``), or trust the CA bundle
         file or directory at this path instead of the default bundle.
     :param client_cert: a PEM file with certificate and key, or a (certificate, key) pair, for
@@ -353,6 +389,7 @@ class Urllib3Transport:
         "_proxy_managers",
         "_read_timeout",
         "_routes",
+        "_total_timeout",
         "_verify",
     )
 
@@ -362,6 +399,7 @@ class Urllib3Transport:
         max_pool_connections: int = 10,
         connect_timeout: float = 60,
         read_timeout: float = 60,
+        total_timeout: float | None = None,
         verify: bool | str = True,
         client_cert: str | tuple[str, str] | None = None,
         proxies: Mapping[str, str] | None = None,
@@ -380,6 +418,9 @@ class Urllib3Transport:
         self._max_pool_connections = max_pool_connections
         self._connect_timeout = check_timeout("connect_timeout", connect_timeout)
         self._read_timeout = check_timeout("read_timeout", read_timeout)
+        self._total_timeout = check_total_timeout(
+            total_timeout, self._connect_timeout, self._read_timeout
+        )
         self._verify = check_verify(verify)
         self._client_cert = check_client_cert(client_cert)
         self._proxy_arg = check_proxies(proxies)
@@ -409,7 +450,8 @@ class Urllib3Transport:
         return (
             f"Urllib3Transport(max_pool_connections={self._max_pool_connections}, "
             f"connect_timeout={self._connect_timeout:g}, read_timeout={self._read_timeout:g}, "
-            f"verify={self._verify!r}, proxies={proxies}, closed={self._closed})"
+            f"total_timeout={self._total_timeout:g}, verify={self._verify!r}, proxies={proxies}, "
+            f"closed={self._closed})"
         )
 
     # -- hot path ---------------------------------------------------------------------------
@@ -433,9 +475,16 @@ class Urllib3Transport:
         of ``urlopen`` per call. Connecting is a step of its own, so an error says exactly
         whether the request could have reached the server. Proxied routes use ``urlopen``.
         """
+        bound, why = attempt_bound(self._total_timeout, request)
+        if bound <= 0:
+            raise deadline_passed_error(route.host, why)
+        deadline = time.monotonic() + bound
         pool = route.pool
+        pool_timeout = self._pool_timeout
+        if pool_timeout is not None and bound < pool_timeout:
+            pool_timeout = bound
         try:
-            conn = pool._get_conn(timeout=self._pool_timeout)
+            conn = pool._get_conn(timeout=pool_timeout)
         except Exception as exc:
             raise self._translate(exc, route.host) from exc
         phase = "connect"
@@ -443,7 +492,13 @@ class Urllib3Transport:
         fresh = conn.sock is None
         try:
             if fresh:  # a new connection: TCP, then TLS, within connect_timeout
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                if left < self._connect_timeout:
+                    conn.timeout = left  # this connection is not reused if it fails
                 conn.connect()
+                conn.timeout = self._connect_timeout
                 if route.insecure:
                     self._warn_insecure(route.host)
             phase = "send"
@@ -452,21 +507,33 @@ class Urllib3Transport:
                 request.method, route.target, route.host_header, request.headers, len(body)
             )
             sock = conn.sock
+            if fresh:  # pooled sockets keep the read timeout
+                sock.settimeout(self._read_timeout)
             try:
                 if len(body) < 65536:
                     sock.sendall(head + body)
                 else:
+                    left = deadline - time.monotonic()
+                    if left < self._read_timeout:
+                        sock.settimeout(max(left, 0.001))
                     sock.sendall(head)
                     sock.sendall(body)
+                    sock.settimeout(self._read_timeout)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the server may have answered before closing: read it (as urllib3 does)
             phase = "read"
-            if fresh:  # pooled sockets keep the read timeout
-                sock.settimeout(self._read_timeout)
-            response = _read_response(sock, request.method)
+            response = _read_response(sock, request.method, deadline=deadline)
             reusable = not response.will_close
             return HttpResponse(response.status, response.headers, response.body)
         except Exception as exc:
+            if isinstance(exc, TimeoutError) and (
+                isinstance(exc, _TotalTimeout) or time.monotonic() >= deadline - 0.005
+            ):
+                if phase == "connect":
+                    raise ConnectTimeoutError(
+                        route.host, f"no connection within {bound:.3g} s ({why})"
+                    ) from exc
+                raise total_timeout_error(route.host, bound, why) from exc
             raise self._translate_direct(exc, route.host, phase) from exc
         finally:
             if reusable:
@@ -476,9 +543,25 @@ class Urllib3Transport:
                 pool._put_conn(None)  # give the pool slot back
 
     def _send_urlopen(self, route: _Route, request: HttpRequest) -> HttpResponse:
+        """Through a proxy: urllib3's ``urlopen`` (tunnels, proxy headers), the body read here.
+
+        Each step gets the smaller of its own timeout and what is left of the attempt, and the
+        body is read piece by piece with a check of the deadline and the size limit between
+        reads, so a trickling server is given up on within one read of the bound.
+        """
+        import urllib3
+
+        bound, why = attempt_bound(self._total_timeout, request)
+        if bound <= 0:
+            raise deadline_passed_error(route.host, why)
+        deadline = time.monotonic() + bound
         headers = request.headers
         if type(headers) is not dict:
             headers = dict(headers)
+        pool_timeout = self._pool_timeout
+        if pool_timeout is not None and bound < pool_timeout:
+            pool_timeout = bound
+        response: Any = None
         try:
             response = route.pool.urlopen(
                 request.method,
@@ -488,12 +571,27 @@ class Urllib3Transport:
                 retries=self._no_retries,
                 redirect=False,
                 assert_same_host=False,
-                pool_timeout=self._pool_timeout,
-                preload_content=True,
+                pool_timeout=pool_timeout,
+                timeout=urllib3.Timeout(
+                    connect=min(self._connect_timeout, bound),
+                    read=min(self._read_timeout, bound),
+                ),
+                preload_content=False,
             )
+            body = read_bounded(response.read1, deadline)
         except Exception as exc:
+            if response is not None:
+                response.close()
+                response.release_conn()
+            if isinstance(exc, TimeoutError) or (
+                isinstance(exc, self._errors.ReadTimeoutError) and time.monotonic() >= deadline
+            ):
+                raise total_timeout_error(route.host, bound, why) from exc
+            if isinstance(exc, _ResponseTooLarge):
+                raise TransportError(route.host, str(exc), phase="read") from exc
             raise self._translate(exc, route.host) from exc
-        return HttpResponse(response.status, dict(response.headers.itermerged()), response.data)
+        response.release_conn()
+        return HttpResponse(response.status, dict(response.headers.itermerged()), body)
 
     # -- setup (once per transport / per URL) -----------------------------------------------
 
@@ -513,7 +611,7 @@ class Urllib3Transport:
 
     def _start(self) -> None:
         """Import urllib3 and build the pool manager (first request only)."""
-        global _format_head, _read_response
+        global _format_head, _read_response, _ResponseTooLarge, _TotalTimeout
         import urllib3
         import urllib3.exceptions as urllib3_exceptions
         from urllib3.util.retry import Retry
@@ -522,6 +620,8 @@ class Urllib3Transport:
 
         _format_head = _http11.format_head
         _read_response = _http11.read_response
+        _ResponseTooLarge = _http11.ResponseTooLarge
+        _TotalTimeout = _http11.TotalTimeout
         self._errors = urllib3_exceptions
         self._no_retries = Retry(total=False, redirect=False, raise_on_redirect=False)
         self._proxies = (
@@ -648,6 +748,8 @@ class Urllib3Transport:
             )
         if isinstance(exc, TimeoutError):
             return ReadTimeoutError(host, f"no response within {self._read_timeout:g} s")
+        if isinstance(exc, _ResponseTooLarge):
+            return TransportError(host, str(exc), phase="read")
         if isinstance(exc, ssl.SSLError):
             return ConnectionClosedError(host, f"TLS error: {getattr(exc, 'reason', None) or exc}")
         if isinstance(exc, (OSError, http.client.HTTPException)):
@@ -688,6 +790,26 @@ def _closed_error(where: str) -> ClosedError:
         f"Cannot send a request to {where}: this transport has been closed "
         "(create a new transport or client)"
     )
+
+
+def read_bounded(read1: Any, deadline: float) -> bytes:
+    """Read a body with ``read1`` (one receive at most per call) until it ends.
+
+    Gives up with ``TotalTimeout`` once ``deadline`` (a ``time.monotonic()`` value) has
+    passed, and with ``ResponseTooLarge`` past ``MAX_BODY_BYTES``.
+    """
+    from kms_mrk.transport._http11 import MAX_BODY_BYTES, ResponseTooLarge, TotalTimeout
+
+    out = bytearray()
+    while True:
+        if time.monotonic() >= deadline:
+            raise TotalTimeout("the attempt's total time bound passed")
+        piece = read1(65536)
+        if not piece:
+            return bytes(out)
+        out += piece
+        if len(out) > MAX_BODY_BYTES:
+            raise ResponseTooLarge(MAX_BODY_BYTES, len(out), announced=False)
 
 
 # --------------------------------------------------------------------------------------------
