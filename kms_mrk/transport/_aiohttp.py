@@ -70,12 +70,9 @@ class AiohttpTransport(AsyncTransportBase):
     """
 
     _library = "aiohttp"
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self._session: Any = None
-        self._aiohttp: Any = None
-        self._timeout: Any = None
+    _session: Any = None  # set by _open(), inside the event loop
+    _aiohttp: Any = None
+    _timeout: Any = None
 
     def _prepare(self) -> Any:
         import aiohttp  # imported here, in a worker thread: it loads CA files on import
@@ -110,9 +107,12 @@ class AiohttpTransport(AsyncTransportBase):
         headers = request.headers
         if request.header("accept-encoding") is None:
             headers = {**headers, "Accept-Encoding": "identity"}
-        proxy_auth = None
-        if route.proxy_auth is not None:
-            proxy_auth = self._aiohttp.BasicAuth(*route.proxy_auth)
+        proxy_headers = None
+        if route.proxy_authorization is not None:
+            if request.url[:6].lower() == "https:":  # sent with CONNECT
+                proxy_headers = {"Proxy-Authorization": route.proxy_authorization}
+            else:  # a forwarded request: the proxy reads it from the request itself
+                headers = {**headers, "Proxy-Authorization": route.proxy_authorization}
         response: Any = None
         try:
             response = await self._session.request(
@@ -122,7 +122,7 @@ class AiohttpTransport(AsyncTransportBase):
                 headers=headers,
                 allow_redirects=False,
                 proxy=route.proxy,
-                proxy_auth=proxy_auth,
+                proxy_headers=proxy_headers,
             )
             length = response.content_length
             if length is not None and length > MAX_BODY_BYTES:

@@ -60,7 +60,7 @@ class AsyncRoute(NamedTuple):
 
     host: str
     proxy: str | None  # the proxy URL without credentials
-    proxy_auth: tuple[str, str] | None  # (user, password) from the proxy URL
+    proxy_authorization: str | None  # the Proxy-Authorization header from the URL's user info
 
 
 def too_large(seen: int, *, announced: bool) -> ResponseTooLarge:
@@ -239,7 +239,10 @@ class AsyncTransportBase:
         if proxy is not None:
             proxy_parts = urlsplit(proxy)
             if proxy_parts.username is not None:
-                auth = (unquote(proxy_parts.username), unquote(proxy_parts.password or ""))
+                import base64
+
+                user_info = f"{unquote(proxy_parts.username)}:{unquote(proxy_parts.password or '')}"
+                auth = "Basic " + base64.b64encode(user_info.encode("latin-1")).decode("ascii")
                 netloc = proxy_parts.netloc.rpartition("@")[2]
                 proxy = proxy_parts._replace(netloc=netloc).geturl()
         route = AsyncRoute(parts.netloc.rpartition("@")[2], proxy, auth)

@@ -27,6 +27,7 @@ from kms_mrk.errors._base import (
 )
 from kms_mrk.transport._async_base import (
     MAX_BODY_BYTES,
+    MAX_HEADERS,
     AsyncRoute,
     AsyncTransportBase,
     too_large,
@@ -51,14 +52,11 @@ class HttpxTransport(AsyncTransportBase):
     """
 
     _library = "httpx"
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self._httpx: Any = None
-        self._direct: Any = None
-        self._proxied: dict[str, Any] = {}
-        self._extensions: dict[str, Any] = {}
-        self._context: Any = None
+    _httpx: Any = None  # set by _open(), inside the event loop
+    _direct: Any = None  # the pool for direct connections
+    _proxied: dict[str, Any]  # proxy URL -> its pool
+    _extensions: dict[str, Any]
+    _context: Any = None
 
     def _prepare(self) -> Any:
         import httpx
@@ -68,6 +66,7 @@ class HttpxTransport(AsyncTransportBase):
     def _open(self, prepared: Any) -> None:
         httpx, self._context = prepared
         self._httpx = httpx
+        self._proxied = {}
         self._direct = self._pool(None)
         self._extensions = {
             "timeout": {
@@ -95,9 +94,11 @@ class HttpxTransport(AsyncTransportBase):
         pool = self._proxied.get(route.proxy)
         if pool is None:
             try:
-                proxy = self._httpx.Proxy(
-                    route.proxy, auth=route.proxy_auth, ssl_context=self._context
-                )
+                headers = None
+                if route.proxy_authorization is not None:
+                    headers = {"Proxy-Authorization": route.proxy_authorization}
+                context = self._context if route.proxy.startswith("https:") else None
+                proxy = self._httpx.Proxy(route.proxy, headers=headers, ssl_context=context)
                 pool = self._pool(proxy)
             except Exception as exc:
                 raise ConfigurationError(f"Proxy URL {route.proxy!r} is not valid: {exc}") from None
@@ -124,6 +125,10 @@ class HttpxTransport(AsyncTransportBase):
         response: Any = None
         try:
             response = await self._transport_for(route).handle_async_request(outgoing)
+            if len(response.headers) > MAX_HEADERS:
+                raise ConnectionClosedError(
+                    route.host, f"invalid HTTP response (more than {MAX_HEADERS} header lines)"
+                )
             length_text = response.headers.get("content-length")
             if length_text is not None and length_text.isdigit():
                 length = int(length_text) if len(length_text) < 20 else MAX_BODY_BYTES + 1
@@ -134,6 +139,12 @@ class HttpxTransport(AsyncTransportBase):
                 body += piece
                 if len(body) > MAX_BODY_BYTES:
                     raise too_large(len(body), announced=False)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            if route.proxy is None:
+                raise
+            mapped = self._translate(exc, route.host)
+            detail = mapped.detail if isinstance(mapped, TransportError) else str(exc)
+            raise ConnectError(route.host, f"through the proxy: {detail}") from exc
         except BaseException:
             if response is not None:
                 # Closing a response that was not read to the end closes its connection.
