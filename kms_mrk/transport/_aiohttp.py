@@ -101,52 +101,53 @@ class AiohttpTransport(AsyncTransportBase):
             trust_env=False,
             raise_for_status=False,
             max_headers=MAX_HEADERS,
+            headers={"Accept-Encoding": "identity"},  # bodies are never decompressed
         )
 
     async def _exchange(self, route: AsyncRoute, request: HttpRequest) -> HttpResponse:
-        headers = request.headers
-        if request.header("accept-encoding") is None:
-            headers = {**headers, "Accept-Encoding": "identity"}
+        headers = request.headers  # Accept-Encoding: identity is a session default
         proxy_headers = None
         if route.proxy_authorization is not None:
             if request.url[:6].lower() == "https:":  # sent with CONNECT
                 proxy_headers = {"Proxy-Authorization": route.proxy_authorization}
             else:  # a forwarded request: the proxy reads it from the request itself
                 headers = {**headers, "Proxy-Authorization": route.proxy_authorization}
-        response: Any = None
+        # If this raises or is cancelled, aiohttp has already closed the connection.
+        response = await self._session.request(
+            request.method,
+            request.url,
+            data=request.body or None,
+            headers=headers,
+            allow_redirects=False,
+            proxy=route.proxy,
+            proxy_headers=proxy_headers,
+        )
         try:
-            response = await self._session.request(
-                request.method,
-                request.url,
-                data=request.body or None,
-                headers=headers,
-                allow_redirects=False,
-                proxy=route.proxy,
-                proxy_headers=proxy_headers,
-            )
             length = response.content_length
-            if length is not None and length > MAX_BODY_BYTES:
-                raise too_large(length, announced=True)
-            content = response.content
-            body = bytearray()
-            while True:
-                piece = await content.readany()
-                if not piece:
-                    break
-                body += piece
-                if len(body) > MAX_BODY_BYTES:
-                    raise too_large(len(body), announced=False)
-            merged: dict[str, str] = {}
-            for name, value in response.headers.items():
-                key = name.lower()
-                merged[key] = f"{merged[key]}, {value}" if key in merged else value
-            status = response.status
+            if length is not None:
+                if length > MAX_BODY_BYTES:
+                    raise too_large(length, announced=True)
+                body: bytes = await response.read()
+            else:
+                content = response.content
+                buffer = bytearray()
+                while True:
+                    piece = await content.readany()
+                    if not piece:
+                        break
+                    buffer += piece
+                    if len(buffer) > MAX_BODY_BYTES:
+                        raise too_large(len(buffer), announced=False)
+                body = bytes(buffer)
         except BaseException:
-            if response is not None:
-                response.close()  # discard the connection: its state is unknown
+            response.close()  # discard the connection: its state is unknown
             raise
+        merged: dict[str, str] = {}
+        for name, value in response.headers.items():
+            key = name.lower()
+            merged[key] = f"{merged[key]}, {value}" if key in merged else value
         response.release()
-        return HttpResponse(status, merged, bytes(body))
+        return HttpResponse(response.status, merged, body)
 
     async def _close_pools(self) -> None:
         if self._session is not None:

@@ -60,8 +60,6 @@ _RECV = 65536
 _COMPACT = 1 << 20  # drop consumed bytes from the buffer once this many have piled up
 
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
-_DECIMAL = re.compile(r"[0-9]{1,19}")
-_STATUS = re.compile(r"[0-9]{3}")
 
 
 class ResponseTooLarge(http.client.HTTPException):
@@ -254,7 +252,7 @@ def _read(reader: _Reader, method: str) -> Response:
     interim = 0
     while True:
         end = reader.find(b"\r\n\r\n", MAX_HEADER_BYTES, "response headers")
-        head = bytes(reader.buf[reader.pos : end])
+        head = reader.buf[reader.pos : end]
         reader.pos = end + 4
         status, version, headers = _parse_head(head)
         if 100 <= status < 200 and status != 101:  # an interim response: the real one follows
@@ -276,14 +274,15 @@ def _read(reader: _Reader, method: str) -> Response:
         return Response(status, headers, body, will_close or len(reader.buf) > reader.pos)
     length_text = headers.get("content-length")
     if length_text is not None:
-        if _DECIMAL.fullmatch(length_text) is None:
+        if not (length_text.isdigit() and length_text.isascii() and len(length_text) < 20):
             raise http.client.HTTPException(f"bad Content-Length {length_text[:20]!r}")
         length = int(length_text)
         if length > MAX_BODY_BYTES:
             raise ResponseTooLarge(MAX_BODY_BYTES, length, announced=True)
         pos = reader.pos
         if len(buf) - pos >= length:  # the usual case: the body came with the headers
-            body = bytes(buf[pos : pos + length])
+            with memoryview(buf) as view:
+                body = view[pos : pos + length].tobytes()
             return Response(status, headers, body, will_close or len(buf) - pos > length)
         out = bytearray()
         reader.read_into(out, length)
@@ -300,24 +299,24 @@ def _read(reader: _Reader, method: str) -> Response:
     return Response(status, headers, bytes(out), True)
 
 
-def _parse_head(head: bytes) -> tuple[int, str, dict[str, str]]:
+def _parse_head(head: bytes | bytearray) -> tuple[int, str, dict[str, str]]:
     lines = head.split(b"\r\n")
     status_line = lines[0].decode("latin-1")
     parts = status_line.split(None, 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not _STATUS.fullmatch(parts[1]):
-        raise http.client.BadStatusLine(status_line[:80])
-    status = int(parts[1])
-    if status < 100:
+    code = parts[1] if len(parts) > 1 else ""
+    if (
+        len(code) != 3
+        or not code.isdigit()
+        or not code.isascii()
+        or code[0] == "0"
+        or not parts[0].startswith("HTTP/")
+    ):
         raise http.client.BadStatusLine(status_line[:80])
     if len(lines) > MAX_HEADERS + 1:
         raise http.client.HTTPException(f"more than {MAX_HEADERS} header lines")
-    return status, parts[0], _parse_fields(lines[1:])
-
-
-def _parse_fields(lines: list[bytes]) -> dict[str, str]:
     headers: dict[str, str] = {}
     last = ""
-    for raw in lines:
+    for raw in lines[1:]:
         line = raw.decode("latin-1")
         if line[:1] in (" ", "\t") and last:  # an obsolete folded continuation
             headers[last] = f"{headers[last]} {line.strip()}"
@@ -329,7 +328,7 @@ def _parse_fields(lines: list[bytes]) -> dict[str, str]:
         value = value.strip()
         headers[key] = f"{headers[key]}, {value}" if key in headers else value
         last = key
-    return headers
+    return int(code), parts[0], headers
 
 
 def _read_chunked(reader: _Reader) -> bytes:

@@ -319,10 +319,28 @@ async def test_no_time_left_sends_nothing(kind: Factory, raw_server: StartRaw) -
 async def test_endless_interim_responses_end_at_the_total_bound(
     kind: Factory, raw_server: StartRaw
 ) -> None:
+    # Neither library caps interim responses: the total bound ends the exchange.
     server = raw_server(_endless_continue)
     async with kind(read_timeout=5, total_timeout=0.3) as transport:
-        with pytest.raises((ReadTimeoutError, ConnectionClosedError)):
+        with pytest.raises(ReadTimeoutError, match="total_timeout"):
             await transport.send(post(server.url()))
+
+
+@pytest.mark.asyncio
+async def test_endless_trailers_end_in_an_error(kind: Factory, raw_server: StartRaw) -> None:
+    # aiohttp refuses past its header count; httpx (h11) reads on until the total bound.
+    def handler(conn: socket.socket) -> None:
+        read_request(conn)
+        conn.sendall(OK + b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n")
+        n = 0
+        while True:
+            conn.sendall(b"X-T-%d: v\r\n" % n)
+            n += 1
+            threading.Event().wait(0.0005)
+
+    async with kind(read_timeout=5, total_timeout=0.3) as transport:
+        with pytest.raises((ReadTimeoutError, ConnectionClosedError)):
+            await transport.send(post(raw_server(handler).url()))
 
 
 @pytest.mark.asyncio
