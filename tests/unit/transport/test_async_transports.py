@@ -298,6 +298,25 @@ async def test_a_trickling_body_ends_at_total_timeout(kind: Factory, raw_server:
 
 
 @pytest.mark.asyncio
+async def test_the_total_bound_without_asyncio_timeout(
+    kind: Factory, raw_server: StartRaw, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Python 3.10 has no asyncio.timeout: the bound is kept with asyncio.wait_for.
+    monkeypatch.setattr(_async_base, "_HAS_TIMEOUT", False)
+    stop = threading.Event()
+    server = raw_server(_trickle(stop))
+    try:
+        async with kind(read_timeout=5, total_timeout=0.3) as transport:
+            with pytest.raises(ReadTimeoutError, match="total_timeout"):
+                await transport.send(post(server.url()))
+            http_server_free = raw_server(_silent)
+            with pytest.raises(ReadTimeoutError, match="call's deadline"):
+                await transport.send(post(http_server_free.url(), timeout=0.2))
+    finally:
+        stop.set()
+
+
+@pytest.mark.asyncio
 async def test_the_request_timeout_wins_when_smaller(kind: Factory, raw_server: StartRaw) -> None:
     server = raw_server(_silent)
     async with kind(read_timeout=30, total_timeout=60) as transport:

@@ -359,3 +359,36 @@ def test_requests_transport_honours_the_total_bound(raw_server: StartRaw) -> Non
             assert time.monotonic() - started < 3
     finally:
         stop.set()
+
+
+def test_through_a_proxy_a_trickling_body_ends_at_total_timeout(raw_server: StartRaw) -> None:
+    # The raw server plays a forward proxy that relays a body one byte at a time.
+    stop = threading.Event()
+    proxy = raw_server(_trickle(stop))
+    try:
+        with Urllib3Transport(
+            read_timeout=5, total_timeout=0.3, proxies={"http": proxy.url()}
+        ) as transport:
+            started = time.monotonic()
+            with pytest.raises(ReadTimeoutError, match="total_timeout"):
+                transport.send(_post("http://kms.example.test/"))
+            assert time.monotonic() - started < 3
+    finally:
+        stop.set()
+
+
+def test_through_a_proxy_an_oversize_body_names_the_limit(
+    raw_server: StartRaw, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_http11, "MAX_BODY_BYTES", 1000)
+
+    def big(conn: socket.socket) -> None:
+        read_request(conn)
+        conn.sendall(OK_HEAD + b"Content-Length: 5000\r\n\r\n" + b"x" * 5000)
+
+    proxy = raw_server(big)
+    with (
+        Urllib3Transport(proxies={"http": proxy.url()}) as transport,
+        pytest.raises(TransportError, match=r"1000-byte limit"),
+    ):
+        transport.send(_post("http://kms.example.test/"))
