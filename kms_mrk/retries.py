@@ -354,6 +354,8 @@ class RetryToken:
 
     ``attempt`` counts from 1; ``delay`` is how long to wait, in seconds, before sending it;
     ``reason`` is why the previous attempt is being retried (None for the first attempt).
+    ``max_attempts``, when set, replaces the strategy's attempt count for this one call
+    (``send(..., max_attempts=n)``); the built-in strategies carry it from token to token.
     """
 
     operation: str
@@ -361,6 +363,7 @@ class RetryToken:
     delay: float = 0.0
     reason: ErrorKind | None = None
     _quota_cost: int = 0
+    max_attempts: int | None = None
 
 
 @runtime_checkable
@@ -476,7 +479,8 @@ class StandardRetryStrategy:
     def _next_token(
         self, token: RetryToken, error: BaseException, kind: ErrorKind | None
     ) -> RetryToken | None:
-        if kind is None or token.attempt >= self._max_attempts:
+        limit = token.max_attempts
+        if kind is None or token.attempt >= (self._max_attempts if limit is None else limit):
             return None
         cost = self._quota.acquire(kind)
         if cost is None:
@@ -487,6 +491,7 @@ class StandardRetryStrategy:
             delay=self.backoff(token.attempt, kind, error),
             reason=kind,
             quota_cost=cost,
+            max_attempts=limit,
         )
 
     def record_success(self, token: RetryToken) -> None:
