@@ -12,8 +12,9 @@ in the library exceptions they map; everything else is here so that both behave 
   binds the transport to that loop; using it from another loop raises ``ConfigurationError``
   (a session's connections belong to one loop).
 * Every attempt is bounded by the smaller of ``total_timeout`` and ``HttpRequest.timeout``
-  (``asyncio.timeout``, or ``asyncio.wait_for`` on Python 3.10), on top of the library's
-  connect and per-read timeouts.
+  on top of the library's connect and per-read timeouts: by ``asyncio.timeout``
+  (``asyncio.wait_for`` on Python 3.10) unless the library has a total timeout of its own
+  (aiohttp), which the subclass then uses instead.
 * Bodies are read piece by piece up to the same limit as the sync transport
   (:data:`kms_mrk.transport._http11.MAX_BODY_BYTES`).
 * Cancellation: the exchange closes the connection it was using (its state is unknown) and
@@ -133,14 +134,11 @@ class AsyncTransportBase:
         route = self._routes.get(request.url)
         if route is None:
             route = self._new_route(request.url)
-        bound, why = attempt_bound(self._total_timeout, request)
+        bound = attempt_bound(self._total_timeout, request)
         if bound <= 0:
-            raise deadline_passed_error(route.host, why)
+            raise deadline_passed_error(route.host, self._total_timeout, request)
         try:
-            if _HAS_TIMEOUT:
-                async with asyncio.timeout(bound):  # type: ignore[attr-defined,unused-ignore]
-                    return await self._exchange(route, request)
-            return await asyncio.wait_for(self._exchange(route, request), bound)
+            return await self._exchange_within(route, request, bound)
         except KmsMrkError:
             raise
         except Exception as exc:
@@ -149,7 +147,7 @@ class AsyncTransportBase:
             if isinstance(exc, ResponseTooLarge):
                 raise TransportError(route.host, str(exc), phase="read") from exc
             if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
-                raise total_timeout_error(route.host, bound, why) from exc
+                raise total_timeout_error(route.host, self._total_timeout, request) from exc
             raise self._translate(exc, route.host) from exc
 
     # -- for the library-specific subclasses --------------------------------------------------
@@ -161,6 +159,15 @@ class AsyncTransportBase:
     def _open(self, prepared: Any) -> None:
         """Create the session or pools (inside the running loop, without blocking)."""
         raise NotImplementedError
+
+    async def _exchange_within(
+        self, route: AsyncRoute, request: HttpRequest, bound: float
+    ) -> HttpResponse:
+        """The exchange, ended by ``TimeoutError`` after ``bound`` seconds."""
+        if _HAS_TIMEOUT:
+            async with asyncio.timeout(bound):  # type: ignore[attr-defined,unused-ignore]
+                return await self._exchange(route, request)
+        return await asyncio.wait_for(self._exchange(route, request), bound)
 
     async def _exchange(self, route: AsyncRoute, request: HttpRequest) -> HttpResponse:
         raise NotImplementedError

@@ -120,9 +120,9 @@ class RequestsTransport:
                 f"Cannot send a request to {request.url}: this transport has been closed"
             )
         host = _host_of(request.url)
-        bound, why = attempt_bound(self._total_timeout, request)
+        bound = attempt_bound(self._total_timeout, request)
         if bound <= 0:
-            raise deadline_passed_error(host, why)
+            raise deadline_passed_error(host, self._total_timeout, request)
         deadline = time.monotonic() + bound
         response: Any = None
         try:
@@ -144,7 +144,7 @@ class RequestsTransport:
             if response is not None:
                 response.close()
             if isinstance(exc, TimeoutError):
-                raise total_timeout_error(host, bound, why) from exc
+                raise total_timeout_error(host, self._total_timeout, request) from exc
             from kms_mrk.transport._http11 import ResponseTooLarge
 
             if isinstance(exc, ResponseTooLarge):

@@ -249,24 +249,35 @@ def check_total_timeout(value: object, connect_timeout: float, read_timeout: flo
     return check_timeout("total_timeout", value)
 
 
-def attempt_bound(total_timeout: float, request: HttpRequest) -> tuple[float, str]:
-    """The time this attempt may take and how to name it in an error.
-
-    The smaller of the transport's ``total_timeout`` and the request's own ``timeout`` (what
-    is left of the call's deadline) wins.
-    """
+def attempt_bound(total_timeout: float, request: HttpRequest) -> float:
+    """The time this attempt may take: the smaller of the transport's ``total_timeout`` and
+    the request's own ``timeout`` (what is left of the call's deadline)."""
     timeout = request.timeout
     if timeout is not None and timeout < total_timeout:
-        return timeout, f"the call's deadline left {max(timeout, 0.0):.3g} s for this attempt"
-    return total_timeout, f"total_timeout is {total_timeout:g} s"
+        return timeout
+    return total_timeout
 
 
-def deadline_passed_error(host: str, why: str) -> ConnectTimeoutError:
+def _bound_reason(total_timeout: float, request: HttpRequest) -> str:
+    """Where the bound came from, for an error message (formatted only on failure)."""
+    timeout = request.timeout
+    if timeout is not None and timeout < total_timeout:
+        return f"the call's deadline left {max(timeout, 0.0):.3g} s for this attempt"
+    return f"total_timeout is {total_timeout:g} s"
+
+
+def deadline_passed_error(
+    host: str, total_timeout: float, request: HttpRequest
+) -> ConnectTimeoutError:
     """Nothing was sent: the attempt had no time left when it started."""
+    why = _bound_reason(total_timeout, request)
     return ConnectTimeoutError(host, f"no time left to send the request ({why})")
 
 
-def total_timeout_error(host: str, bound: float, why: str) -> ReadTimeoutError:
+def total_timeout_error(host: str, total_timeout: float, request: HttpRequest) -> ReadTimeoutError:
+    """The attempt's bound passed before the response was complete."""
+    bound = attempt_bound(total_timeout, request)
+    why = _bound_reason(total_timeout, request)
     return ReadTimeoutError(host, f"no complete response within {bound:.3g} s ({why})")
 
 
@@ -475,9 +486,9 @@ class Urllib3Transport:
         of ``urlopen`` per call. Connecting is a step of its own, so an error says exactly
         whether the request could have reached the server. Proxied routes use ``urlopen``.
         """
-        bound, why = attempt_bound(self._total_timeout, request)
+        bound = attempt_bound(self._total_timeout, request)
         if bound <= 0:
-            raise deadline_passed_error(route.host, why)
+            raise deadline_passed_error(route.host, self._total_timeout, request)
         deadline = time.monotonic() + bound
         pool = route.pool
         pool_timeout = self._pool_timeout
@@ -531,9 +542,11 @@ class Urllib3Transport:
             ):
                 if phase == "connect":
                     raise ConnectTimeoutError(
-                        route.host, f"no connection within {bound:.3g} s ({why})"
+                        route.host,
+                        f"no connection within {bound:.3g} s "
+                        f"({_bound_reason(self._total_timeout, request)})",
                     ) from exc
-                raise total_timeout_error(route.host, bound, why) from exc
+                raise total_timeout_error(route.host, self._total_timeout, request) from exc
             raise self._translate_direct(exc, route.host, phase) from exc
         finally:
             if reusable:
@@ -551,9 +564,9 @@ class Urllib3Transport:
         """
         import urllib3
 
-        bound, why = attempt_bound(self._total_timeout, request)
+        bound = attempt_bound(self._total_timeout, request)
         if bound <= 0:
-            raise deadline_passed_error(route.host, why)
+            raise deadline_passed_error(route.host, self._total_timeout, request)
         deadline = time.monotonic() + bound
         headers = request.headers
         if type(headers) is not dict:
@@ -586,7 +599,7 @@ class Urllib3Transport:
             if isinstance(exc, TimeoutError) or (
                 isinstance(exc, self._errors.ReadTimeoutError) and time.monotonic() >= deadline
             ):
-                raise total_timeout_error(route.host, bound, why) from exc
+                raise total_timeout_error(route.host, self._total_timeout, request) from exc
             if isinstance(exc, _ResponseTooLarge):
                 raise TransportError(route.host, str(exc), phase="read") from exc
             raise self._translate(exc, route.host) from exc
