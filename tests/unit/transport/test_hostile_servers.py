@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kms_mrk.errors._base import (
     ConnectionClosedError,
@@ -392,3 +394,46 @@ def test_through_a_proxy_an_oversize_body_names_the_limit(
         pytest.raises(TransportError, match=r"1000-byte limit"),
     ):
         transport.send(_post("http://kms.example.test/"))
+
+
+# --------------------------------------------------------------------------------------------
+# Fragmentation: however the bytes arrive, the same response comes out
+# --------------------------------------------------------------------------------------------
+
+
+@given(
+    body=st.binary(max_size=2000),
+    chunk_sizes=st.lists(st.integers(1, 300), min_size=1, max_size=6),
+    interim=st.integers(0, 3),
+    trailers=st.integers(0, 3),
+    piece=st.integers(1, 97),
+    chunked=st.booleans(),
+)
+@settings(max_examples=150, deadline=None)
+def test_any_fragmentation_reads_the_same_response(
+    body: bytes,
+    chunk_sizes: list[int],
+    interim: int,
+    trailers: int,
+    piece: int,
+    chunked: bool,
+) -> None:
+    raw = b"HTTP/1.1 100 Continue\r\nX-I: 1\r\n\r\n" * interim
+    raw += OK_HEAD + b"X-A: a\r\nX-A: b\r\nX-Fold: one\r\n two\r\n"
+    if chunked:
+        raw += b"Transfer-Encoding: chunked\r\n\r\n"
+        i = 0
+        sizes = iter(chunk_sizes * (len(body) + 1))
+        while i < len(body):
+            size = next(sizes)
+            raw += b"%x;e=1\r\n%s\r\n" % (len(body[i : i + size]), body[i : i + size])
+            i += size
+        raw += b"0\r\n" + b"".join(b"T-%d: v\r\n" % n for n in range(trailers)) + b"\r\n"
+    else:
+        raw += b"Content-Length: %d\r\n\r\n" % len(body) + body
+    sock = _PieceSocket(raw + b"HTTP/1.1 200 OK\r\n", piece)  # the next response's start
+    response = read_response(sock)  # type: ignore[arg-type]
+    assert response.status == 200
+    assert response.body == body
+    assert response.headers["x-a"] == "a, b"
+    assert response.headers["x-fold"] == "one two"
