@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kms_mrk.errors._base import (
+    ConnectError,
     ConnectionClosedError,
     ConnectTimeoutError,
     ReadTimeoutError,
@@ -32,7 +33,7 @@ from kms_mrk.transport._http11 import (
     TotalTimeout,
     read_response,
 )
-from tests.unit.transport._transport_servers import RawServer, read_request
+from tests.unit.transport._transport_servers import ProxyServer, RawServer, read_request
 
 StartRaw = Callable[[Callable[[socket.socket], None]], RawServer]
 OK_HEAD = b"HTTP/1.1 200 OK\r\n"
@@ -437,3 +438,14 @@ def test_any_fragmentation_reads_the_same_response(
     assert response.body == body
     assert response.headers["x-a"] == "a, b"
     assert response.headers["x-fold"] == "one two"
+
+
+def test_a_proxy_refusing_the_tunnel_is_a_connect_error(proxy_server: ProxyServer) -> None:
+    # The test proxy only tunnels to loopback; anything else gets 403 (no DNS lookup here).
+    with (
+        Urllib3Transport(proxies={"https": proxy_server.url}) as transport,
+        pytest.raises(ConnectError, match=r"through the proxy.*403") as info,
+    ):
+        transport.send(_post("https://kms.example.test/"))
+    assert info.value.request_sent is False
+    assert proxy_server.seen[0][:2] == ("CONNECT", "kms.example.test:443")
