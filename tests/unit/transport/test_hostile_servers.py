@@ -449,3 +449,21 @@ def test_a_proxy_refusing_the_tunnel_is_a_connect_error(proxy_server: ProxyServe
         transport.send(_post("https://kms.example.test/"))
     assert info.value.request_sent is False
     assert proxy_server.seen[0][:2] == ("CONNECT", "kms.example.test:443")
+
+
+def test_a_tls_handshake_that_hangs_behind_a_proxy_is_a_connect_timeout(
+    proxy_server: ProxyServer, raw_server: StartRaw
+) -> None:
+    hang = threading.Event()
+    server = raw_server(lambda conn: hang.wait(10))  # never answers the ClientHello
+    try:
+        with (
+            Urllib3Transport(
+                connect_timeout=0.3, read_timeout=5, proxies={"https": proxy_server.url}
+            ) as transport,
+            pytest.raises(ConnectTimeoutError, match="through the proxy") as info,
+        ):
+            transport.send(_post(f"https://127.0.0.1:{server.port}/"))
+    finally:
+        hang.set()
+    assert info.value.request_sent is False
