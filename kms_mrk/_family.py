@@ -81,6 +81,7 @@ def resolve_options(
     retry: str | int | RetryConfig | RetryStrategy | None,
     connect_timeout: float,
     read_timeout: float,
+    total_timeout: float | None,
     max_pool_connections: int,
     interceptors: Sequence[Interceptor],
     user_agent_extra: str | None,
@@ -133,6 +134,8 @@ def resolve_options(
         call_timeout = check_timeout("call_timeout", call_timeout)
     check_positive("connect_timeout", connect_timeout)
     check_positive("read_timeout", read_timeout)
+    if total_timeout is not None:
+        check_positive("total_timeout", total_timeout)
     if not isinstance(max_pool_connections, int) or max_pool_connections < 1:
         raise ConfigurationError(
             f"max_pool_connections must be an integer >= 1; got {max_pool_connections!r}"
@@ -150,6 +153,7 @@ def resolve_options(
             "connect_timeout": connect_timeout,
             "read_timeout": read_timeout,
             "verify": verify_option,
+            **({} if total_timeout is None else {"total_timeout": total_timeout}),
         },
         retry=retry,
         interceptors=tuple(interceptors),

@@ -215,7 +215,7 @@ def _run_doc_tests(path: Path, runnable: list[Block], address: str, tmp_path: Pa
     env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL_KMS"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rA", str(folder)],
+        [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:anyio", str(folder)],
         cwd=folder,
         env=env,
         capture_output=True,

@@ -35,13 +35,18 @@ def test_names_and_protocol_come_from_the_model_metadata(model: dict[str, object
 
 
 def test_the_facts_agree_with_botocore() -> None:
+    import botocore
     import botocore.session
 
     kms = botocore.session.get_session().get_service_model("kms")
     assert kms.signing_name == service.SIGNING_NAME
     assert kms.endpoint_prefix == service.ENDPOINT_PREFIX
     assert kms.metadata["targetPrefix"] == service.TARGET_PREFIX
-    assert set(kms.operation_names) >= service.OPERATIONS
+    # An older botocore (allowed: the client carries its own model) lacks the newest
+    # operations; every operation it has is one of ours.
+    assert set(kms.operation_names) <= service.OPERATIONS
+    if tuple(int(part) for part in botocore.__version__.split(".")[:2]) >= (1, 44):
+        assert set(kms.operation_names) == service.OPERATIONS
 
 
 def test_operations_and_the_non_idempotent_ones(model: dict[str, object]) -> None:
