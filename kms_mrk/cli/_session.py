@@ -16,14 +16,11 @@ from kms_mrk.cli._types import (
     LOCAL_CREDENTIALS,
     LOCAL_DEFAULT_REGION,
     Runtime,
-    TimeBounds,
     UsageError,
 )
-from kms_mrk.interceptors import Interceptor
 
 if TYPE_CHECKING:
-    from kms_mrk import HttpRequest, KMSClient
-    from kms_mrk.interceptors import InterceptorContext
+    from kms_mrk import KMSClient
 
 __all__ = ["Session"]
 
@@ -90,6 +87,7 @@ class Session:
             "endpoint_url": args.endpoint_url,
             "connect_timeout": bounds.connect,
             "read_timeout": bounds.read,
+            "total_timeout": bounds.attempt,  # each attempt as a whole
             "sleep": self._sleep,
             "environ": self.runtime.environ,
         }
@@ -101,7 +99,8 @@ class Session:
             max_attempts=min(resolved.max_attempts, bounds.max_attempts),
             max_backoff=bounds.max_backoff,
         )
-        return KMSClient(region, retry=retry, interceptors=[_AttemptBound(bounds)], **options)
+        # The call's deadline covers every attempt and pause: nothing outlives per_call.
+        return KMSClient(region, retry=retry, call_timeout=bounds.per_call, **options)
 
     def close(self) -> None:
         """Close every client made, then the local KMS (which saves its state file)."""
@@ -120,17 +119,3 @@ def _env_region(environ: Mapping[str, str] | None) -> str | None:
 
     source = os.environ if environ is None else environ
     return source.get("AWS_REGION") or source.get("AWS_DEFAULT_REGION") or None
-
-
-class _AttemptBound(Interceptor):
-    """Bounds every attempt of a call as a whole (connect, send, wait, read), through the
-    request's ``timeout`` that transports honour."""
-
-    def __init__(self, bounds: TimeBounds) -> None:
-        self.limit = bounds.attempt
-
-    def modify_request(self, context: InterceptorContext, request: HttpRequest) -> HttpRequest:
-        current = request.timeout
-        if current is not None and current <= self.limit:
-            return request
-        return request.replace(timeout=self.limit)
