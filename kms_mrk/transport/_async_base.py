@@ -41,6 +41,7 @@ from kms_mrk.transport._urllib3 import (
     _ssl_context,
     attempt_bound,
     check_client_cert,
+    check_pool,
     check_proxies,
     check_timeout,
     check_total_timeout,
@@ -85,16 +86,7 @@ class AsyncTransportBase:
         proxies: Mapping[str, str] | None = None,
         pool_block: bool = False,
     ) -> None:
-        if (
-            isinstance(max_pool_connections, bool)
-            or not isinstance(max_pool_connections, int)
-            or max_pool_connections < 1
-        ):
-            raise ConfigurationError(
-                f"max_pool_connections must be an integer >= 1, got {max_pool_connections!r}"
-            )
-        if not isinstance(pool_block, bool):
-            raise ConfigurationError(f"pool_block must be a bool, got {pool_block!r}")
+        check_pool(max_pool_connections, pool_block)
         self._max_pool_connections = max_pool_connections
         self._connect_timeout = check_timeout("connect_timeout", connect_timeout)
         self._read_timeout = check_timeout("read_timeout", read_timeout)

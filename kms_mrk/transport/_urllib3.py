@@ -191,6 +191,20 @@ def mask_url(url: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def check_pool(max_pool_connections: object, pool_block: object) -> None:
+    """ConfigurationError unless the pool options are an integer >= 1 and a bool."""
+    if (
+        isinstance(max_pool_connections, bool)
+        or not isinstance(max_pool_connections, int)
+        or max_pool_connections < 1
+    ):
+        raise ConfigurationError(
+            f"max_pool_connections must be an integer >= 1, got {max_pool_connections!r}"
+        )
+    if not isinstance(pool_block, bool):
+        raise ConfigurationError(f"pool_block must be a bool, got {pool_block!r}")
+
+
 def check_timeout(name: str, value: object) -> float:
     """Return ``value`` as a float, or raise ConfigurationError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -418,16 +432,7 @@ class Urllib3Transport:
         proxies: Mapping[str, str] | None = None,
         pool_block: bool = False,
     ) -> None:
-        if (
-            isinstance(max_pool_connections, bool)
-            or not isinstance(max_pool_connections, int)
-            or max_pool_connections < 1
-        ):
-            raise ConfigurationError(
-                f"max_pool_connections must be an integer >= 1, got {max_pool_connections!r}"
-            )
-        if not isinstance(pool_block, bool):
-            raise ConfigurationError(f"pool_block must be a bool, got {pool_block!r}")
+        check_pool(max_pool_connections, pool_block)
         self._max_pool_connections = max_pool_connections
         self._connect_timeout = check_timeout("connect_timeout", connect_timeout)
         self._read_timeout = check_timeout("read_timeout", read_timeout)

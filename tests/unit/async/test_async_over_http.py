@@ -97,7 +97,8 @@ async def run_200(client: AsyncKMSClient) -> None:
 
 @pytest.mark.asyncio
 async def test_200_concurrent_calls_over_http_with_a_loopback_transport() -> None:
-    with LocalKMSServer(LocalKMS(), port=0, owns_kms=True) as server:
+    # The server admits them all (its default cap, 64 connections, is a separate feature).
+    with LocalKMSServer(LocalKMS(), port=0, owns_kms=True, max_connections=256) as server:
         transport = LoopbackTransport(size=32)
         async with AsyncKMSClient(
             "us-east-1",
@@ -148,7 +149,8 @@ async def test_200_concurrent_calls_with_the_default_async_transport() -> None:
         if "no default async transport" in str(error):
             pytest.skip("the default async transport is not in this branch yet")
         raise
-    with LocalKMSServer(LocalKMS(), port=0, owns_kms=True) as server:
+    # The server admits them all (its default cap, 64 connections, is a separate feature).
+    with LocalKMSServer(LocalKMS(), port=0, owns_kms=True, max_connections=256) as server:
         async with AsyncKMSClient(
             "us-east-1", credentials=CREDS, environ={}, endpoint_url=server.url
         ) as client:
