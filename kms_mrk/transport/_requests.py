@@ -139,13 +139,10 @@ class RequestsTransport:
                 stream=True,
             )
             raw = response.raw
-            # read1 (what has arrived, at most n) is urllib3 >= 2.3; before it, read(n) waits
-            # for n bytes or the end, still bounded by the socket's read timeout.
-            read1 = getattr(raw, "read1", None)
-            if read1 is not None:
-                body = read_bounded(lambda n: read1(n, decode_content=True), deadline)
-            else:
-                body = read_bounded(lambda n: raw.read(n, decode_content=True), deadline)
+            # read1 returns what has arrived (at most n), so the total bound is checked between
+            # reads of a trickling body: it is why urllib3's floor is 2.2.1 (read1 came in 2.2.0,
+            # which botocore refuses).
+            body = read_bounded(lambda n: raw.read1(n, decode_content=True), deadline)
         except Exception as exc:
             if response is not None:
                 response.close()
