@@ -12,6 +12,7 @@ model's hash; never edit them by hand):
 - ``kms_mrk/commands/__init__.py``  lazy exports of the commands, and the operation index
 - ``kms_mrk/errors/_generated.py``  the modeled exceptions and the code -> class registry
 - ``kms_mrk/_operations.py``        the snake_case method per operation used by KMSClient
+- ``kms_mrk/_async_operations.py``  the same as coroutines, used by AsyncKMSClient
 - ``kms_mrk/_exports.py``           the name -> module map behind ``import kms_mrk``
 
 Models are split per operation because creating an attrs class costs about half a
@@ -558,11 +559,30 @@ def emit_exports(model: Model) -> str:
 
 def emit_operations(model: Model) -> str:
     """The mixin giving KMSClient one typed snake_case method per operation."""
-    out = [header(model, "One method per KMS operation, mixed into KMSClient.")]
+    return emit_operation_mixin(model, is_async=False)
+
+
+# The per-call deadline argument of the generated methods. KMS members become snake_case
+# names without a leading underscore, so this one can never clash with a member.
+TIMEOUT_ARG = "_timeout"
+
+
+def emit_async_operations(model: Model) -> str:
+    """The mixin giving AsyncKMSClient one typed snake_case coroutine per operation."""
+    return emit_operation_mixin(model, is_async=True)
+
+
+def emit_operation_mixin(model: Model, *, is_async: bool) -> str:
+    """One typed method per operation (coroutines when ``is_async``), calling ``send``."""
+    client = "AsyncKMSClient" if is_async else "KMSClient"
+    kind = "coroutine" if is_async else "method"
+    out = [header(model, f"One {kind} per KMS operation, mixed into {client}.")]
     dt_needed = False
     any_needed = False
     body = []
     imports: set[str] = set()
+    define = "async def" if is_async else "def"
+    call = "await self.send" if is_async else "self.send"
     for op in sorted(model.operations):
         spec = model.operations[op]
         request = spec["input"]["shape"]
@@ -573,6 +593,8 @@ def emit_operations(model: Model) -> str:
         params = []
         for member in ordered:
             py = py_member_name(member)
+            if py == TIMEOUT_ARG:
+                raise CodegenError(f"{op}: member {member} clashes with {TIMEOUT_ARG}")
             ann = model.annotation(members[member]["shape"])
             target = members[member]["shape"]
             nested = model.uses(target) if model.kind(target) in ("list", "map") else []
@@ -587,16 +609,16 @@ def emit_operations(model: Model) -> str:
                     if model.shapes[used].get("document"):
                         any_needed = True
             params.append(f"{py}: {ann}" if member in required else f"{py}: {ann} | None = None")
+        params.append(f"{TIMEOUT_ARG}: float | None = None")
         imports.add(response)
         method = snake_case(op)
         args = ", ".join(f"{py_member_name(m)}={py_member_name(m)}" for m in ordered)
         sig = "".join(f"        {p},\n" for p in params)
-        star = "        *,\n" if params else ""
         body.append(
-            f"\n    def {method}(\n        self,\n{star}{sig}    ) -> {response}:\n"
+            f"\n    {define} {method}(\n        self,\n        *,\n{sig}    ) -> {response}:\n"
             f'        """{OPERATIONS[op]} (`{op} <{API}/API_{op}.html>`__)."""\n'
             f"        from kms_mrk.models.{op_module(op)} import {op}Command\n\n"
-            f"        return self.send({op}Command({args}))\n"
+            f"        return {call}({op}Command({args}), timeout={TIMEOUT_ARG})\n"
         )
     if dt_needed:
         out.append("import datetime as _dt\n")
@@ -607,13 +629,25 @@ def emit_operations(model: Model) -> str:
     out.extend(f"        {n},\n" for n in sorted(imports))
     out.append("    )\n")
     out.append("    from kms_mrk.schema import Command, OutputT\n\n")
-    out.append('__all__ = ["OperationsMixin"]\n\n\n')
-    out.append("class OperationsMixin:\n")
+    name = "AsyncOperationsMixin" if is_async else "OperationsMixin"
+    out.append(f'__all__ = ["{name}"]\n\n\n')
+    out.append(f"class {name}:\n")
     out.append(
-        '    """Typed convenience methods; each builds the command and calls ``send``."""\n\n'
+        f'    """Typed convenience {kind}s; each builds the command and calls ``send``.\n\n'
+        f"    ``{TIMEOUT_ARG}`` is the call's deadline in seconds (``send(command, timeout=)``);\n"
+        "    its leading underscore keeps it apart from every KMS member name.\n"
+        '    """\n\n'
     )
     out.append("    __slots__ = ()\n\n")
-    out.append("    def send(self, command: Command[OutputT]) -> OutputT:\n")
+    out.append(
+        f"    {define} send(\n"
+        "        self,\n"
+        "        command: Command[OutputT],\n"
+        "        *,\n"
+        "        timeout: float | None = None,\n"
+        "        max_attempts: int | None = None,\n"
+        "    ) -> OutputT:\n"
+    )
     out.append("        raise NotImplementedError\n")
     out.extend(body)
     return "".join(out)
@@ -657,6 +691,7 @@ def generate(root: Path, model: Model | None = None) -> dict[Path, str]:
     files[pkg / "errors" / "_generated.py"] = emit_errors(model)
     files[pkg / "_exports.py"] = emit_exports(model)
     files[pkg / "_operations.py"] = emit_operations(model)
+    files[pkg / "_async_operations.py"] = emit_async_operations(model)
     return files
 
 

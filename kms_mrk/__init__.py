@@ -18,6 +18,7 @@ from kms_mrk._exports import GENERATED_EXPORTS
 from kms_mrk._version import __version__ as __version__
 
 if TYPE_CHECKING:
+    from kms_mrk._async_client import AsyncKMSClient as AsyncKMSClient
     from kms_mrk._client import KMSClient as KMSClient
     from kms_mrk.arn import InvalidKeyIdentifierError as InvalidKeyIdentifierError
     from kms_mrk.auth import Credentials as Credentials
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
 _HAND_WRITTEN: dict[str, str] = {
     # the client
     "KMSClient": "kms_mrk._client",
+    "AsyncKMSClient": "kms_mrk._async_client",
     "Credentials": "kms_mrk.auth",
     "RetryConfig": "kms_mrk.retries",
     "Interceptor": "kms_mrk.interceptors",
@@ -118,6 +120,7 @@ _HAND_WRITTEN: dict[str, str] = {
     "TransportError": "kms_mrk.errors",
     "ConnectError": "kms_mrk.errors",
     "ConnectTimeoutError": "kms_mrk.errors",
+    "CallTimeoutError": "kms_mrk.errors",
     "ReadTimeoutError": "kms_mrk.errors",
     "ConnectionClosedError": "kms_mrk.errors",
     "ResponseParseError": "kms_mrk.errors",

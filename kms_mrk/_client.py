@@ -13,14 +13,11 @@ does not use up another's retries.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from kms_mrk._operations import OperationsMixin
-from kms_mrk._pipeline import Pipeline
-from kms_mrk.errors._base import ClosedError, ConfigurationError
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -28,6 +25,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from kms_mrk._config import ClientConfig
+    from kms_mrk._family import SyncFamily
     from kms_mrk.auth import Credentials, CredentialsProvider
     from kms_mrk.interceptors import Interceptor
     from kms_mrk.paginators import Paginator
@@ -38,92 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["KMSClient"]
 
 OutputT = TypeVar("OutputT", bound="Response")
-
-
-class _Family:
-    """What a client shares with the clients made from it by ``for_region``."""
-
-    def __init__(
-        self,
-        *,
-        config: ClientConfig,
-        credentials: CredentialsProvider,
-        transport: Transport | None,
-        transport_options: dict[str, Any],
-        retry: str | int | RetryConfig | RetryStrategy | None,
-        interceptors: tuple[Interceptor, ...],
-        sleep: Callable[[float], object],
-        endpoint_url: str | None,
-    ) -> None:
-        from kms_mrk.auth import SigV4Signer
-
-        self.config = config
-        self.credentials = credentials
-        self.signer = SigV4Signer("kms")
-        self._transport = transport
-        self.owns_transport = transport is None
-        self.transport_options = transport_options
-        self.retry = retry
-        self.interceptors = interceptors
-        self.sleep = sleep
-        self.endpoint_url = endpoint_url
-        self._lock = threading.Lock()
-        self.closed = False
-        self.pipelines: dict[str, Pipeline] = {}
-
-    def pipeline(self, region: str) -> Pipeline:
-        """The pipeline of ``region`` in this family: made once, then shared."""
-        pipeline = self.pipelines.get(region)
-        if pipeline is not None:
-            return pipeline
-        from kms_mrk.retries import resolve_retry
-
-        with self._lock:
-            pipeline = self.pipelines.get(region)
-            if pipeline is None:
-                retry = self.retry
-                if self.pipelines and retry is not None and not isinstance(retry, (str, int)):
-                    # A strategy object serves its first Region; the others get siblings
-                    # (same settings, their own quota and rate limiter).
-                    sibling = getattr(retry, "sibling", None)
-                    if callable(sibling):
-                        retry = sibling()
-                pipeline = Pipeline(
-                    region=region,
-                    endpoint_resolver=lambda: _endpoint_for(self, region),
-                    credentials=self.credentials,
-                    signer=self.signer,
-                    transport_factory=self.transport,
-                    retry=resolve_retry(
-                        retry,
-                        mode_default=self.config.retry_mode,
-                        max_attempts_default=self.config.max_attempts,
-                    ),
-                    interceptors=self.interceptors,
-                    sleep=self.sleep,
-                )
-                self.pipelines[region] = pipeline
-            return pipeline
-
-    def transport(self) -> Transport:
-        transport = self._transport
-        if transport is not None:
-            return transport
-        with self._lock:
-            if self.closed:
-                raise ClosedError("this KMSClient has been closed; create a new one")
-            if self._transport is None:
-                from kms_mrk.transport import Urllib3Transport
-
-                self._transport = Urllib3Transport(**self.transport_options)
-            return self._transport
-
-    def close(self) -> None:
-        with self._lock:
-            self.closed = True
-            transport, self._transport = self._transport, None
-        if transport is not None and self.owns_transport:
-            transport.close()
 
 
 class KMSClient(OperationsMixin):
@@ -163,97 +75,68 @@ class KMSClient(OperationsMixin):
         verify: bool | None = None,
         sleep: Callable[[float], object] = time.sleep,
         environ: Mapping[str, str] | None = None,
+        sdk_ua_app_id: str | None = None,
+        call_timeout: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        from kms_mrk._config import resolve_config
-        from kms_mrk.interceptors import Interceptor, UserAgentInterceptor
+        from kms_mrk._family import SyncFamily, resolve_options
 
-        config = resolve_config(
+        options = resolve_options(
             region=region,
+            credentials=credentials,
             profile=profile,
             endpoint_url=endpoint_url,
+            retry=retry,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_pool_connections=max_pool_connections,
+            interceptors=interceptors,
+            user_agent_extra=user_agent_extra,
+            sdk_ua_app_id=sdk_ua_app_id,
             use_fips_endpoint=use_fips_endpoint,
             use_dualstack_endpoint=use_dualstack_endpoint,
             ca_bundle=ca_bundle,
+            verify=verify,
+            sleep=sleep,
+            clock=clock,
+            call_timeout=call_timeout,
             environ=environ,
         )
-        if isinstance(interceptors, Interceptor):
-            raise ConfigurationError(
-                "interceptors must be a sequence of Interceptor instances; "
-                "got a single Interceptor (write interceptors=[it])"
-            )
-        for interceptor in interceptors:
-            if not isinstance(interceptor, Interceptor):
-                raise ConfigurationError(
-                    f"interceptors must be kms_mrk.interceptors.Interceptor instances; "
-                    f"got {type(interceptor).__name__}"
-                )
-        _check_user_agent_extra(user_agent_extra)
-        if verify is not None and not isinstance(verify, bool):
-            raise ConfigurationError(
-                f"verify must be True, False or None (use ca_bundle= for a CA file); got {verify!r}"
-            )
-        if not callable(sleep):
-            raise ConfigurationError(f"sleep must be callable (seconds -> None); got {sleep!r}")
-        _check_positive("connect_timeout", connect_timeout)
-        _check_positive("read_timeout", read_timeout)
-        if not isinstance(max_pool_connections, int) or max_pool_connections < 1:
-            raise ConfigurationError(
-                f"max_pool_connections must be an integer >= 1; got {max_pool_connections!r}"
-            )
-        if transport is not None and not (
-            callable(getattr(transport, "send", None))
-            and callable(getattr(transport, "close", None))
-        ):
-            raise ConfigurationError(
-                "transport must have send(HttpRequest) -> HttpResponse and close() methods; "
-                f"got {type(transport).__name__}"
-            )
-        verify_option: bool | str = True
-        if verify is False:
-            verify_option = False
-        elif config.ca_bundle:
-            verify_option = config.ca_bundle
-        family = _Family(
-            config=config,
-            credentials=_credentials_provider(credentials, profile),
-            transport=transport,
-            transport_options={
-                "max_pool_connections": max_pool_connections,
-                "connect_timeout": connect_timeout,
-                "read_timeout": read_timeout,
-                "verify": verify_option,
-            },
-            retry=retry,
-            interceptors=(UserAgentInterceptor(user_agent_extra), *interceptors),
-            sleep=sleep,
-            endpoint_url=config.endpoint_url,
-        )
-        self._init(family, config.region)
+        family = SyncFamily(options, transport)
+        self._init(family, options.config.region)
 
-    def _init(self, family: _Family, region: str, *, root: bool = True) -> None:
+    def _init(self, family: SyncFamily, region: str, *, root: bool = True) -> None:
         self._family = family
-        self.region = region
         self._closed = False
         self._root = root
         self._pipeline = family.pipeline(region)
+        self.region = self._pipeline.region
 
     # -- the API -------------------------------------------------------------------------
-    def send(self, command: Command[OutputT], *, max_attempts: int | None = None) -> OutputT:
+    def send(
+        self,
+        command: Command[OutputT],
+        *,
+        timeout: float | None = None,
+        max_attempts: int | None = None,
+    ) -> OutputT:
         """Send ``command`` and return its typed response, or raise its modeled exception.
 
-        ``max_attempts`` replaces the retry strategy's attempt count for this one call
-        (1: the request is never resent).
+        ``timeout`` is the call's deadline in seconds, across every attempt and backoff
+        (default: the client's ``call_timeout``); when it passes,
+        :class:`~kms_mrk.errors.CallTimeoutError` is raised. ``max_attempts`` replaces the
+        retry strategy's attempt count for this one call (1: the request is never resent).
         """
-        if max_attempts is None:
+        if timeout is None and max_attempts is None:
             return self._pipeline.send(command)
-        return self._pipeline.send(command, max_attempts=max_attempts)
+        return self._pipeline.send(command, timeout=timeout, max_attempts=max_attempts)
 
-    def for_region(self, region: str) -> KMSClient:
+    def for_region(self, region: str) -> Self:
         """A client for ``region`` sharing credentials, configuration and connection pools."""
         from kms_mrk.endpoints import validate_region
 
         validate_region(region)
-        other = object.__new__(KMSClient)
+        other = object.__new__(type(self))
         other._init(self._family, region, root=False)
         return other
 
@@ -300,53 +183,3 @@ class KMSClient(OperationsMixin):
 
     def __repr__(self) -> str:
         return f"KMSClient(region={self.region!r})"
-
-
-def _check_user_agent_extra(value: object) -> None:
-    if value is None:
-        return
-    if (
-        not isinstance(value, str)
-        or not value
-        or not value.isascii()
-        or not value.isprintable()
-        or len(value) > 256
-    ):
-        raise ConfigurationError(
-            "user_agent_extra must be printable ASCII text of 1 to 256 characters "
-            f"(no line breaks); got {value!r}"
-        )
-
-
-def _check_positive(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ConfigurationError(f"{name} must be a number of seconds > 0; got {value!r}")
-
-
-def _credentials_provider(
-    credentials: Credentials | CredentialsProvider | None, profile: str | None
-) -> CredentialsProvider:
-    from kms_mrk.auth import BotocoreCredentialsProvider, Credentials, StaticCredentialsProvider
-
-    if credentials is None:
-        return BotocoreCredentialsProvider(profile)
-    if isinstance(credentials, Credentials):
-        return StaticCredentialsProvider(credentials)
-    if callable(getattr(credentials, "get_credentials", None)):
-        return credentials
-    raise ConfigurationError(
-        "credentials must be kms_mrk.Credentials or a provider with get_credentials(); "
-        f"got {type(credentials).__name__}"
-    )
-
-
-def _endpoint_for(family: _Family, region: str) -> str:
-    if family.endpoint_url:
-        return family.endpoint_url
-    from kms_mrk.endpoints import resolve_endpoint
-
-    return resolve_endpoint(
-        region,
-        use_fips=family.config.use_fips_endpoint,
-        use_dualstack=family.config.use_dualstack_endpoint,
-    )

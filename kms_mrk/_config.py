@@ -21,7 +21,7 @@ import attrs
 
 from kms_mrk.errors._base import ConfigurationError, NoRegionError
 
-__all__ = ["ClientConfig", "RetryMode", "resolve_config"]
+__all__ = ["ClientConfig", "RetryMode", "profile_app_id", "resolve_config"]
 
 RetryMode = Literal["standard", "adaptive"]
 
@@ -39,6 +39,8 @@ _RETRY_MODES: Final[Mapping[str, RetryMode]] = {
 class ClientConfig:
     """Resolved settings for one client. Holds no credentials.
 
+    ``sdk_ua_app_id`` is the application id from the argument or ``AWS_SDK_UA_APP_ID``; when
+    neither gives one, the profile's ``sdk_ua_app_id`` is read on the client's first call.
     ``endpoint_url`` is None when the endpoint rule set picks the URL from ``region`` and the
     FIPS / dual-stack flags; otherwise ``endpoint_source`` says which setting gave it
     (``"AWS_ENDPOINT_URL_KMS"``, ``"endpoint_url argument"``, ...).
@@ -53,6 +55,7 @@ class ClientConfig:
     max_attempts: int = _DEFAULT_MAX_ATTEMPTS
     retry_mode: RetryMode = "standard"
     ca_bundle: str | None = None
+    sdk_ua_app_id: str | None = None
 
     def endpoint(self) -> str:
         """The URL requests go to: ``endpoint_url``, or the rule set's URL for the Region."""
@@ -77,6 +80,7 @@ def resolve_config(
     max_attempts: int | None = None,
     retry_mode: str | None = None,
     ca_bundle: str | None = None,
+    sdk_ua_app_id: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> ClientConfig:
     """Resolve the client settings; arguments win over the environment, which wins over the file.
@@ -106,6 +110,8 @@ def resolve_config(
     mode = None if retry_mode is None else _check_retry_mode(retry_mode, _Source("retry_mode"))
     if ca_bundle is not None:
         ca_bundle = _check_ca_bundle(ca_bundle, _Source("ca_bundle"), env)
+    if sdk_ua_app_id is not None:
+        sdk_ua_app_id = _check_app_id(sdk_ua_app_id, _Source("sdk_ua_app_id"))
 
     if profile is not None:
         if not isinstance(profile, str) or not profile.strip():
@@ -156,6 +162,13 @@ def resolve_config(
         value, label = _env_then_profile(env, shared, "AWS_CA_BUNDLE", "ca_bundle")
         ca_bundle = None if value is None else _check_ca_bundle(value, label, env)
 
+    # Application id for the User-Agent: the profile's value is read on the first call
+    # (profile_app_id), so that creating a client never reads the file for it.
+    if sdk_ua_app_id is None:
+        value = _env(env, "AWS_SDK_UA_APP_ID")
+        if value is not None:
+            sdk_ua_app_id = _check_app_id(value, _Source("AWS_SDK_UA_APP_ID"))
+
     return ClientConfig(
         region=region,
         profile=profile_name,
@@ -166,12 +179,20 @@ def resolve_config(
         max_attempts=max_attempts,
         retry_mode=mode,
         ca_bundle=ca_bundle,
+        sdk_ua_app_id=sdk_ua_app_id,
     )
 
 
 # --------------------------------------------------------------------------------------------
 # Sources
 # --------------------------------------------------------------------------------------------
+
+
+def profile_app_id(profile: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The ``sdk_ua_app_id`` of ``profile`` in the shared config file, checked, or None."""
+    shared = _SharedConfig(os.environ if environ is None else environ, profile)
+    value = shared.get("sdk_ua_app_id")
+    return None if value is None else _check_app_id(value, shared.source("sdk_ua_app_id"))
 
 
 def _env(env: Mapping[str, str], name: str) -> str | None:
@@ -457,6 +478,28 @@ def _check_max_attempts(value: object, source: _Source) -> int:
             f"{source.describe(value)} is not valid: use an integer of 1 or more"
         )
     return number
+
+
+_APP_ID_MAX: Final = 50
+
+
+def _check_app_id(value: object, source: _Source) -> str:
+    """An application id for ``app/<id>`` in the User-Agent (as botocore: at most 50 characters).
+
+    Characters a User-Agent token cannot carry are replaced by ``-``, as botocore does.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"{source.describe(value)} is not valid: use a non-empty name")
+    text = value.strip()
+    if len(text) > _APP_ID_MAX:
+        raise ConfigurationError(
+            f"{source} is not valid: an application id has at most {_APP_ID_MAX} characters "
+            f"(got {len(text)})"
+        )
+    return "".join(ch if ch.isascii() and (ch.isalnum() or ch in _UA_SAFE) else "-" for ch in text)
+
+
+_UA_SAFE: Final = frozenset("!#$%&'*+-.^_`|~")
 
 
 def _check_retry_mode(value: object, source: _Source) -> RetryMode:

@@ -98,43 +98,56 @@ __all__ = ["OperationsMixin"]
 
 
 class OperationsMixin:
-    """Typed convenience methods; each builds the command and calls ``send``."""
+    """Typed convenience methods; each builds the command and calls ``send``.
+
+    ``_timeout`` is the call's deadline in seconds (``send(command, timeout=)``);
+    its leading underscore keeps it apart from every KMS member name.
+    """
 
     __slots__ = ()
 
-    def send(self, command: Command[OutputT]) -> OutputT:
+    def send(
+        self,
+        command: Command[OutputT],
+        *,
+        timeout: float | None = None,
+        max_attempts: int | None = None,
+    ) -> OutputT:
         raise NotImplementedError
 
     def cancel_key_deletion(
         self,
         *,
         key_id: str,
+        _timeout: float | None = None,
     ) -> CancelKeyDeletionResponse:
         """Stop a scheduled deletion; the key comes back disabled. (`CancelKeyDeletion <https://docs.aws.amazon.com/kms/latest/APIReference/API_CancelKeyDeletion.html>`__)."""
         from kms_mrk.models._op_cancel_key_deletion import CancelKeyDeletionCommand
 
-        return self.send(CancelKeyDeletionCommand(key_id=key_id))
+        return self.send(CancelKeyDeletionCommand(key_id=key_id), timeout=_timeout)
 
     def connect_custom_key_store(
         self,
         *,
         custom_key_store_id: str,
+        _timeout: float | None = None,
     ) -> ConnectCustomKeyStoreResponse:
         """Connect a custom key store to its CloudHSM cluster or external proxy. (`ConnectCustomKeyStore <https://docs.aws.amazon.com/kms/latest/APIReference/API_ConnectCustomKeyStore.html>`__)."""
         from kms_mrk.models._op_connect_custom_key_store import ConnectCustomKeyStoreCommand
 
-        return self.send(ConnectCustomKeyStoreCommand(custom_key_store_id=custom_key_store_id))
+        return self.send(ConnectCustomKeyStoreCommand(custom_key_store_id=custom_key_store_id), timeout=_timeout)
 
     def create_alias(
         self,
         *,
         alias_name: str,
         target_key_id: str,
+        _timeout: float | None = None,
     ) -> CreateAliasResponse:
         """Give a key a friendly name of the form alias/... (`CreateAlias <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html>`__)."""
         from kms_mrk.models._op_create_alias import CreateAliasCommand
 
-        return self.send(CreateAliasCommand(alias_name=alias_name, target_key_id=target_key_id))
+        return self.send(CreateAliasCommand(alias_name=alias_name, target_key_id=target_key_id), timeout=_timeout)
 
     def create_custom_key_store(
         self,
@@ -150,11 +163,12 @@ class OperationsMixin:
         xks_proxy_vpc_endpoint_service_owner: str | None = None,
         xks_proxy_authentication_credential: XksProxyAuthenticationCredentialType | None = None,
         xks_proxy_connectivity: XksProxyConnectivityType | str | None = None,
+        _timeout: float | None = None,
     ) -> CreateCustomKeyStoreResponse:
         """Create a custom key store backed by CloudHSM or an external key manager. (`CreateCustomKeyStore <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateCustomKeyStore.html>`__)."""
         from kms_mrk.models._op_create_custom_key_store import CreateCustomKeyStoreCommand
 
-        return self.send(CreateCustomKeyStoreCommand(custom_key_store_name=custom_key_store_name, cloud_hsm_cluster_id=cloud_hsm_cluster_id, trust_anchor_certificate=trust_anchor_certificate, key_store_password=key_store_password, custom_key_store_type=custom_key_store_type, xks_proxy_uri_endpoint=xks_proxy_uri_endpoint, xks_proxy_uri_path=xks_proxy_uri_path, xks_proxy_vpc_endpoint_service_name=xks_proxy_vpc_endpoint_service_name, xks_proxy_vpc_endpoint_service_owner=xks_proxy_vpc_endpoint_service_owner, xks_proxy_authentication_credential=xks_proxy_authentication_credential, xks_proxy_connectivity=xks_proxy_connectivity))
+        return self.send(CreateCustomKeyStoreCommand(custom_key_store_name=custom_key_store_name, cloud_hsm_cluster_id=cloud_hsm_cluster_id, trust_anchor_certificate=trust_anchor_certificate, key_store_password=key_store_password, custom_key_store_type=custom_key_store_type, xks_proxy_uri_endpoint=xks_proxy_uri_endpoint, xks_proxy_uri_path=xks_proxy_uri_path, xks_proxy_vpc_endpoint_service_name=xks_proxy_vpc_endpoint_service_name, xks_proxy_vpc_endpoint_service_owner=xks_proxy_vpc_endpoint_service_owner, xks_proxy_authentication_credential=xks_proxy_authentication_credential, xks_proxy_connectivity=xks_proxy_connectivity), timeout=_timeout)
 
     def create_grant(
         self,
@@ -169,11 +183,12 @@ class OperationsMixin:
         dry_run: bool | None = None,
         grantee_service_principal: str | None = None,
         retiring_service_principal: str | None = None,
+        _timeout: float | None = None,
     ) -> CreateGrantResponse:
         """Allow a principal to use a key for chosen operations. (`CreateGrant <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html>`__)."""
         from kms_mrk.models._op_create_grant import CreateGrantCommand
 
-        return self.send(CreateGrantCommand(key_id=key_id, operations=operations, grantee_principal=grantee_principal, retiring_principal=retiring_principal, constraints=constraints, grant_tokens=grant_tokens, name=name, dry_run=dry_run, grantee_service_principal=grantee_service_principal, retiring_service_principal=retiring_service_principal))
+        return self.send(CreateGrantCommand(key_id=key_id, operations=operations, grantee_principal=grantee_principal, retiring_principal=retiring_principal, constraints=constraints, grant_tokens=grant_tokens, name=name, dry_run=dry_run, grantee_service_principal=grantee_service_principal, retiring_service_principal=retiring_service_principal), timeout=_timeout)
 
     def create_key(
         self,
@@ -189,11 +204,12 @@ class OperationsMixin:
         tags: list[Tag] | None = None,
         multi_region: bool | None = None,
         xks_key_id: str | None = None,
+        _timeout: float | None = None,
     ) -> CreateKeyResponse:
         """Create a KMS key, single-Region or multi-Region primary. (`CreateKey <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html>`__)."""
         from kms_mrk.models._op_create_key import CreateKeyCommand
 
-        return self.send(CreateKeyCommand(policy=policy, description=description, key_usage=key_usage, customer_master_key_spec=customer_master_key_spec, key_spec=key_spec, origin=origin, custom_key_store_id=custom_key_store_id, bypass_policy_lockout_safety_check=bypass_policy_lockout_safety_check, tags=tags, multi_region=multi_region, xks_key_id=xks_key_id))
+        return self.send(CreateKeyCommand(policy=policy, description=description, key_usage=key_usage, customer_master_key_spec=customer_master_key_spec, key_spec=key_spec, origin=origin, custom_key_store_id=custom_key_store_id, bypass_policy_lockout_safety_check=bypass_policy_lockout_safety_check, tags=tags, multi_region=multi_region, xks_key_id=xks_key_id), timeout=_timeout)
 
     def decapsulate(
         self,
@@ -203,11 +219,12 @@ class OperationsMixin:
         encapsulation_algorithm: EncapsulationAlgorithmSpec | str,
         grant_tokens: list[str] | None = None,
         dry_run: bool | None = None,
+        _timeout: float | None = None,
     ) -> DecapsulateResponse:
         """Recover a shared secret from an encapsulated ciphertext with an ML-KEM key. (`Decapsulate <https://docs.aws.amazon.com/kms/latest/APIReference/API_Decapsulate.html>`__)."""
         from kms_mrk.models._op_decapsulate import DecapsulateCommand
 
-        return self.send(DecapsulateCommand(key_id=key_id, shared_secret_ciphertext_blob=shared_secret_ciphertext_blob, encapsulation_algorithm=encapsulation_algorithm, grant_tokens=grant_tokens, dry_run=dry_run))
+        return self.send(DecapsulateCommand(key_id=key_id, shared_secret_ciphertext_blob=shared_secret_ciphertext_blob, encapsulation_algorithm=encapsulation_algorithm, grant_tokens=grant_tokens, dry_run=dry_run), timeout=_timeout)
 
     def decrypt(
         self,
@@ -220,42 +237,46 @@ class OperationsMixin:
         recipient: RecipientInfo | None = None,
         dry_run: bool | None = None,
         dry_run_modifiers: list[DryRunModifierType | str] | None = None,
+        _timeout: float | None = None,
     ) -> DecryptResponse:
         """Decrypt ciphertext made by KMS or with a KMS public key. (`Decrypt <https://docs.aws.amazon.com/kms/latest/APIReference/API_Decrypt.html>`__)."""
         from kms_mrk.models._op_decrypt import DecryptCommand
 
-        return self.send(DecryptCommand(ciphertext_blob=ciphertext_blob, encryption_context=encryption_context, grant_tokens=grant_tokens, key_id=key_id, encryption_algorithm=encryption_algorithm, recipient=recipient, dry_run=dry_run, dry_run_modifiers=dry_run_modifiers))
+        return self.send(DecryptCommand(ciphertext_blob=ciphertext_blob, encryption_context=encryption_context, grant_tokens=grant_tokens, key_id=key_id, encryption_algorithm=encryption_algorithm, recipient=recipient, dry_run=dry_run, dry_run_modifiers=dry_run_modifiers), timeout=_timeout)
 
     def delete_alias(
         self,
         *,
         alias_name: str,
+        _timeout: float | None = None,
     ) -> DeleteAliasResponse:
         """Remove an alias; the key it named is untouched. (`DeleteAlias <https://docs.aws.amazon.com/kms/latest/APIReference/API_DeleteAlias.html>`__)."""
         from kms_mrk.models._op_delete_alias import DeleteAliasCommand
 
-        return self.send(DeleteAliasCommand(alias_name=alias_name))
+        return self.send(DeleteAliasCommand(alias_name=alias_name), timeout=_timeout)
 
     def delete_custom_key_store(
         self,
         *,
         custom_key_store_id: str,
+        _timeout: float | None = None,
     ) -> DeleteCustomKeyStoreResponse:
         """Delete a custom key store that holds no keys. (`DeleteCustomKeyStore <https://docs.aws.amazon.com/kms/latest/APIReference/API_DeleteCustomKeyStore.html>`__)."""
         from kms_mrk.models._op_delete_custom_key_store import DeleteCustomKeyStoreCommand
 
-        return self.send(DeleteCustomKeyStoreCommand(custom_key_store_id=custom_key_store_id))
+        return self.send(DeleteCustomKeyStoreCommand(custom_key_store_id=custom_key_store_id), timeout=_timeout)
 
     def delete_imported_key_material(
         self,
         *,
         key_id: str,
         key_material_id: str | None = None,
+        _timeout: float | None = None,
     ) -> DeleteImportedKeyMaterialResponse:
         """Remove imported key material; the key becomes pending import. (`DeleteImportedKeyMaterial <https://docs.aws.amazon.com/kms/latest/APIReference/API_DeleteImportedKeyMaterial.html>`__)."""
         from kms_mrk.models._op_delete_imported_key_material import DeleteImportedKeyMaterialCommand
 
-        return self.send(DeleteImportedKeyMaterialCommand(key_id=key_id, key_material_id=key_material_id))
+        return self.send(DeleteImportedKeyMaterialCommand(key_id=key_id, key_material_id=key_material_id), timeout=_timeout)
 
     def derive_shared_secret(
         self,
@@ -266,11 +287,12 @@ class OperationsMixin:
         grant_tokens: list[str] | None = None,
         dry_run: bool | None = None,
         recipient: RecipientInfo | None = None,
+        _timeout: float | None = None,
     ) -> DeriveSharedSecretResponse:
         """Agree a shared secret with an asymmetric key-agreement key. (`DeriveSharedSecret <https://docs.aws.amazon.com/kms/latest/APIReference/API_DeriveSharedSecret.html>`__)."""
         from kms_mrk.models._op_derive_shared_secret import DeriveSharedSecretCommand
 
-        return self.send(DeriveSharedSecretCommand(key_id=key_id, key_agreement_algorithm=key_agreement_algorithm, public_key=public_key, grant_tokens=grant_tokens, dry_run=dry_run, recipient=recipient))
+        return self.send(DeriveSharedSecretCommand(key_id=key_id, key_agreement_algorithm=key_agreement_algorithm, public_key=public_key, grant_tokens=grant_tokens, dry_run=dry_run, recipient=recipient), timeout=_timeout)
 
     def describe_custom_key_stores(
         self,
@@ -279,73 +301,80 @@ class OperationsMixin:
         custom_key_store_name: str | None = None,
         limit: int | None = None,
         marker: str | None = None,
+        _timeout: float | None = None,
     ) -> DescribeCustomKeyStoresResponse:
         """List custom key stores and their connection state. (`DescribeCustomKeyStores <https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeCustomKeyStores.html>`__)."""
         from kms_mrk.models._op_describe_custom_key_stores import DescribeCustomKeyStoresCommand
 
-        return self.send(DescribeCustomKeyStoresCommand(custom_key_store_id=custom_key_store_id, custom_key_store_name=custom_key_store_name, limit=limit, marker=marker))
+        return self.send(DescribeCustomKeyStoresCommand(custom_key_store_id=custom_key_store_id, custom_key_store_name=custom_key_store_name, limit=limit, marker=marker), timeout=_timeout)
 
     def describe_key(
         self,
         *,
         key_id: str,
         grant_tokens: list[str] | None = None,
+        _timeout: float | None = None,
     ) -> DescribeKeyResponse:
         """Read a key's metadata, including its multi-Region configuration. (`DescribeKey <https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html>`__)."""
         from kms_mrk.models._op_describe_key import DescribeKeyCommand
 
-        return self.send(DescribeKeyCommand(key_id=key_id, grant_tokens=grant_tokens))
+        return self.send(DescribeKeyCommand(key_id=key_id, grant_tokens=grant_tokens), timeout=_timeout)
 
     def disable_key(
         self,
         *,
         key_id: str,
+        _timeout: float | None = None,
     ) -> DisableKeyResponse:
         """Stop a key from being used in cryptographic operations. (`DisableKey <https://docs.aws.amazon.com/kms/latest/APIReference/API_DisableKey.html>`__)."""
         from kms_mrk.models._op_disable_key import DisableKeyCommand
 
-        return self.send(DisableKeyCommand(key_id=key_id))
+        return self.send(DisableKeyCommand(key_id=key_id), timeout=_timeout)
 
     def disable_key_rotation(
         self,
         *,
         key_id: str,
+        _timeout: float | None = None,
     ) -> DisableKeyRotationResponse:
         """Turn off automatic rotation of a key's material. (`DisableKeyRotation <https://docs.aws.amazon.com/kms/latest/APIReference/API_DisableKeyRotation.html>`__)."""
         from kms_mrk.models._op_disable_key_rotation import DisableKeyRotationCommand
 
-        return self.send(DisableKeyRotationCommand(key_id=key_id))
+        return self.send(DisableKeyRotationCommand(key_id=key_id), timeout=_timeout)
 
     def disconnect_custom_key_store(
         self,
         *,
         custom_key_store_id: str,
+        _timeout: float | None = None,
     ) -> DisconnectCustomKeyStoreResponse:
         """Disconnect a custom key store from its backing store. (`DisconnectCustomKeyStore <https://docs.aws.amazon.com/kms/latest/APIReference/API_DisconnectCustomKeyStore.html>`__)."""
         from kms_mrk.models._op_disconnect_custom_key_store import DisconnectCustomKeyStoreCommand
 
-        return self.send(DisconnectCustomKeyStoreCommand(custom_key_store_id=custom_key_store_id))
+        return self.send(DisconnectCustomKeyStoreCommand(custom_key_store_id=custom_key_store_id), timeout=_timeout)
 
     def enable_key(
         self,
         *,
         key_id: str,
+        _timeout: float | None = None,
     ) -> EnableKeyResponse:
         """Allow a disabled key to be used again. (`EnableKey <https://docs.aws.amazon.com/kms/latest/APIReference/API_EnableKey.html>`__)."""
         from kms_mrk.models._op_enable_key import EnableKeyCommand
 
-        return self.send(EnableKeyCommand(key_id=key_id))
+        return self.send(EnableKeyCommand(key_id=key_id), timeout=_timeout)
 
     def enable_key_rotation(
         self,
         *,
         key_id: str,
         rotation_period_in_days: int | None = None,
+        _timeout: float | None = None,
     ) -> EnableKeyRotationResponse:
         """Turn on automatic rotation of a symmetric key's material. (`EnableKeyRotation <https://docs.aws.amazon.com/kms/latest/APIReference/API_EnableKeyRotation.html>`__)."""
         from kms_mrk.models._op_enable_key_rotation import EnableKeyRotationCommand
 
-        return self.send(EnableKeyRotationCommand(key_id=key_id, rotation_period_in_days=rotation_period_in_days))
+        return self.send(EnableKeyRotationCommand(key_id=key_id, rotation_period_in_days=rotation_period_in_days), timeout=_timeout)
 
     def encapsulate(
         self,
@@ -354,11 +383,12 @@ class OperationsMixin:
         encapsulation_algorithm: EncapsulationAlgorithmSpec | str,
         grant_tokens: list[str] | None = None,
         dry_run: bool | None = None,
+        _timeout: float | None = None,
     ) -> EncapsulateResponse:
         """Produce a shared secret and its encapsulation with an ML-KEM public key. (`Encapsulate <https://docs.aws.amazon.com/kms/latest/APIReference/API_Encapsulate.html>`__)."""
         from kms_mrk.models._op_encapsulate import EncapsulateCommand
 
-        return self.send(EncapsulateCommand(key_id=key_id, encapsulation_algorithm=encapsulation_algorithm, grant_tokens=grant_tokens, dry_run=dry_run))
+        return self.send(EncapsulateCommand(key_id=key_id, encapsulation_algorithm=encapsulation_algorithm, grant_tokens=grant_tokens, dry_run=dry_run), timeout=_timeout)
 
     def encrypt(
         self,
@@ -369,11 +399,12 @@ class OperationsMixin:
         grant_tokens: list[str] | None = None,
         encryption_algorithm: EncryptionAlgorithmSpec | str | None = None,
         dry_run: bool | None = None,
+        _timeout: float | None = None,
     ) -> EncryptResponse:
         """Encrypt up to 4 KiB of data under a key. (`Encrypt <https://docs.aws.amazon.com/kms/latest/APIReference/API_Encrypt.html>`__)."""
         from kms_mrk.models._op_encrypt import EncryptCommand
 
-        return self.send(EncryptCommand(key_id=key_id, plaintext=plaintext, encryption_context=encryption_context, grant_tokens=grant_tokens, encryption_algorithm=encryption_algorithm, dry_run=dry_run))
+        return self.send(EncryptCommand(key_id=key_id, plaintext=plaintext, encryption_context=encryption_context, grant_tokens=grant_tokens, encryption_algorithm=encryption_algorithm, dry_run=dry_run), timeout=_timeout)
 
     def generate_data_key(
         self,
@@ -385,11 +416,12 @@ class OperationsMixin:
         grant_tokens: list[str] | None = None,
         recipient: RecipientInfo | None = None,
         dry_run: bool | None = None,
+        _timeout: float | None = None,
     ) -> GenerateDataKeyResponse:
         """Make a data key, returned in plaintext and encrypted under a key. (`GenerateDataKey <https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateDataKey.html>`__)."""
         from kms_mrk.models._op_generate_data_key import GenerateDataKeyCommand
 
-        return self.send(GenerateDataKeyCommand(key_id=key_id, encryption_context=encryption_context, number_of_bytes=number_of_bytes, key_spec=key_spec, grant_tokens=grant_tokens, recipient=recipient, dry_run=dry_run))
+        return self.send(GenerateDataKeyCommand(key_id=key_id, encryption_context=encryption_context, number_of_bytes=number_of_bytes, key_spec=key_spec, grant_tokens=grant_tokens, recipient=recipient, dry_run=dry_run), timeout=_timeout)
 
     def generate_data_key_pair(
         self,
@@ -400,11 +432,12 @@ class OperationsMixin:
         grant_tokens: list[str] | None = None,
         recipient: RecipientInfo | None = None,
         dry_run: bool | None = None,
+        _timeout: float | None = None,
     ) -> GenerateDataKeyPairResponse:
         """Make an asymmetric data key pair; the private key also in plaintext. (`GenerateDataKeyPair <https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateDataKeyPair.html>`__)."""
         from kms_mrk.models._op_generate_data_key_pair import GenerateDataKeyPairCommand
 
-        return self.send(GenerateDataKeyPairCommand(key_id=key_id, key_pair_spec=key_pair_spec, encryption_context=encryption_context, grant_tokens=grant_tokens, recipient=recipient, dry_run=dry_run))
+        return self.send(GenerateDataKeyPairCommand(key_id=key_id, key_pair_spec=key_pair_spec, encryption_context=encryption_context, grant_tokens=grant_tokens, recipient=recipient, dry_run=dry_run), timeout=_timeout)
 
     def generate_data_key_pair_without_plaintext(
         self,
@@ -414,11 +447,12 @@ class OperationsMixin:
         encryption_context: dict[str, str] | None = None,
         grant_tokens: list[str] | None = None,
         dry_run: bool | None = None,
+        _timeout: float | None = None,
     ) -> GenerateDataKeyPairWithoutPlaintextResponse:
         """Make an asymmetric data key pair, private key only encrypted. (`GenerateDataKeyPairWithoutPlaintext <https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateDataKeyPairWithoutPlaintext.html>`__)."""
         from kms_mrk.models._op_generate_data_key_pair_without_plaintext import GenerateDataKeyPairWithoutPlaintextCommand
 
-        return self.send(GenerateDataKeyPairWithoutPlaintextCommand(key_id=key_id, key_pair_spec=key_pair_spec, encryption_context=encryption_context, grant_tokens=grant_tokens, dry_run=dry_run))
+        return self.send(GenerateDataKeyPairWithoutPlaintextCommand(key_id=key_id, key_pair_spec=key_pair_spec, encryption_context=encryption_context, grant_tokens=grant_tokens, dry_run=dry_run), timeout=_timeout)
 
     def generate_data_key_without_plaintext(
         self,
@@ -429,11 +463,12 @@ class OperationsMixin:
         number_of_bytes: int | None = None,
         grant_tokens: list[str] | None = None,
         dry_run: bool | None = None,
+        _timeout: float | None = None,
     ) -> GenerateDataKeyWithoutPlaintextResponse:
         """Make a data key returned only in encrypted form. (`GenerateDataKeyWithoutPlaintext <https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateDataKeyWithoutPlaintext.html>`__)."""
         from kms_mrk.models._op_generate_data_key_without_plaintext import GenerateDataKeyWithoutPlaintextCommand
 
-        return self.send(GenerateDataKeyWithoutPlaintextCommand(key_id=key_id, encryption_context=encryption_context, key_spec=key_spec, number_of_bytes=number_of_bytes, grant_tokens=grant_tokens, dry_run=dry_run))
+        return self.send(GenerateDataKeyWithoutPlaintextCommand(key_id=key_id, encryption_context=encryption_context, key_spec=key_spec, number_of_bytes=number_of_bytes, grant_tokens=grant_tokens, dry_run=dry_run), timeout=_timeout)
 
     def generate_mac(
         self,
@@ -443,11 +478,12 @@ class OperationsMixin:
         mac_algorithm: MacAlgorithmSpec | str,
         grant_tokens: list[str] | None = None,
         dry_run: bool | None = None,
+        _timeout: float | None = None,
     ) -> GenerateMacResponse:
         """Compute an HMAC tag of a message with an HMAC key. (`GenerateMac <https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateMac.html>`__)."""
         from kms_mrk.models._op_generate_mac import GenerateMacCommand
 
-        return self.send(GenerateMacCommand(message=message, key_id=key_id, mac_algorithm=mac_algorithm, grant_tokens=grant_tokens, dry_run=dry_run))
+        return self.send(GenerateMacCommand(message=message, key_id=key_id, mac_algorithm=mac_algorithm, grant_tokens=grant_tokens, dry_run=dry_run), timeout=_timeout)
 
     def generate_random(
         self,
@@ -455,42 +491,46 @@ class OperationsMixin:
         number_of_bytes: int | None = None,
         custom_key_store_id: str | None = None,
         recipient: RecipientInfo | None = None,
+        _timeout: float | None = None,
     ) -> GenerateRandomResponse:
         """Return random bytes from the KMS random source. (`GenerateRandom <https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateRandom.html>`__)."""
         from kms_mrk.models._op_generate_random import GenerateRandomCommand
 
-        return self.send(GenerateRandomCommand(number_of_bytes=number_of_bytes, custom_key_store_id=custom_key_store_id, recipient=recipient))
+        return self.send(GenerateRandomCommand(number_of_bytes=number_of_bytes, custom_key_store_id=custom_key_store_id, recipient=recipient), timeout=_timeout)
 
     def get_key_last_usage(
         self,
         *,
         key_id: str,
+        _timeout: float | None = None,
     ) -> GetKeyLastUsageResponse:
         """Read when a key was last used and for what. (`GetKeyLastUsage <https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyLastUsage.html>`__)."""
         from kms_mrk.models._op_get_key_last_usage import GetKeyLastUsageCommand
 
-        return self.send(GetKeyLastUsageCommand(key_id=key_id))
+        return self.send(GetKeyLastUsageCommand(key_id=key_id), timeout=_timeout)
 
     def get_key_policy(
         self,
         *,
         key_id: str,
         policy_name: str | None = None,
+        _timeout: float | None = None,
     ) -> GetKeyPolicyResponse:
         """Read a key's key policy document. (`GetKeyPolicy <https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyPolicy.html>`__)."""
         from kms_mrk.models._op_get_key_policy import GetKeyPolicyCommand
 
-        return self.send(GetKeyPolicyCommand(key_id=key_id, policy_name=policy_name))
+        return self.send(GetKeyPolicyCommand(key_id=key_id, policy_name=policy_name), timeout=_timeout)
 
     def get_key_rotation_status(
         self,
         *,
         key_id: str,
+        _timeout: float | None = None,
     ) -> GetKeyRotationStatusResponse:
         """Tell whether automatic rotation is on, and its period. (`GetKeyRotationStatus <https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyRotationStatus.html>`__)."""
         from kms_mrk.models._op_get_key_rotation_status import GetKeyRotationStatusCommand
 
-        return self.send(GetKeyRotationStatusCommand(key_id=key_id))
+        return self.send(GetKeyRotationStatusCommand(key_id=key_id), timeout=_timeout)
 
     def get_parameters_for_import(
         self,
@@ -498,22 +538,24 @@ class OperationsMixin:
         key_id: str,
         wrapping_algorithm: AlgorithmSpec | str,
         wrapping_key_spec: WrappingKeySpec | str,
+        _timeout: float | None = None,
     ) -> GetParametersForImportResponse:
         """Get a wrapping public key and import token for key material import. (`GetParametersForImport <https://docs.aws.amazon.com/kms/latest/APIReference/API_GetParametersForImport.html>`__)."""
         from kms_mrk.models._op_get_parameters_for_import import GetParametersForImportCommand
 
-        return self.send(GetParametersForImportCommand(key_id=key_id, wrapping_algorithm=wrapping_algorithm, wrapping_key_spec=wrapping_key_spec))
+        return self.send(GetParametersForImportCommand(key_id=key_id, wrapping_algorithm=wrapping_algorithm, wrapping_key_spec=wrapping_key_spec), timeout=_timeout)
 
     def get_public_key(
         self,
         *,
         key_id: str,
         grant_tokens: list[str] | None = None,
+        _timeout: float | None = None,
     ) -> GetPublicKeyResponse:
         """Download the public half of an asymmetric key. (`GetPublicKey <https://docs.aws.amazon.com/kms/latest/APIReference/API_GetPublicKey.html>`__)."""
         from kms_mrk.models._op_get_public_key import GetPublicKeyCommand
 
-        return self.send(GetPublicKeyCommand(key_id=key_id, grant_tokens=grant_tokens))
+        return self.send(GetPublicKeyCommand(key_id=key_id, grant_tokens=grant_tokens), timeout=_timeout)
 
     def import_key_material(
         self,
@@ -526,11 +568,12 @@ class OperationsMixin:
         import_type: ImportType | str | None = None,
         key_material_description: str | None = None,
         key_material_id: str | None = None,
+        _timeout: float | None = None,
     ) -> ImportKeyMaterialResponse:
         """Import wrapped key material into a key created without material. (`ImportKeyMaterial <https://docs.aws.amazon.com/kms/latest/APIReference/API_ImportKeyMaterial.html>`__)."""
         from kms_mrk.models._op_import_key_material import ImportKeyMaterialCommand
 
-        return self.send(ImportKeyMaterialCommand(key_id=key_id, import_token=import_token, encrypted_key_material=encrypted_key_material, valid_to=valid_to, expiration_model=expiration_model, import_type=import_type, key_material_description=key_material_description, key_material_id=key_material_id))
+        return self.send(ImportKeyMaterialCommand(key_id=key_id, import_token=import_token, encrypted_key_material=encrypted_key_material, valid_to=valid_to, expiration_model=expiration_model, import_type=import_type, key_material_description=key_material_description, key_material_id=key_material_id), timeout=_timeout)
 
     def list_aliases(
         self,
@@ -538,11 +581,12 @@ class OperationsMixin:
         key_id: str | None = None,
         limit: int | None = None,
         marker: str | None = None,
+        _timeout: float | None = None,
     ) -> ListAliasesResponse:
         """List aliases in the account and Region, or those of one key. (`ListAliases <https://docs.aws.amazon.com/kms/latest/APIReference/API_ListAliases.html>`__)."""
         from kms_mrk.models._op_list_aliases import ListAliasesCommand
 
-        return self.send(ListAliasesCommand(key_id=key_id, limit=limit, marker=marker))
+        return self.send(ListAliasesCommand(key_id=key_id, limit=limit, marker=marker), timeout=_timeout)
 
     def list_grants(
         self,
@@ -553,11 +597,12 @@ class OperationsMixin:
         grant_id: str | None = None,
         grantee_principal: str | None = None,
         grantee_service_principal: str | None = None,
+        _timeout: float | None = None,
     ) -> ListGrantsResponse:
         """List the grants on a key. (`ListGrants <https://docs.aws.amazon.com/kms/latest/APIReference/API_ListGrants.html>`__)."""
         from kms_mrk.models._op_list_grants import ListGrantsCommand
 
-        return self.send(ListGrantsCommand(key_id=key_id, limit=limit, marker=marker, grant_id=grant_id, grantee_principal=grantee_principal, grantee_service_principal=grantee_service_principal))
+        return self.send(ListGrantsCommand(key_id=key_id, limit=limit, marker=marker, grant_id=grant_id, grantee_principal=grantee_principal, grantee_service_principal=grantee_service_principal), timeout=_timeout)
 
     def list_key_policies(
         self,
@@ -565,11 +610,12 @@ class OperationsMixin:
         key_id: str,
         limit: int | None = None,
         marker: str | None = None,
+        _timeout: float | None = None,
     ) -> ListKeyPoliciesResponse:
         """List the names of a key's policies (always 'default'). (`ListKeyPolicies <https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeyPolicies.html>`__)."""
         from kms_mrk.models._op_list_key_policies import ListKeyPoliciesCommand
 
-        return self.send(ListKeyPoliciesCommand(key_id=key_id, limit=limit, marker=marker))
+        return self.send(ListKeyPoliciesCommand(key_id=key_id, limit=limit, marker=marker), timeout=_timeout)
 
     def list_key_rotations(
         self,
@@ -578,11 +624,12 @@ class OperationsMixin:
         include_key_material: IncludeKeyMaterial | str | None = None,
         limit: int | None = None,
         marker: str | None = None,
+        _timeout: float | None = None,
     ) -> ListKeyRotationsResponse:
         """List completed rotations of a key's material. (`ListKeyRotations <https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeyRotations.html>`__)."""
         from kms_mrk.models._op_list_key_rotations import ListKeyRotationsCommand
 
-        return self.send(ListKeyRotationsCommand(key_id=key_id, include_key_material=include_key_material, limit=limit, marker=marker))
+        return self.send(ListKeyRotationsCommand(key_id=key_id, include_key_material=include_key_material, limit=limit, marker=marker), timeout=_timeout)
 
     def list_keys(
         self,
@@ -590,11 +637,12 @@ class OperationsMixin:
         limit: int | None = None,
         marker: str | None = None,
         resource_owners: list[ResourceOwnerType | str] | None = None,
+        _timeout: float | None = None,
     ) -> ListKeysResponse:
         """List the keys in the account and Region. (`ListKeys <https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeys.html>`__)."""
         from kms_mrk.models._op_list_keys import ListKeysCommand
 
-        return self.send(ListKeysCommand(limit=limit, marker=marker, resource_owners=resource_owners))
+        return self.send(ListKeysCommand(limit=limit, marker=marker, resource_owners=resource_owners), timeout=_timeout)
 
     def list_resource_tags(
         self,
@@ -602,11 +650,12 @@ class OperationsMixin:
         key_id: str,
         limit: int | None = None,
         marker: str | None = None,
+        _timeout: float | None = None,
     ) -> ListResourceTagsResponse:
         """List the tags on a key. (`ListResourceTags <https://docs.aws.amazon.com/kms/latest/APIReference/API_ListResourceTags.html>`__)."""
         from kms_mrk.models._op_list_resource_tags import ListResourceTagsCommand
 
-        return self.send(ListResourceTagsCommand(key_id=key_id, limit=limit, marker=marker))
+        return self.send(ListResourceTagsCommand(key_id=key_id, limit=limit, marker=marker), timeout=_timeout)
 
     def list_retirable_grants(
         self,
@@ -615,11 +664,12 @@ class OperationsMixin:
         marker: str | None = None,
         retiring_principal: str | None = None,
         retiring_service_principal: str | None = None,
+        _timeout: float | None = None,
     ) -> ListGrantsResponse:
         """List grants that a principal may retire. (`ListRetirableGrants <https://docs.aws.amazon.com/kms/latest/APIReference/API_ListRetirableGrants.html>`__)."""
         from kms_mrk.models._op_list_retirable_grants import ListRetirableGrantsCommand
 
-        return self.send(ListRetirableGrantsCommand(limit=limit, marker=marker, retiring_principal=retiring_principal, retiring_service_principal=retiring_service_principal))
+        return self.send(ListRetirableGrantsCommand(limit=limit, marker=marker, retiring_principal=retiring_principal, retiring_service_principal=retiring_service_principal), timeout=_timeout)
 
     def put_key_policy(
         self,
@@ -628,11 +678,12 @@ class OperationsMixin:
         policy: str,
         policy_name: str | None = None,
         bypass_policy_lockout_safety_check: bool | None = None,
+        _timeout: float | None = None,
     ) -> PutKeyPolicyResponse:
         """Replace a key's key policy. (`PutKeyPolicy <https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html>`__)."""
         from kms_mrk.models._op_put_key_policy import PutKeyPolicyCommand
 
-        return self.send(PutKeyPolicyCommand(key_id=key_id, policy=policy, policy_name=policy_name, bypass_policy_lockout_safety_check=bypass_policy_lockout_safety_check))
+        return self.send(PutKeyPolicyCommand(key_id=key_id, policy=policy, policy_name=policy_name, bypass_policy_lockout_safety_check=bypass_policy_lockout_safety_check), timeout=_timeout)
 
     def re_encrypt(
         self,
@@ -647,11 +698,12 @@ class OperationsMixin:
         grant_tokens: list[str] | None = None,
         dry_run: bool | None = None,
         dry_run_modifiers: list[DryRunModifierType | str] | None = None,
+        _timeout: float | None = None,
     ) -> ReEncryptResponse:
         """Decrypt and re-encrypt ciphertext under another key, inside KMS. (`ReEncrypt <https://docs.aws.amazon.com/kms/latest/APIReference/API_ReEncrypt.html>`__)."""
         from kms_mrk.models._op_re_encrypt import ReEncryptCommand
 
-        return self.send(ReEncryptCommand(destination_key_id=destination_key_id, ciphertext_blob=ciphertext_blob, source_encryption_context=source_encryption_context, source_key_id=source_key_id, destination_encryption_context=destination_encryption_context, source_encryption_algorithm=source_encryption_algorithm, destination_encryption_algorithm=destination_encryption_algorithm, grant_tokens=grant_tokens, dry_run=dry_run, dry_run_modifiers=dry_run_modifiers))
+        return self.send(ReEncryptCommand(destination_key_id=destination_key_id, ciphertext_blob=ciphertext_blob, source_encryption_context=source_encryption_context, source_key_id=source_key_id, destination_encryption_context=destination_encryption_context, source_encryption_algorithm=source_encryption_algorithm, destination_encryption_algorithm=destination_encryption_algorithm, grant_tokens=grant_tokens, dry_run=dry_run, dry_run_modifiers=dry_run_modifiers), timeout=_timeout)
 
     def replicate_key(
         self,
@@ -662,11 +714,12 @@ class OperationsMixin:
         bypass_policy_lockout_safety_check: bool | None = None,
         description: str | None = None,
         tags: list[Tag] | None = None,
+        _timeout: float | None = None,
     ) -> ReplicateKeyResponse:
         """Create a replica of a multi-Region primary key in another Region. (`ReplicateKey <https://docs.aws.amazon.com/kms/latest/APIReference/API_ReplicateKey.html>`__)."""
         from kms_mrk.models._op_replicate_key import ReplicateKeyCommand
 
-        return self.send(ReplicateKeyCommand(key_id=key_id, replica_region=replica_region, policy=policy, bypass_policy_lockout_safety_check=bypass_policy_lockout_safety_check, description=description, tags=tags))
+        return self.send(ReplicateKeyCommand(key_id=key_id, replica_region=replica_region, policy=policy, bypass_policy_lockout_safety_check=bypass_policy_lockout_safety_check, description=description, tags=tags), timeout=_timeout)
 
     def retire_grant(
         self,
@@ -675,11 +728,12 @@ class OperationsMixin:
         key_id: str | None = None,
         grant_id: str | None = None,
         dry_run: bool | None = None,
+        _timeout: float | None = None,
     ) -> RetireGrantResponse:
         """Retire a grant (done by the grantee or retiring principal). (`RetireGrant <https://docs.aws.amazon.com/kms/latest/APIReference/API_RetireGrant.html>`__)."""
         from kms_mrk.models._op_retire_grant import RetireGrantCommand
 
-        return self.send(RetireGrantCommand(grant_token=grant_token, key_id=key_id, grant_id=grant_id, dry_run=dry_run))
+        return self.send(RetireGrantCommand(grant_token=grant_token, key_id=key_id, grant_id=grant_id, dry_run=dry_run), timeout=_timeout)
 
     def revoke_grant(
         self,
@@ -687,32 +741,35 @@ class OperationsMixin:
         key_id: str,
         grant_id: str,
         dry_run: bool | None = None,
+        _timeout: float | None = None,
     ) -> RevokeGrantResponse:
         """Revoke a grant (done by a key administrator). (`RevokeGrant <https://docs.aws.amazon.com/kms/latest/APIReference/API_RevokeGrant.html>`__)."""
         from kms_mrk.models._op_revoke_grant import RevokeGrantCommand
 
-        return self.send(RevokeGrantCommand(key_id=key_id, grant_id=grant_id, dry_run=dry_run))
+        return self.send(RevokeGrantCommand(key_id=key_id, grant_id=grant_id, dry_run=dry_run), timeout=_timeout)
 
     def rotate_key_on_demand(
         self,
         *,
         key_id: str,
+        _timeout: float | None = None,
     ) -> RotateKeyOnDemandResponse:
         """Rotate a key's material now, outside the automatic schedule. (`RotateKeyOnDemand <https://docs.aws.amazon.com/kms/latest/APIReference/API_RotateKeyOnDemand.html>`__)."""
         from kms_mrk.models._op_rotate_key_on_demand import RotateKeyOnDemandCommand
 
-        return self.send(RotateKeyOnDemandCommand(key_id=key_id))
+        return self.send(RotateKeyOnDemandCommand(key_id=key_id), timeout=_timeout)
 
     def schedule_key_deletion(
         self,
         *,
         key_id: str,
         pending_window_in_days: int | None = None,
+        _timeout: float | None = None,
     ) -> ScheduleKeyDeletionResponse:
         """Schedule a key for deletion after a waiting period. (`ScheduleKeyDeletion <https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html>`__)."""
         from kms_mrk.models._op_schedule_key_deletion import ScheduleKeyDeletionCommand
 
-        return self.send(ScheduleKeyDeletionCommand(key_id=key_id, pending_window_in_days=pending_window_in_days))
+        return self.send(ScheduleKeyDeletionCommand(key_id=key_id, pending_window_in_days=pending_window_in_days), timeout=_timeout)
 
     def sign(
         self,
@@ -723,44 +780,48 @@ class OperationsMixin:
         message_type: MessageType | str | None = None,
         grant_tokens: list[str] | None = None,
         dry_run: bool | None = None,
+        _timeout: float | None = None,
     ) -> SignResponse:
         """Sign a message or digest with an asymmetric signing key. (`Sign <https://docs.aws.amazon.com/kms/latest/APIReference/API_Sign.html>`__)."""
         from kms_mrk.models._op_sign import SignCommand
 
-        return self.send(SignCommand(key_id=key_id, message=message, signing_algorithm=signing_algorithm, message_type=message_type, grant_tokens=grant_tokens, dry_run=dry_run))
+        return self.send(SignCommand(key_id=key_id, message=message, signing_algorithm=signing_algorithm, message_type=message_type, grant_tokens=grant_tokens, dry_run=dry_run), timeout=_timeout)
 
     def tag_resource(
         self,
         *,
         key_id: str,
         tags: list[Tag],
+        _timeout: float | None = None,
     ) -> TagResourceResponse:
         """Add or overwrite tags on a key. (`TagResource <https://docs.aws.amazon.com/kms/latest/APIReference/API_TagResource.html>`__)."""
         from kms_mrk.models._op_tag_resource import TagResourceCommand
 
-        return self.send(TagResourceCommand(key_id=key_id, tags=tags))
+        return self.send(TagResourceCommand(key_id=key_id, tags=tags), timeout=_timeout)
 
     def untag_resource(
         self,
         *,
         key_id: str,
         tag_keys: list[str],
+        _timeout: float | None = None,
     ) -> UntagResourceResponse:
         """Remove tags from a key. (`UntagResource <https://docs.aws.amazon.com/kms/latest/APIReference/API_UntagResource.html>`__)."""
         from kms_mrk.models._op_untag_resource import UntagResourceCommand
 
-        return self.send(UntagResourceCommand(key_id=key_id, tag_keys=tag_keys))
+        return self.send(UntagResourceCommand(key_id=key_id, tag_keys=tag_keys), timeout=_timeout)
 
     def update_alias(
         self,
         *,
         alias_name: str,
         target_key_id: str,
+        _timeout: float | None = None,
     ) -> UpdateAliasResponse:
         """Point an existing alias at another key. (`UpdateAlias <https://docs.aws.amazon.com/kms/latest/APIReference/API_UpdateAlias.html>`__)."""
         from kms_mrk.models._op_update_alias import UpdateAliasCommand
 
-        return self.send(UpdateAliasCommand(alias_name=alias_name, target_key_id=target_key_id))
+        return self.send(UpdateAliasCommand(alias_name=alias_name, target_key_id=target_key_id), timeout=_timeout)
 
     def update_custom_key_store(
         self,
@@ -775,33 +836,36 @@ class OperationsMixin:
         xks_proxy_vpc_endpoint_service_owner: str | None = None,
         xks_proxy_authentication_credential: XksProxyAuthenticationCredentialType | None = None,
         xks_proxy_connectivity: XksProxyConnectivityType | str | None = None,
+        _timeout: float | None = None,
     ) -> UpdateCustomKeyStoreResponse:
         """Change the settings of a custom key store. (`UpdateCustomKeyStore <https://docs.aws.amazon.com/kms/latest/APIReference/API_UpdateCustomKeyStore.html>`__)."""
         from kms_mrk.models._op_update_custom_key_store import UpdateCustomKeyStoreCommand
 
-        return self.send(UpdateCustomKeyStoreCommand(custom_key_store_id=custom_key_store_id, new_custom_key_store_name=new_custom_key_store_name, key_store_password=key_store_password, cloud_hsm_cluster_id=cloud_hsm_cluster_id, xks_proxy_uri_endpoint=xks_proxy_uri_endpoint, xks_proxy_uri_path=xks_proxy_uri_path, xks_proxy_vpc_endpoint_service_name=xks_proxy_vpc_endpoint_service_name, xks_proxy_vpc_endpoint_service_owner=xks_proxy_vpc_endpoint_service_owner, xks_proxy_authentication_credential=xks_proxy_authentication_credential, xks_proxy_connectivity=xks_proxy_connectivity))
+        return self.send(UpdateCustomKeyStoreCommand(custom_key_store_id=custom_key_store_id, new_custom_key_store_name=new_custom_key_store_name, key_store_password=key_store_password, cloud_hsm_cluster_id=cloud_hsm_cluster_id, xks_proxy_uri_endpoint=xks_proxy_uri_endpoint, xks_proxy_uri_path=xks_proxy_uri_path, xks_proxy_vpc_endpoint_service_name=xks_proxy_vpc_endpoint_service_name, xks_proxy_vpc_endpoint_service_owner=xks_proxy_vpc_endpoint_service_owner, xks_proxy_authentication_credential=xks_proxy_authentication_credential, xks_proxy_connectivity=xks_proxy_connectivity), timeout=_timeout)
 
     def update_key_description(
         self,
         *,
         key_id: str,
         description: str,
+        _timeout: float | None = None,
     ) -> UpdateKeyDescriptionResponse:
         """Change a key's description. (`UpdateKeyDescription <https://docs.aws.amazon.com/kms/latest/APIReference/API_UpdateKeyDescription.html>`__)."""
         from kms_mrk.models._op_update_key_description import UpdateKeyDescriptionCommand
 
-        return self.send(UpdateKeyDescriptionCommand(key_id=key_id, description=description))
+        return self.send(UpdateKeyDescriptionCommand(key_id=key_id, description=description), timeout=_timeout)
 
     def update_primary_region(
         self,
         *,
         key_id: str,
         primary_region: str,
+        _timeout: float | None = None,
     ) -> UpdatePrimaryRegionResponse:
         """Make the replica in another Region the primary of a multi-Region key. (`UpdatePrimaryRegion <https://docs.aws.amazon.com/kms/latest/APIReference/API_UpdatePrimaryRegion.html>`__)."""
         from kms_mrk.models._op_update_primary_region import UpdatePrimaryRegionCommand
 
-        return self.send(UpdatePrimaryRegionCommand(key_id=key_id, primary_region=primary_region))
+        return self.send(UpdatePrimaryRegionCommand(key_id=key_id, primary_region=primary_region), timeout=_timeout)
 
     def verify(
         self,
@@ -813,11 +877,12 @@ class OperationsMixin:
         message_type: MessageType | str | None = None,
         grant_tokens: list[str] | None = None,
         dry_run: bool | None = None,
+        _timeout: float | None = None,
     ) -> VerifyResponse:
         """Check a signature made with an asymmetric signing key. (`Verify <https://docs.aws.amazon.com/kms/latest/APIReference/API_Verify.html>`__)."""
         from kms_mrk.models._op_verify import VerifyCommand
 
-        return self.send(VerifyCommand(key_id=key_id, message=message, signature=signature, signing_algorithm=signing_algorithm, message_type=message_type, grant_tokens=grant_tokens, dry_run=dry_run))
+        return self.send(VerifyCommand(key_id=key_id, message=message, signature=signature, signing_algorithm=signing_algorithm, message_type=message_type, grant_tokens=grant_tokens, dry_run=dry_run), timeout=_timeout)
 
     def verify_mac(
         self,
@@ -828,8 +893,9 @@ class OperationsMixin:
         mac: bytes,
         grant_tokens: list[str] | None = None,
         dry_run: bool | None = None,
+        _timeout: float | None = None,
     ) -> VerifyMacResponse:
         """Check an HMAC tag against a message. (`VerifyMac <https://docs.aws.amazon.com/kms/latest/APIReference/API_VerifyMac.html>`__)."""
         from kms_mrk.models._op_verify_mac import VerifyMacCommand
 
-        return self.send(VerifyMacCommand(message=message, key_id=key_id, mac_algorithm=mac_algorithm, mac=mac, grant_tokens=grant_tokens, dry_run=dry_run))
+        return self.send(VerifyMacCommand(message=message, key_id=key_id, mac_algorithm=mac_algorithm, mac=mac, grant_tokens=grant_tokens, dry_run=dry_run), timeout=_timeout)

@@ -25,7 +25,7 @@ from typing import Any, Final
 
 from kms_mrk.errors._base import ConfigurationError
 
-__all__ = ["resolve_endpoint", "validate_region"]
+__all__ = ["normalize_fips_region", "resolve_endpoint", "validate_region"]
 
 # A Region name must be a valid DNS label (the rule botocore applies before resolving); checked
 # without a regex so that importing this module compiles none.
@@ -66,6 +66,23 @@ def region_problem(region: object) -> str | None:
     ):
         return _REGION_RULE
     return None
+
+
+def normalize_fips_region(region: str) -> tuple[str, bool]:
+    """Split a legacy FIPS pseudo-Region into the real Region and a FIPS flag.
+
+    ``us-east-1-fips`` and ``fips-us-gov-west-1`` name the FIPS endpoint of ``us-east-1`` and
+    ``us-gov-west-1``; requests to them are signed for the real Region. botocore and the
+    JavaScript SDK read them this way (removing ``fips-`` and ``-fips``); any other name is
+    returned as it is, with ``False``.
+    """
+    if "fips" not in region:
+        return region, False
+    real = region.replace("fips-", "").replace("-fips", "")
+    if real == region or not real:
+        return region, False
+    validate_region(real)
+    return real, True
 
 
 def resolve_endpoint(region: str, *, use_fips: bool = False, use_dualstack: bool = False) -> str:

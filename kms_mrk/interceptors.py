@@ -78,19 +78,25 @@ class Interceptor:
         """Called with the exception that is about to end the call."""
 
 
-def user_agent(extra: str | None = None) -> str:
-    """The User-Agent kms-mrk sends: ``kms-mrk/<version> python/<x.y.z> <os>[ extra]``."""
+def user_agent(extra: str | None = None, *, app_id: str | None = None) -> str:
+    """The User-Agent kms-mrk sends.
+
+    ``kms-mrk/<version> python/<x.y.z> os/<os>[ app/<app_id>][ extra]``; ``app_id`` is the
+    application id (``sdk_ua_app_id``/``AWS_SDK_UA_APP_ID``), placed as botocore places it.
+    """
     text = (
         f"kms-mrk/{__version__} python/{platform.python_version()} os/{platform.system().lower()}"
     )
+    if app_id:
+        text = f"{text} app/{app_id}"
     return f"{text} {extra}" if extra else text
 
 
 class UserAgentInterceptor(Interceptor):
     """Sets ``User-Agent`` (and ``x-amz-user-agent``) on every request."""
 
-    def __init__(self, extra: str | None = None) -> None:
-        self.value = user_agent(extra)
+    def __init__(self, extra: str | None = None, *, app_id: str | None = None) -> None:
+        self.value = user_agent(extra, app_id=app_id)
 
     def modify_request(self, context: InterceptorContext, request: HttpRequest) -> HttpRequest:
         headers = dict(request.headers)

@@ -63,9 +63,12 @@ __all__ = [
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-# Never signed: proxies, tracers and HTTP clients may add or change them (botocore's list).
+# Never signed: proxies, tracers and HTTP clients may add or change them (botocore's list),
+# and the SDK's per-attempt headers, which botocore adds after signing.
 UNSIGNED_HEADERS = frozenset(
     {
+        "amz-sdk-invocation-id",
+        "amz-sdk-request",
         "authorization",
         "baggage",
         "connection",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kms_mrk.errors import _generated
 from kms_mrk.errors._base import (
+    CallTimeoutError,
     ClosedError,
     ConfigurationError,
     ConnectError,
@@ -30,6 +31,7 @@ from kms_mrk.errors._generated import MODELED_ERRORS
 
 __all__ = [
     "ERRORS_BY_CODE",
+    "CallTimeoutError",
     "ClosedError",
     "ConfigurationError",
     "ConnectError",

@@ -10,7 +10,8 @@
     │   ├── ConnectError            could not connect (refused, DNS, TLS handshake)
     │   ├── ConnectTimeoutError
     │   ├── ReadTimeoutError
-    │   └── ConnectionClosedError   reset or closed after the request was sent
+    │   ├── ConnectionClosedError   reset or closed after the request was sent
+    │   └── CallTimeoutError        the call's own deadline (send(..., timeout=)) passed
     ├── ResponseParseError          the response is not what the protocol promises
     ├── ClosedError                 the client or transport was closed (never retried)
     └── ServiceException            the service answered with an error
@@ -28,6 +29,7 @@ from typing import Any, ClassVar, Literal
 import attrs
 
 __all__ = [
+    "CallTimeoutError",
     "ClosedError",
     "ConfigurationError",
     "ConnectError",
@@ -181,6 +183,44 @@ class ConnectionClosedError(TransportError):
 
     def _what(self) -> str:
         return "Connection closed by"
+
+
+class CallTimeoutError(TransportError, TimeoutError):
+    """The call's deadline passed (``send(command, timeout=...)`` or ``call_timeout=``).
+
+    Raised by the call flow, never by a transport: the deadline spans every attempt and every
+    backoff sleep, and the flow fails at once when the next backoff would cross it. Also a
+    built-in :class:`TimeoutError`, so ``except TimeoutError`` catches it as it catches
+    ``asyncio`` timeouts. ``timeout`` is the deadline in seconds, ``attempts`` how many
+    requests were sent, ``operation`` the KMS operation. ``request_sent`` is false when no
+    attempt was started. The error that ended the last attempt, if any, is ``__cause__``.
+    """
+
+    phase = "deadline"
+
+    def __init__(
+        self,
+        host: str,
+        detail: str = "",
+        *,
+        operation: str | None = None,
+        timeout: float | None = None,
+        attempts: int = 0,
+        request_sent: bool = True,
+    ) -> None:
+        self.operation = operation
+        self.timeout = timeout
+        self.attempts = attempts
+        self.request_sent = request_sent  # type: ignore[misc]
+        if not detail and operation is not None and timeout is not None:
+            noun = "attempt" if attempts == 1 else "attempts"
+            detail = (
+                f"the {operation} call's deadline of {timeout:g}s passed after {attempts} {noun}"
+            )
+        super().__init__(host, detail)
+
+    def _what(self) -> str:
+        return "Call deadline exceeded talking to"
 
 
 class ClosedError(KmsMrkError, RuntimeError):

@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from kms_mrk.schema import Shape
+    from kms_mrk.transport._in_memory import InMemoryAsyncView
 
 __all__ = ["REALISTIC_CREATING_SECONDS", "REALISTIC_UPDATING_SECONDS", "LocalKMS"]
 
@@ -579,6 +580,18 @@ class LocalKMS:
             {"content-type": CONTENT_TYPE, "x-amzn-requestid": request_id},
             encode_error(exc.code, exc.message),
         )
+
+    # ------------------------------------------------------------------ async view
+
+    def as_async(self) -> InMemoryAsyncView:
+        """This local KMS as an ``AsyncTransport``: ``AsyncKMSClient(transport=kms.as_async())``.
+
+        It answers in memory on the event loop (no thread); ``AsyncKMSClient(transport=kms)``
+        calls this for you.
+        """
+        from kms_mrk.transport._in_memory import InMemoryAsyncView
+
+        return InMemoryAsyncView(self)
 
 
 def _capitalized(text: str) -> str:

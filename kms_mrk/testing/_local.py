@@ -14,7 +14,7 @@ from kms_mrk.testing._common import TEST_CREDENTIALS, TEST_REGION, isolated_envi
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from kms_mrk import KMSClient
+    from kms_mrk import AsyncKMSClient, KMSClient
     from kms_mrk.local import FaultInjector, LocalKMS, ManualClock
     from kms_mrk.retries import RetryConfig, RetryStrategy
 
@@ -142,3 +142,13 @@ class KmsLocal:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    def async_client(self, region: str | None = None, **options: Any) -> AsyncKMSClient:
+        """A new ``AsyncKMSClient`` for the local KMS (in process, no thread, no socket)."""
+        from kms_mrk import AsyncKMSClient
+
+        options.setdefault("credentials", TEST_CREDENTIALS)
+        options.setdefault("retry", self._retry)
+        options.setdefault("sleep", self._slept.append)
+        options.setdefault("environ", isolated_environ())
+        return AsyncKMSClient(region or self.region, transport=self.kms, **options)

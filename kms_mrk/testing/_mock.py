@@ -58,7 +58,7 @@ from kms_mrk.testing._transport import MockTransport, WireRequest, describe_requ
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from kms_mrk import KMSClient
+    from kms_mrk import AsyncKMSClient, KMSClient
     from kms_mrk.auth import Credentials
     from kms_mrk.interceptors import InterceptorContext
     from kms_mrk.retries import RetryConfig, RetryStrategy
@@ -983,6 +983,18 @@ class KmsMock:
         )
         lines.append(_indent(diff))
         return "\n".join(lines)
+
+    # -- async clients ---------------------------------------------------------------------
+    def async_client(self, region: str | None = None, **options: Any) -> AsyncKMSClient:
+        """A new ``AsyncKMSClient`` wired to this mock (the same stubs, history and sleeps)."""
+        from kms_mrk import AsyncKMSClient
+
+        options.setdefault("credentials", self.credentials)
+        options.setdefault("retry", self._retry)
+        options.setdefault("sleep", self._sleep)
+        options.setdefault("environ", isolated_environ())
+        options["interceptors"] = (*options.get("interceptors", ()), self._tracker)
+        return AsyncKMSClient(region or self.region, transport=self.transport, **options)
 
 
 def _rule_error(stub: Stub[Any], wire: WireRequest, attempt: int, exc: Exception) -> KmsMockError:

@@ -65,6 +65,7 @@ from kms_mrk.transport._types import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
     from kms_mrk.auth import Credentials
+    from kms_mrk.transport._in_memory import InMemoryAsyncView
 
 __all__ = [
     "Handler",
@@ -315,6 +316,13 @@ class MockTransport:
 
     def _malformed(self, request: HttpRequest, answer: ErrorAnswer) -> None:
         """Called for each request answered with an error before it reached the handler."""
+
+    # -- AsyncTransport view ----------------------------------------------------------------
+    def as_async(self) -> InMemoryAsyncView:
+        """This transport as an ``AsyncTransport`` for ``AsyncKMSClient`` (answers in memory)."""
+        from kms_mrk.transport._in_memory import InMemoryAsyncView
+
+        return InMemoryAsyncView(self)
 
 
 def describe_request(request: HttpRequest) -> str:
