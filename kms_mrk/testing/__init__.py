@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from kms_mrk.testing._mock import KmsMock as KmsMock
     from kms_mrk.testing._mock import RecordedCall as RecordedCall
     from kms_mrk.testing._mock import RejectedRequest as RejectedRequest
+    from kms_mrk.testing._moto import MotoTransport as MotoTransport
+    from kms_mrk.testing._moto import moto_active as moto_active
+    from kms_mrk.testing._moto import moto_client as moto_client
     from kms_mrk.testing._stubs import Stub as Stub
     from kms_mrk.testing._transport import MockTransport as MockTransport
     from kms_mrk.testing._transport import service_error as service_error
@@ -46,6 +49,9 @@ _LAZY: dict[str, str] = {
     "KmsMock": "kms_mrk.testing._mock",
     "KmsMockError": "kms_mrk.testing._errors",
     "MockTransport": "kms_mrk.testing._transport",
+    "MotoTransport": "kms_mrk.testing._moto",
+    "moto_active": "kms_mrk.testing._moto",
+    "moto_client": "kms_mrk.testing._moto",
     "RecordedCall": "kms_mrk.testing._mock",
     "RejectedRequest": "kms_mrk.testing._mock",
     "Stub": "kms_mrk.testing._stubs",

@@ -12,6 +12,10 @@ Fixtures, fresh for every test:
     under test creates to the mock for the test's duration. The mock is closed after the test:
     a client that outlives it (an application's cached client) gets a ``KmsMockError`` naming
     the test, unless a later test's mock patches clients, in which case it talks to that one.
+``kms_moto``
+    moto's in-process AWS (``moto.mock_aws()``, started for the test) and a factory of
+    ``KMSClient`` objects on it: ``kms_moto(region=None)``. boto3 clients made in the test
+    share its state. Needs moto installed (the test is skipped otherwise).
 ``kms_local``
     a :class:`~kms_mrk.testing.KmsLocal`: an in-process local KMS with zero delays on a
     manual clock, with ``kms_local.client(region)``. ``@pytest.mark.kms_local(...)`` passes
@@ -109,3 +113,13 @@ def kms_local(request: pytest.FixtureRequest) -> Iterator[KmsLocal]:
         yield local
     finally:
         local.close()
+
+
+@pytest.fixture
+def kms_moto() -> Iterator[Any]:
+    """moto's mock_aws() for the test, and ``kms_moto(region=None)`` making clients on it."""
+    moto = pytest.importorskip("moto")
+    from kms_mrk.testing import moto_client
+
+    with moto.mock_aws():
+        yield moto_client
