@@ -379,12 +379,14 @@ class Pipeline:
         attempt = 0
         counted = 0  # attempts that count against max_attempts (not the clock-skew retry)
         skew_retried = False
+        resend_now = False
         slept = 0.0
         last_error: BaseException | None = None
         while True:
             attempt += 1
             counted += 1
-            delay = token.delay
+            delay = 0.0 if resend_now else token.delay
+            resend_now = False
             if delay > 0:
                 if deadline is not None and monotonic() + delay >= deadline:
                     raise self._deadline(info, timeout, attempt - 1, slept, last_error)
@@ -433,7 +435,7 @@ class Pipeline:
                 ):
                     # Resent at once with the corrected time; not a retry in the strategy's
                     # sense (no backoff, no quota, not counted against max_attempts).
-                    skew_retried = True
+                    skew_retried = resend_now = True
                     counted -= 1
                     log.debug(
                         "%s %s: signing time refused (%s); clock offset now %+.0fs, resending",
