@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from kms_mrk._async_operations import AsyncOperationsMixin
 from kms_mrk._family import Family, Options, resolve_options
+from kms_mrk._overrides import ClientArgs, current_override
 from kms_mrk._pipeline import send_async
 
 if TYPE_CHECKING:
@@ -151,6 +152,18 @@ class AsyncKMSClient(AsyncOperationsMixin):
         call_timeout: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if transport is None and (override := current_override()) is not None:
+            args = ClientArgs(
+                is_async=True,
+                region=region,
+                credentials=credentials,
+                sleep=None if sleep is asyncio.sleep else sleep,
+                environ=environ,
+                interceptors=interceptors,
+            )
+            override.apply(args)
+            region, credentials, environ = args.region, args.credentials, args.environ
+            transport, interceptors, sleep = args.transport, args.interceptors, args.sleep or sleep
         options = resolve_options(
             region=region,
             credentials=credentials,

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from kms_mrk._operations import OperationsMixin
+from kms_mrk._overrides import ClientArgs, current_override
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -81,6 +82,18 @@ class KMSClient(OperationsMixin):
     ) -> None:
         from kms_mrk._family import SyncFamily, resolve_options
 
+        if transport is None and (override := current_override()) is not None:
+            args = ClientArgs(
+                is_async=False,
+                region=region,
+                credentials=credentials,
+                sleep=None if sleep is time.sleep else sleep,
+                environ=environ,
+                interceptors=interceptors,
+            )
+            override.apply(args)
+            region, credentials, environ = args.region, args.credentials, args.environ
+            transport, interceptors, sleep = args.transport, args.interceptors, args.sleep or sleep
         options = resolve_options(
             region=region,
             credentials=credentials,
