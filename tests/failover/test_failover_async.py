@@ -379,3 +379,25 @@ async def test_poll_until_async_paces_like_poll_until() -> None:
     )
     assert result.value == 6 and result.attempts == 7
     assert sleeps == run_sync() == [1, 2, 4, 8, 8, 8]
+
+
+async def test_async_promote_backs_off_through_its_own_sleep_when_throttling_outlasts_retries(
+    kms: LocalKMS,
+    client: KMSClient,
+    aclient: AsyncKMSClient,
+    clock: ManualClock,
+    transport: CountingTransport,
+) -> None:
+    key_id = make_key(client, clock)
+    transport.operations.clear()
+    # Four throttled DescribeKeys: the client's three attempts, then the toolkit's backoff
+    # (a Sleep step of the shared Caller flow, taken by the async driver) and a fourth.
+    kms.faults = FaultInjector(
+        [FaultRule(operation="DescribeKey", error="ThrottlingException", times=4)]
+    )
+    slept: list[float] = []
+    report = await promote(aclient, key_id, TARGET, sleep=async_pauser(clock, slept), clock=clock)
+    assert report.status == "promoted"
+    first_update = transport.operations.index("UpdatePrimaryRegion")
+    assert transport.operations[:first_update].count("DescribeKey") >= 5
+    assert len(slept) > report.polls - 1  # the backoff pause, besides the waits between polls
