@@ -124,8 +124,8 @@ def _unsupported(request: HttpRequest, reason: str) -> HttpResponse:
 def active_transport() -> MotoTransport | None:
     """A :class:`MotoTransport` while ``moto.mock_aws()`` is active, else None.
 
-    ``KMSClient(...)`` created without a transport uses it, so code under
-    ``@mock_aws`` reaches moto instead of the network.
+    Clients made without a transport get one through :func:`active_override`, so code
+    under ``@mock_aws`` reaches moto instead of the network.
     """
     return MotoTransport() if moto_active() else None
 
