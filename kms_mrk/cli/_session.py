@@ -93,7 +93,9 @@ class Session:
             "sleep": self._sleep,
             "environ": self.runtime.environ,
         }
-        resolved = KMSClient(region, **options).config  # the environment's retry settings
+        probe = KMSClient(region, **options)  # the environment's retry settings
+        resolved = probe.config
+        probe.close()
         retry = RetryConfig(
             mode=resolved.retry_mode,
             max_attempts=min(resolved.max_attempts, bounds.max_attempts),

@@ -211,11 +211,17 @@ def read_journal(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Every intact record of the journal at ``path`` (a torn last line is skipped)."""
     file = Path(path)
     try:
-        data = file.read_bytes()
+        fd = os.open(file, os.O_RDONLY)
     except FileNotFoundError:
         return []
     except OSError as error:
         raise JournalError(file, "io", f"cannot read it: {error.strerror or error}") from None
+    try:
+        data = _read_all(fd, file)
+    except OSError as error:
+        raise JournalError(file, "io", f"cannot read it: {error.strerror or error}") from None
+    finally:
+        os.close(fd)
     return _parse(file, data)[0]
 
 
