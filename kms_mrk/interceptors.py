@@ -9,8 +9,10 @@ A call runs the hooks in this order (``before_send`` and ``after_receive`` once 
     after_deserialization(context, output)        the typed output, on success
     on_error(context, error)                      the exception about to be raised
 
-Subclass :class:`Interceptor` and override what you need; the user agent and custom headers
-are set this way (:class:`UserAgentInterceptor`, :class:`HeadersInterceptor`). An exception
+Subclass :class:`Interceptor` and override what you need; custom headers are set this way
+(:class:`HeadersInterceptor`). The client's own User-Agent and ``amz-sdk-*`` headers are set
+by the call flow before the ``modify_request`` hooks run (one copy of the request instead of
+one per hook); :class:`UserAgentInterceptor` stays for code that builds its own chain. An exception
 raised by a hook ends the call with that exception (``on_error`` still runs).
 """
 

@@ -213,3 +213,19 @@ async def test_an_async_credentials_provider_is_used_as_it_is() -> None:
     assert Provider.calls == 3
     with pytest.raises(ConfigurationError, match="coroutine"):
         KMSClient("us-east-1", credentials=Provider(), environ={})
+
+
+def test_every_operation_is_a_coroutine_with_the_sync_method_parameters() -> None:
+    import inspect
+
+    from kms_mrk._async_operations import AsyncOperationsMixin
+    from kms_mrk._operations import OperationsMixin
+
+    names = [n for n in vars(OperationsMixin) if not n.startswith("_") and n != "send"]
+    assert len(names) == 56
+    for name in names:
+        coroutine = getattr(AsyncOperationsMixin, name)
+        assert inspect.iscoroutinefunction(coroutine), name
+        sync_params = inspect.signature(getattr(OperationsMixin, name)).parameters
+        assert inspect.signature(coroutine).parameters.keys() == sync_params.keys()
+        assert "_timeout" in sync_params

@@ -102,3 +102,19 @@ def test_standard_strategy_carries_the_token_limit() -> None:
         assert nxt is not None and nxt.attempt == attempt and nxt.max_attempts == 4
         token = nxt
     assert strategy.refresh_token_for_retry(token, error) is None
+
+
+def test_for_region_returns_the_class_it_is_called_on() -> None:
+    class AppClient(KMSClient):
+        __slots__ = ()
+
+    client = AppClient(
+        "us-east-1",
+        transport=Failing(fails=0),
+        credentials=CREDS,
+        environ={},
+        sleep=lambda _s: None,
+    )
+    other = client.for_region("eu-west-1")
+    assert type(other) is AppClient and other.region == "eu-west-1"
+    assert other.describe_key(key_id="k").metadata.attempts == 1
