@@ -89,7 +89,7 @@ class _MockOverride:
         named = "AWS_REGION" in environ or "AWS_DEFAULT_REGION" in environ
         if args.region is None and not named:
             args.region = mock.region
-        route = _ClientRoute(mock, _code_origin())
+        route = _ClientRoute(mock, _code_origin(), is_async=args.is_async)
         args.transport = route.as_async() if args.is_async else route
         if args.credentials is None:
             args.credentials = mock.credentials
@@ -214,9 +214,10 @@ class _ClientRoute:
     made the client while it is open; with neither, the client is stale and its request fails.
     """
 
-    def __init__(self, maker: KmsMock, origin: str | None) -> None:
+    def __init__(self, maker: KmsMock, origin: str | None, *, is_async: bool = False) -> None:
         self._maker = maker
         self._origin = origin
+        self.client_name = "n AsyncKMSClient" if is_async else " KMSClient"
         self.tracker = _RoutedTracker(self)
 
     def __repr__(self) -> str:
@@ -249,7 +250,7 @@ class _ClientRoute:
     def _stale_message(self, request: HttpRequest) -> str:
         where = f" at {self._origin}" if self._origin else ""
         return (
-            f"A KMSClient made{where} under patch_clients() of {self._maker._label} sent "
+            f"A{self.client_name} made{where} under patch_clients() of {self._maker._label} sent "
             f"{describe_request(request)}, but that mock is closed and no mock is patching "
             f"clients now. The client outlived its test's mock, typically because the "
             f"application caches its client (a module global, functools.lru_cache). Create "

@@ -238,3 +238,16 @@ def test_a_testing_override_wins_over_moto() -> None:
     mock = _answering("mock")
     with moto.mock_aws(), mock.patch_clients():
         assert _described(KMSClient("us-east-1")) == "mock"
+
+
+@pytest.mark.asyncio
+async def test_a_stale_async_client_says_what_it_is_and_where_it_was_made() -> None:
+    mock = _answering("m")
+    with mock.patch_clients():
+        cached = AsyncKMSClient()
+    mock.close()
+    with pytest.raises(KmsMockError) as caught:
+        await cached.describe_key(key_id=KEY_ID)
+    message = str(caught.value)
+    assert message.startswith("An AsyncKMSClient made at ")
+    assert "test_testing_overrides.py:" in message
