@@ -10,8 +10,9 @@ Region and environment the code did not choose) in :meth:`Override.apply`.
 Because it is a context variable, an override is seen by the code that set it and by what
 that code starts with a copy of its context: asyncio tasks created inside (they copy the
 context when created), ``asyncio.to_thread``, ``contextvars.copy_context().run``. A plain
-``threading.Thread`` started inside does not inherit it on CPython before 3.14 (it starts
-from an empty context), nor does a concurrent test or a task created outside. Overrides nest
+``threading.Thread`` started inside does not inherit it (a new thread starts from an empty
+context, unless Python runs with ``-X thread_inherit_context=1``, the default of 3.14's
+free-threaded builds), nor does a concurrent test or a task created outside. Overrides nest
 (the innermost wins) and :func:`use_override` resets the previous one on exit, error or not.
 
 Without an override, when moto has been imported (``"moto" in sys.modules``: a dict lookup,
