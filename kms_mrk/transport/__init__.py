@@ -1,7 +1,9 @@
-"""HTTP transports: the interface and the two implementations shipped with kms-mrk.
+"""HTTP transports: the interfaces and the implementations shipped with kms-mrk.
 
-``Urllib3Transport`` (the default) and ``RequestsTransport`` are loaded on first access, so
-importing this package never imports urllib3, requests or ssl.
+Sync: ``Urllib3Transport`` (the default) and ``RequestsTransport``. Asyncio:
+``AiohttpTransport`` (the default, ``kms-mrk[async]``) and ``HttpxTransport``
+(``kms-mrk[httpx]``). All are loaded on first access, so importing this package never imports
+urllib3, requests, aiohttp, httpx or ssl.
 """
 
 from __future__ import annotations
@@ -11,13 +13,17 @@ from typing import TYPE_CHECKING, Any
 from kms_mrk.transport._types import AsyncTransport, HttpRequest, HttpResponse, Transport
 
 if TYPE_CHECKING:
+    from kms_mrk.transport._aiohttp import AiohttpTransport
+    from kms_mrk.transport._httpx import HttpxTransport
     from kms_mrk.transport._requests import RequestsTransport
     from kms_mrk.transport._urllib3 import Urllib3Transport
 
 __all__ = [
+    "AiohttpTransport",
     "AsyncTransport",
     "HttpRequest",
     "HttpResponse",
+    "HttpxTransport",
     "RequestsTransport",
     "Transport",
     "Urllib3Transport",
@@ -26,6 +32,8 @@ __all__ = [
 _LAZY = {
     "Urllib3Transport": "kms_mrk.transport._urllib3",
     "RequestsTransport": "kms_mrk.transport._requests",
+    "AiohttpTransport": "kms_mrk.transport._aiohttp",
+    "HttpxTransport": "kms_mrk.transport._httpx",
 }
 
 

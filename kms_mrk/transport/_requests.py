@@ -9,6 +9,7 @@ the transport is created, never when this module is imported.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,11 +26,16 @@ from kms_mrk.transport._types import HttpRequest, HttpResponse
 from kms_mrk.transport._urllib3 import (
     _describe,
     _describe_tls,
+    attempt_bound,
     check_client_cert,
     check_proxies,
     check_timeout,
+    check_total_timeout,
     check_verify,
+    deadline_passed_error,
     mask_url,
+    read_bounded,
+    total_timeout_error,
     translate_urllib3_error,
 )
 
@@ -43,6 +49,9 @@ class RequestsTransport:
         omitted. A session passed in stays open: its owner closes it.
     :param connect_timeout: seconds to wait for a connection.
     :param read_timeout: seconds to wait for each read of the response.
+    :param total_timeout: the most one exchange may take (``None``: connect + read timeout);
+        a request's own ``timeout`` wins when smaller. The body is read piece by piece with
+        a check between reads, so the bound holds within one read timeout.
     :param verify: verify TLS certificates, don't, or trust the CA bundle at this path.
     :param client_cert: a PEM file with certificate and key, or a (certificate, key) pair.
     :param proxies: ``{"http": url, "https": url, "no_proxy": "hosts"}``; ``None`` leaves proxy
@@ -57,6 +66,7 @@ class RequestsTransport:
         *,
         connect_timeout: float = 60,
         read_timeout: float = 60,
+        total_timeout: float | None = None,
         verify: bool | str = True,
         client_cert: str | tuple[str, str] | None = None,
         proxies: Mapping[str, str] | None = None,
@@ -69,7 +79,9 @@ class RequestsTransport:
             )
         self._connect_timeout = check_timeout("connect_timeout", connect_timeout)
         self._read_timeout = check_timeout("read_timeout", read_timeout)
-        self._timeout = (self._connect_timeout, self._read_timeout)
+        self._total_timeout = check_total_timeout(
+            total_timeout, self._connect_timeout, self._read_timeout
+        )
         self._verify = check_verify(verify)
         cert = check_client_cert(client_cert)
         self._cert: str | tuple[str, str] | None = (
@@ -96,7 +108,8 @@ class RequestsTransport:
         )
         return (
             f"RequestsTransport(connect_timeout={self._connect_timeout:g}, "
-            f"read_timeout={self._read_timeout:g}, verify={self._verify!r}, proxies={proxies}, "
+            f"read_timeout={self._read_timeout:g}, total_timeout={self._total_timeout:g}, "
+            f"verify={self._verify!r}, proxies={proxies}, "
             f"closed={self._closed})"
         )
 
@@ -106,22 +119,39 @@ class RequestsTransport:
             raise ClosedError(
                 f"Cannot send a request to {request.url}: this transport has been closed"
             )
+        host = _host_of(request.url)
+        bound = attempt_bound(self._total_timeout, request)
+        if bound <= 0:
+            raise deadline_passed_error(host, self._total_timeout, request)
+        deadline = time.monotonic() + bound
+        response: Any = None
         try:
             response = self._session.request(
                 request.method,
                 request.url,
                 data=request.body or None,
                 headers=dict(request.headers),
-                timeout=self._timeout,
+                timeout=(min(self._connect_timeout, bound), min(self._read_timeout, bound)),
                 verify=self._verify,
                 cert=self._cert,
                 proxies=self._proxies,
                 allow_redirects=False,
-                stream=False,
+                stream=True,
             )
+            raw = response.raw
+            body = read_bounded(lambda n: raw.read1(n, decode_content=True), deadline)
         except Exception as exc:
-            raise self._translate(exc, _host_of(request.url)) from exc
-        return HttpResponse(response.status_code, dict(response.headers), response.content)
+            if response is not None:
+                response.close()
+            if isinstance(exc, TimeoutError):
+                raise total_timeout_error(host, self._total_timeout, request) from exc
+            from kms_mrk.transport._http11 import ResponseTooLarge
+
+            if isinstance(exc, ResponseTooLarge):
+                raise TransportError(host, str(exc), phase="read") from exc
+            raise self._translate(exc, host) from exc
+        response.close()
+        return HttpResponse(response.status_code, dict(response.headers), body)
 
     def _translate(self, exc: Exception, host: str) -> Exception:
         import requests.exceptions as r

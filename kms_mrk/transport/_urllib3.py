@@ -6,8 +6,9 @@ Design notes:
   the first time a request is sent, so creating a client that is never used costs nothing.
 * ``send()`` is on every call's hot path. A request URL is mapped once to a *route* (the
   connection pool, the request target and the host name used in errors) and the route is
-  cached; after that a call is one dict lookup plus ``HTTPConnectionPool.urlopen`` with
-  retries, redirects and host checks switched off.
+  cached; after that a call takes a pooled connection, writes the request in one
+  ``sendall`` and reads the response with ``_http11`` (bounded in size, count and time),
+  directly or through a proxy (urllib3 opens the ``CONNECT`` tunnel).
 * The TLS context is built once (and the default one shared between transports). CA bundles and
   client certificates are loaded into it here, once, instead of on every new connection.
 * Retries and redirects belong to the client's retry layer, never to the transport.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import errno
 import os
 import threading
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
@@ -47,9 +49,11 @@ class _Route(NamedTuple):
     pool: Any  # urllib3.HTTPConnectionPool (typed loosely: urllib3 is imported lazily)
     target: str  # what goes on the request line: "/" or, through a forward proxy, the URL
     host: str  # host[:port] for error messages
-    direct: bool  # no proxy: use the fast path
+    proxied: bool  # through a proxy: errors while connecting say so
     insecure: bool  # https without certificate verification: warn on each new connection
     host_header: str = ""  # the Host header: host[:port], the port only when not the default
+    tunnel: bool = False  # https through a proxy: a new connection opens a CONNECT tunnel
+    extra_headers: Mapping[str, str] | None = None  # a forward proxy's Proxy-Authorization
 
 
 # The fast path writes the request and reads the response itself (kms_mrk.transport._http11)
@@ -57,6 +61,8 @@ class _Route(NamedTuple):
 # per-request layers. Bound on first use, with the rest of the lazy imports.
 _format_head: Any = None
 _read_response: Any = None
+_ResponseTooLarge: Any = None
+_TotalTimeout: Any = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -239,6 +245,45 @@ def check_proxies(proxies: Mapping[str, str] | None) -> ProxySettings | None:
     return ProxySettings.from_mapping(proxies)
 
 
+def check_total_timeout(value: object, connect_timeout: float, read_timeout: float) -> float:
+    """``total_timeout``: a positive number, or None for ``connect_timeout + read_timeout``."""
+    if value is None:
+        return connect_timeout + read_timeout
+    return check_timeout("total_timeout", value)
+
+
+def attempt_bound(total_timeout: float, request: HttpRequest) -> float:
+    """The time this attempt may take: the smaller of the transport's ``total_timeout`` and
+    the request's own ``timeout`` (what is left of the call's deadline)."""
+    timeout = request.timeout
+    if timeout is not None and timeout < total_timeout:
+        return timeout
+    return total_timeout
+
+
+def _bound_reason(total_timeout: float, request: HttpRequest) -> str:
+    """Where the bound came from, for an error message (formatted only on failure)."""
+    timeout = request.timeout
+    if timeout is not None and timeout < total_timeout:
+        return f"the call's deadline left {max(timeout, 0.0):.3g} s for this attempt"
+    return f"total_timeout is {total_timeout:g} s"
+
+
+def deadline_passed_error(
+    host: str, total_timeout: float, request: HttpRequest
+) -> ConnectTimeoutError:
+    """Nothing was sent: the attempt had no time left when it started."""
+    why = _bound_reason(total_timeout, request)
+    return ConnectTimeoutError(host, f"no time left to send the request ({why})")
+
+
+def total_timeout_error(host: str, total_timeout: float, request: HttpRequest) -> ReadTimeoutError:
+    """The attempt's bound passed before the response was complete."""
+    bound = attempt_bound(total_timeout, request)
+    why = _bound_reason(total_timeout, request)
+    return ReadTimeoutError(host, f"no complete response within {bound:.3g} s ({why})")
+
+
 # --------------------------------------------------------------------------------------------
 # TLS context
 # --------------------------------------------------------------------------------------------
@@ -322,6 +367,11 @@ class Urllib3Transport:
     :param max_pool_connections: connections kept alive per host.
     :param connect_timeout: seconds to wait for a connection (TCP and TLS).
     :param read_timeout: seconds to wait for each read of the response.
+    :param total_timeout: the most one exchange may take, from asking the pool for a
+        connection to the last byte of the response (connecting, writing, waiting and reading
+        together); ``None`` means ``connect_timeout + read_timeout``. A request's own
+        :attr:`~kms_mrk.transport.HttpRequest.timeout` (the rest of the call's deadline) wins
+        when it is smaller.
     :param verify: verify TLS certificates (``True``), don't (``False``), or trust the CA bundle
         file or directory at this path instead of the default bundle.
     :param client_cert: a PEM file with certificate and key, or a (certificate, key) pair, for
@@ -344,7 +394,6 @@ class Urllib3Transport:
         "_lock",
         "_manager",
         "_max_pool_connections",
-        "_no_retries",
         "_pool_block",
         "_pool_settings",
         "_pool_timeout",
@@ -353,6 +402,7 @@ class Urllib3Transport:
         "_proxy_managers",
         "_read_timeout",
         "_routes",
+        "_total_timeout",
         "_verify",
     )
 
@@ -362,6 +412,7 @@ class Urllib3Transport:
         max_pool_connections: int = 10,
         connect_timeout: float = 60,
         read_timeout: float = 60,
+        total_timeout: float | None = None,
         verify: bool | str = True,
         client_cert: str | tuple[str, str] | None = None,
         proxies: Mapping[str, str] | None = None,
@@ -380,6 +431,9 @@ class Urllib3Transport:
         self._max_pool_connections = max_pool_connections
         self._connect_timeout = check_timeout("connect_timeout", connect_timeout)
         self._read_timeout = check_timeout("read_timeout", read_timeout)
+        self._total_timeout = check_total_timeout(
+            total_timeout, self._connect_timeout, self._read_timeout
+        )
         self._verify = check_verify(verify)
         self._client_cert = check_client_cert(client_cert)
         self._proxy_arg = check_proxies(proxies)
@@ -391,7 +445,6 @@ class Urllib3Transport:
         self._proxy_managers: dict[str, Any] = {}
         self._pool_settings: dict[str, Any] = {}
         self._proxies: ProxySettings | None = None
-        self._no_retries: Any = None
         self._errors: Any = None
         self._closed = False
 
@@ -409,7 +462,8 @@ class Urllib3Transport:
         return (
             f"Urllib3Transport(max_pool_connections={self._max_pool_connections}, "
             f"connect_timeout={self._connect_timeout:g}, read_timeout={self._read_timeout:g}, "
-            f"verify={self._verify!r}, proxies={proxies}, closed={self._closed})"
+            f"total_timeout={self._total_timeout:g}, verify={self._verify!r}, proxies={proxies}, "
+            f"closed={self._closed})"
         )
 
     # -- hot path ---------------------------------------------------------------------------
@@ -419,23 +473,29 @@ class Urllib3Transport:
         route = self._routes.get(request.url)
         if route is None:
             route = self._route(request.url)
-        if route.direct:
-            return self._send_direct(route, request)
-        return self._send_urlopen(route, request)
+        return self._send_direct(route, request)
 
     def _send_direct(self, route: _Route, request: HttpRequest) -> HttpResponse:
         """One exchange on a pooled connection, without urllib3's per-request machinery.
 
         urllib3 still owns the pool (keep-alive, dropped-connection checks, blocking), opening
-        connections and TLS (verification, SNI, hostname checks). The request and response go
-        through ``http.client`` directly, which sends headers and body in one write and skips
-        urllib3's retry, redirect, response-wrapping and decoding layers: about half the CPU
-        of ``urlopen`` per call. Connecting is a step of its own, so an error says exactly
-        whether the request could have reached the server. Proxied routes use ``urlopen``.
+        connections, proxy tunnels (``CONNECT``) and TLS (verification, SNI, hostname checks).
+        The request is written in one ``sendall`` and the response read by ``_http11``,
+        skipping urllib3's retry, redirect, response-wrapping and decoding layers and
+        ``http.client``: about half the CPU of ``urlopen`` per call, and every read bounded
+        by the attempt's deadline. Connecting is a step of its own, so an error says exactly
+        whether the request could have reached the server.
         """
+        bound = attempt_bound(self._total_timeout, request)
+        if bound <= 0:
+            raise deadline_passed_error(route.host, self._total_timeout, request)
+        deadline = time.monotonic() + bound
         pool = route.pool
+        pool_timeout = self._pool_timeout
+        if pool_timeout is not None and bound < pool_timeout:
+            pool_timeout = bound
         try:
-            conn = pool._get_conn(timeout=self._pool_timeout)
+            conn = pool._get_conn(timeout=pool_timeout)
         except Exception as exc:
             raise self._translate(exc, route.host) from exc
         phase = "connect"
@@ -443,57 +503,64 @@ class Urllib3Transport:
         fresh = conn.sock is None
         try:
             if fresh:  # a new connection: TCP, then TLS, within connect_timeout
-                conn.connect()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                if left < self._connect_timeout:
+                    conn.timeout = left  # this connection is not reused if it fails
+                if route.tunnel:
+                    pool._prepare_proxy(conn)  # CONNECT through the proxy, then TLS
+                else:
+                    conn.connect()
+                conn.timeout = self._connect_timeout
                 if route.insecure:
                     self._warn_insecure(route.host)
             phase = "send"
             body = request.body
-            head = _format_head(
-                request.method, route.target, route.host_header, request.headers, len(body)
-            )
+            headers = request.headers
+            if route.extra_headers is not None:
+                headers = {**headers, **route.extra_headers}
+            head = _format_head(request.method, route.target, route.host_header, headers, len(body))
             sock = conn.sock
+            if fresh:  # pooled sockets keep the read timeout
+                sock.settimeout(self._read_timeout)
             try:
                 if len(body) < 65536:
                     sock.sendall(head + body)
                 else:
+                    left = deadline - time.monotonic()
+                    if left < self._read_timeout:
+                        sock.settimeout(max(left, 0.001))
                     sock.sendall(head)
                     sock.sendall(body)
+                    sock.settimeout(self._read_timeout)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the server may have answered before closing: read it (as urllib3 does)
             phase = "read"
-            if fresh:  # pooled sockets keep the read timeout
-                sock.settimeout(self._read_timeout)
-            response = _read_response(sock, request.method)
+            response = _read_response(sock, request.method, deadline=deadline)
             reusable = not response.will_close
             return HttpResponse(response.status, response.headers, response.body)
         except Exception as exc:
-            raise self._translate_direct(exc, route.host, phase) from exc
+            if isinstance(exc, TimeoutError) and (
+                isinstance(exc, _TotalTimeout) or time.monotonic() >= deadline - 0.005
+            ):
+                if phase == "connect":
+                    raise ConnectTimeoutError(
+                        route.host,
+                        f"no connection within {bound:.3g} s "
+                        f"({_bound_reason(self._total_timeout, request)})",
+                    ) from exc
+                raise total_timeout_error(route.host, self._total_timeout, request) from exc
+            mapped = self._translate_direct(exc, route.host, phase)
+            if route.proxied and isinstance(mapped, ConnectError) and "proxy" not in mapped.detail:
+                mapped = type(mapped)(route.host, f"through the proxy: {mapped.detail}")
+            raise mapped from exc
         finally:
             if reusable:
                 pool._put_conn(conn)
             else:
                 conn.close()
                 pool._put_conn(None)  # give the pool slot back
-
-    def _send_urlopen(self, route: _Route, request: HttpRequest) -> HttpResponse:
-        headers = request.headers
-        if type(headers) is not dict:
-            headers = dict(headers)
-        try:
-            response = route.pool.urlopen(
-                request.method,
-                route.target,
-                body=request.body or None,
-                headers=headers,
-                retries=self._no_retries,
-                redirect=False,
-                assert_same_host=False,
-                pool_timeout=self._pool_timeout,
-                preload_content=True,
-            )
-        except Exception as exc:
-            raise self._translate(exc, route.host) from exc
-        return HttpResponse(response.status, dict(response.headers.itermerged()), response.data)
 
     # -- setup (once per transport / per URL) -----------------------------------------------
 
@@ -513,17 +580,17 @@ class Urllib3Transport:
 
     def _start(self) -> None:
         """Import urllib3 and build the pool manager (first request only)."""
-        global _format_head, _read_response
+        global _format_head, _read_response, _ResponseTooLarge, _TotalTimeout
         import urllib3
         import urllib3.exceptions as urllib3_exceptions
-        from urllib3.util.retry import Retry
 
         from kms_mrk.transport import _http11
 
         _format_head = _http11.format_head
         _read_response = _http11.read_response
+        _ResponseTooLarge = _http11.ResponseTooLarge
+        _TotalTimeout = _http11.TotalTimeout
         self._errors = urllib3_exceptions
-        self._no_retries = Retry(total=False, redirect=False, raise_on_redirect=False)
         self._proxies = (
             self._proxy_arg
             if self._proxy_arg is not None
@@ -559,6 +626,7 @@ class Urllib3Transport:
             target = f"{target}?{parts.query}"
         assert self._proxies is not None
         proxy = self._proxies.proxy_for(scheme, host, port)
+        extra_headers = None
         try:
             if proxy is None:
                 pool = self._manager.connection_from_url(url)
@@ -566,6 +634,7 @@ class Urllib3Transport:
                 pool = self._proxy_manager(proxy).connection_from_url(url)
                 if scheme == "http":
                     target = url.split("#", 1)[0]  # a forward proxy wants the absolute URL
+                    extra_headers = dict(pool.proxy_headers) or None
         except ConfigurationError:
             raise
         except Exception as exc:
@@ -578,9 +647,11 @@ class Urllib3Transport:
             pool,
             target,
             netloc,
-            direct=proxy is None,
+            proxied=proxy is not None,
             insecure=scheme == "https" and self._verify is False,
             host_header=host_header,
+            tunnel=proxy is not None and scheme == "https",
+            extra_headers=extra_headers,
         )
 
     def _proxy_manager(self, proxy_url: str) -> Any:
@@ -648,6 +719,8 @@ class Urllib3Transport:
             )
         if isinstance(exc, TimeoutError):
             return ReadTimeoutError(host, f"no response within {self._read_timeout:g} s")
+        if isinstance(exc, _ResponseTooLarge):
+            return TransportError(host, str(exc), phase="read")
         if isinstance(exc, ssl.SSLError):
             return ConnectionClosedError(host, f"TLS error: {getattr(exc, 'reason', None) or exc}")
         if isinstance(exc, (OSError, http.client.HTTPException)):
@@ -688,6 +761,26 @@ def _closed_error(where: str) -> ClosedError:
         f"Cannot send a request to {where}: this transport has been closed "
         "(create a new transport or client)"
     )
+
+
+def read_bounded(read1: Any, deadline: float) -> bytes:
+    """Read a body with ``read1`` (one receive at most per call) until it ends.
+
+    Gives up with ``TotalTimeout`` once ``deadline`` (a ``time.monotonic()`` value) has
+    passed, and with ``ResponseTooLarge`` past ``MAX_BODY_BYTES``.
+    """
+    from kms_mrk.transport._http11 import MAX_BODY_BYTES, ResponseTooLarge, TotalTimeout
+
+    out = bytearray()
+    while True:
+        if time.monotonic() >= deadline:
+            raise TotalTimeout("the attempt's total time bound passed")
+        piece = read1(65536)
+        if not piece:
+            return bytes(out)
+        out += piece
+        if len(out) > MAX_BODY_BYTES:
+            raise ResponseTooLarge(MAX_BODY_BYTES, len(out), announced=False)
 
 
 # --------------------------------------------------------------------------------------------
