@@ -28,10 +28,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from kms_mrk._async_operations import AsyncOperationsMixin
 from kms_mrk._family import Family, Options, resolve_options
+from kms_mrk._overrides import ClientArgs, current_override
 from kms_mrk._pipeline import send_async
 
 if TYPE_CHECKING:
-    from types import TracebackType
+    from types import ModuleType, TracebackType
 
     from typing_extensions import Self
 
@@ -152,6 +153,18 @@ class AsyncKMSClient(AsyncOperationsMixin):
         call_timeout: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if transport is None and (override := current_override()) is not None:
+            args = ClientArgs(
+                is_async=True,
+                region=region,
+                credentials=credentials,
+                sleep=None if sleep is asyncio.sleep else sleep,
+                environ=environ,
+                interceptors=interceptors,
+            )
+            override.apply(args)
+            region, credentials, environ = args.region, args.credentials, args.environ
+            transport, interceptors, sleep = args.transport, args.interceptors, args.sleep or sleep
         options = resolve_options(
             region=region,
             credentials=credentials,
@@ -227,6 +240,15 @@ class AsyncKMSClient(AsyncOperationsMixin):
         from kms_mrk.paginators import AsyncPaginator
 
         return AsyncPaginator(self.send, command, max_pages=max_pages)
+
+    @property
+    def exceptions(self) -> ModuleType:
+        """Every exception class kms-mrk raises (``kms_mrk.errors``), for boto3's habit:
+        ``except client.exceptions.NotFoundException``. The same classes import from
+        ``kms_mrk``."""
+        import kms_mrk.errors
+
+        return kms_mrk.errors
 
     @property
     def config(self) -> ClientConfig:

@@ -18,9 +18,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from kms_mrk._operations import OperationsMixin
+from kms_mrk._overrides import ClientArgs, current_override
 
 if TYPE_CHECKING:
-    from types import TracebackType
+    from types import ModuleType, TracebackType
 
     from typing_extensions import Self
 
@@ -82,6 +83,18 @@ class KMSClient(OperationsMixin):
     ) -> None:
         from kms_mrk._family import SyncFamily, resolve_options
 
+        if transport is None and (override := current_override()) is not None:
+            args = ClientArgs(
+                is_async=False,
+                region=region,
+                credentials=credentials,
+                sleep=None if sleep is time.sleep else sleep,
+                environ=environ,
+                interceptors=interceptors,
+            )
+            override.apply(args)
+            region, credentials, environ = args.region, args.credentials, args.environ
+            transport, interceptors, sleep = args.transport, args.interceptors, args.sleep or sleep
         options = resolve_options(
             region=region,
             credentials=credentials,
@@ -149,6 +162,15 @@ class KMSClient(OperationsMixin):
         from kms_mrk.paginators import Paginator
 
         return Paginator(self.send, command, max_pages=max_pages)
+
+    @property
+    def exceptions(self) -> ModuleType:
+        """Every exception class kms-mrk raises (``kms_mrk.errors``), for boto3's habit:
+        ``except client.exceptions.NotFoundException``. The same classes import from
+        ``kms_mrk``."""
+        import kms_mrk.errors
+
+        return kms_mrk.errors
 
     @property
     def config(self) -> ClientConfig:

@@ -8,6 +8,12 @@ fake clock whose ``sleep`` advances it, and the wait runs instantly through ever
 
     result = poll_until(probe, lambda state: state == "Enabled", what="the key to be enabled")
 
+The loop is written once, as a flow with no I/O (:func:`poll_flow`): a generator that yields
+the steps it needs (whatever the probe needs to read a state, and :class:`Sleep` between
+polls) and receives their results, like the client's call flow. Two small drivers run it:
+:func:`drive` in the calling thread and :func:`drive_async` on the event loop; so
+:func:`poll_until` and :func:`poll_until_async` (``await probe()``) decide identically.
+
 This module knows nothing about keys or Regions. The multi-Region waiters built on it
 (:func:`~kms_mrk.wait_for_replica_created`, :func:`~kms_mrk.wait_for_primary_region`,
 :func:`~kms_mrk.wait_for_pending_deletion`) live in the failover toolkit
@@ -16,10 +22,11 @@ This module knows nothing about keys or Regions. The multi-Region waiters built 
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Generic, TypeVar
+from collections.abc import Awaitable, Callable, Generator
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
@@ -28,7 +35,17 @@ from kms_mrk.errors._base import ConfigurationError, KmsMrkError
 if TYPE_CHECKING:
     import random
 
-__all__ = ["WaitResult", "WaiterConfig", "WaiterTimeoutError", "poll_until"]
+__all__ = [
+    "Sleep",
+    "WaitResult",
+    "WaiterConfig",
+    "WaiterTimeoutError",
+    "drive",
+    "drive_async",
+    "poll_flow",
+    "poll_until",
+    "poll_until_async",
+]
 
 #: Names that moved to the failover toolkit, for a helpful error on the old import path.
 _MOVED = frozenset(
@@ -184,25 +201,47 @@ def _shared_rng() -> random.Random:
     return _rng
 
 
-def poll_until(
-    probe: Callable[[], T],
+class Sleep:
+    """A step of a flow: "pause for ``seconds``" (the driver sleeps, or awaits its sleep)."""
+
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __repr__(self) -> str:
+        return f"Sleep({self.seconds:g})"
+
+
+class _Probe:
+    """The step the public ``poll_until*`` functions ask their driver for: call the probe."""
+
+    __slots__ = ()
+
+
+_PROBE = _Probe()
+
+
+def poll_flow(
+    probe: Callable[[], Generator[Any, Any, T]],
     is_done: Callable[[T], bool],
     *,
     what: str,
     describe: Callable[[T], str] = str,
     config: WaiterConfig | None = None,
     timeout: float | None = None,
-    sleep: Callable[[float], object] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     rng: random.Random | None = None,
     on_poll: Callable[[T], None] | None = None,
     check: Callable[[T], None] | None = None,
-) -> WaitResult[T]:
-    """Call ``probe`` until ``is_done`` accepts its result; the engine of every waiter.
+) -> Generator[Any, Any, WaitResult[T]]:
+    """The poll loop as a flow with no I/O: what :func:`poll_until` and :func:`poll_until_async`
+    (and every waiter) run.
 
-    ``check`` may raise to end the wait early (an error that waiting cannot cure).
-    ``on_poll`` sees every state (progress displays use it). ``timeout`` overrides
-    ``config.timeout``. Raises :class:`WaiterTimeoutError` with the last state on timeout.
+    ``probe()`` returns a generator whose steps (whatever reading a state takes) pass through
+    to the driver; between polls the flow yields :class:`Sleep` steps. The arguments are
+    checked when the flow starts, before its first step. Returns the :class:`WaitResult`, or
+    raises :class:`WaiterTimeoutError` with the last state seen.
     """
     cfg = config if config is not None else WaiterConfig()
     if not isinstance(cfg, WaiterConfig):
@@ -216,7 +255,7 @@ def poll_until(
     attempts = 0
     while True:
         attempts += 1
-        state = probe()
+        state = yield from probe()
         text = describe(state)
         if not states or states[-1] != text:
             states.append(text)
@@ -238,7 +277,151 @@ def poll_until(
                 last_state=state,
                 last_state_text=text,
             )
-        sleep(min(remaining, cfg.delay(attempts, rng)))
+        yield Sleep(min(remaining, cfg.delay(attempts, rng)))
+
+
+def drive(
+    flow: Generator[Any, Any, T],
+    sleep: Callable[[float], object],
+    handle: Callable[[Any], Any],
+) -> T:
+    """Run ``flow`` in this thread: :class:`Sleep` steps with ``sleep``, the others with
+    ``handle`` (its result, or its exception, goes back into the flow)."""
+    result: Any = None
+    error: BaseException | None = None
+    try:
+        while True:
+            if error is not None:
+                step, error = flow.throw(error), None
+            else:
+                step = flow.send(result)
+            try:
+                if isinstance(step, Sleep):
+                    sleep(step.seconds)
+                    result = None
+                else:
+                    result = handle(step)
+            except Exception as raised:
+                error = raised
+    except StopIteration as stop:
+        value: T = stop.value
+        return value
+    finally:
+        flow.close()
+
+
+async def drive_async(
+    flow: Generator[Any, Any, T],
+    sleep: Callable[[float], object],
+    handle: Callable[[Any], Awaitable[Any]],
+) -> T:
+    """Run ``flow`` on the event loop: ``sleep`` may return an awaitable (then awaited; a
+    plain function is just called, which tests use to move a fake clock), the other steps
+    are awaited through ``handle``. Cancelling the task closes the flow."""
+    result: Any = None
+    error: BaseException | None = None
+    try:
+        while True:
+            if error is not None:
+                step, error = flow.throw(error), None
+            else:
+                step = flow.send(result)
+            try:
+                if isinstance(step, Sleep):
+                    waited = sleep(step.seconds)
+                    if inspect.isawaitable(waited):
+                        await waited
+                    result = None
+                else:
+                    result = await handle(step)
+            except Exception as raised:
+                error = raised
+    except StopIteration as stop:
+        value: T = stop.value
+        return value
+    finally:
+        flow.close()
+
+
+def _probe_step() -> Generator[Any, Any, Any]:
+    return (yield _PROBE)
+
+
+def poll_until(
+    probe: Callable[[], T],
+    is_done: Callable[[T], bool],
+    *,
+    what: str,
+    describe: Callable[[T], str] = str,
+    config: WaiterConfig | None = None,
+    timeout: float | None = None,
+    sleep: Callable[[float], object] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    rng: random.Random | None = None,
+    on_poll: Callable[[T], None] | None = None,
+    check: Callable[[T], None] | None = None,
+) -> WaitResult[T]:
+    """Call ``probe`` until ``is_done`` accepts its result; the engine of every waiter.
+
+    ``check`` may raise to end the wait early (an error that waiting cannot cure).
+    ``on_poll`` sees every state (progress displays use it). ``timeout`` overrides
+    ``config.timeout``. Raises :class:`WaiterTimeoutError` with the last state on timeout.
+    """
+    flow = poll_flow(
+        _probe_step,
+        is_done,
+        what=what,
+        describe=describe,
+        config=config,
+        timeout=timeout,
+        clock=clock,
+        rng=rng,
+        on_poll=on_poll,
+        check=check,
+    )
+    return drive(flow, sleep, lambda _step: probe())
+
+
+async def poll_until_async(
+    probe: Callable[[], Awaitable[T]],
+    is_done: Callable[[T], bool],
+    *,
+    what: str,
+    describe: Callable[[T], str] = str,
+    config: WaiterConfig | None = None,
+    timeout: float | None = None,
+    sleep: Callable[[float], object] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    rng: random.Random | None = None,
+    on_poll: Callable[[T], None] | None = None,
+    check: Callable[[T], None] | None = None,
+) -> WaitResult[T]:
+    """:func:`poll_until` for asyncio: ``await probe()`` until ``is_done`` accepts it.
+
+    The same flow (:func:`poll_flow`) as the sync engine; ``sleep`` defaults to
+    :func:`asyncio.sleep` and may be a plain function (a fake clock's ``advance``).
+    """
+    if sleep is None:
+        import asyncio
+
+        sleep = asyncio.sleep
+
+    async def call_probe(_step: object) -> T:
+        return await probe()
+
+    flow = poll_flow(
+        _probe_step,
+        is_done,
+        what=what,
+        describe=describe,
+        config=config,
+        timeout=timeout,
+        clock=clock,
+        rng=rng,
+        on_poll=on_poll,
+        check=check,
+    )
+    return await drive_async(flow, sleep, call_probe)
 
 
 def __getattr__(name: str) -> object:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kms_mrk.errors import ConfigurationError
@@ -34,7 +34,7 @@ from kms_mrk.retries import is_throttling_error
 if TYPE_CHECKING:
     import random
 
-    from kms_mrk import Command, KMSClient, Response
+    from kms_mrk import AsyncKMSClient, Command, KMSClient, Response
 
 __all__ = ["Caller", "RateLimiter"]
 
@@ -125,13 +125,14 @@ class RateLimiter:
 class Caller:
     """Sends commands to any Region through clients made from one ``KMSClient``.
 
+    With an ``AsyncKMSClient`` only :meth:`send_steps` is used (run by the async driver).
     Thread-safe. ``limiter`` (optional) paces every call; ``sleep`` and ``rng`` drive the
     backoff after throttling that outlasted the client's retries.
     """
 
     def __init__(
         self,
-        client: KMSClient,
+        client: KMSClient | AsyncKMSClient,
         *,
         limiter: RateLimiter | None = None,
         sleep: Callable[[float], object] = time.sleep,
@@ -149,7 +150,7 @@ class Caller:
         self.throttle_retries = throttle_retries
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
-        self._clients: dict[str, KMSClient] = {client.region: client}
+        self._clients: dict[str, Any] = {client.region: client}
         self._lock = threading.Lock()
         self.api_seconds = 0.0
         self.api_calls = 0
@@ -160,7 +161,7 @@ class Caller:
     def default_region(self) -> str:
         return self.client.region
 
-    def for_region(self, region: str) -> KMSClient:
+    def for_region(self, region: str) -> Any:
         """The client for ``region``.
 
         ``KMSClient.for_region`` already shares one pipeline per Region (endpoint, retry
@@ -180,6 +181,19 @@ class Caller:
         ``max_attempts`` limits the client's own attempts for this call (1: never resent by
         the client; throttling is then not retried here either).
         """
+        from kms_mrk.failover._steps import run_sync
+
+        return run_sync(self.send_steps(region, command, max_attempts=max_attempts), self.sleep)
+
+    def send_steps(
+        self, region: str, command: Command[OutputT], *, max_attempts: int | None = None
+    ) -> Generator[Any, Any, OutputT]:
+        """:meth:`send` as a flow (see :mod:`kms_mrk.failover._steps`): it yields the send and
+        the pauses, so an ``AsyncKMSClient`` runs the same throttling logic. The rate limiter
+        (sync callers only) waits in place."""
+        from kms_mrk.failover._steps import Send
+        from kms_mrk.waiters import Sleep
+
         client = self.for_region(region)
         operation = command.operation_name
         retry = 0
@@ -188,10 +202,7 @@ class Caller:
                 self.limiter.acquire()
             started = time.perf_counter()
             try:
-                if max_attempts is None:
-                    response = client.send(command)
-                else:
-                    response = client.send(command, max_attempts=max_attempts)
+                response: OutputT = yield Send(client, command, max_attempts)
             except Exception as error:
                 self._count(operation, time.perf_counter() - started)
                 if not is_throttling_error(error):
@@ -204,7 +215,7 @@ class Caller:
                     raise
                 retry += 1
                 ceiling = min(self.backoff_cap, self.backoff_base * 2.0 ** min(retry - 1, 32))
-                self.sleep(self.rng.random() * ceiling)
+                yield Sleep(self.rng.random() * ceiling)
                 continue
             self._count(operation, time.perf_counter() - started)
             if self.limiter is not None:

@@ -23,7 +23,7 @@ replica's Region is reported in the view but does not block the promotion.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -243,19 +243,28 @@ def run_preflight(
     caller: Caller, key: str, to_region: str, regions: Sequence[str] | None = None
 ) -> PreflightResult:
     """Read ``key`` (every Region, or ``regions``) and run the checks."""
-    from kms_mrk.failover._view import identify, read_view
+    from kms_mrk.failover._steps import run_sync
+
+    return run_sync(run_preflight_steps(caller, key, to_region, regions), caller.sleep)
+
+
+def run_preflight_steps(
+    caller: Caller, key: str, to_region: str, regions: Sequence[str] | None = None
+) -> Generator[Any, Any, PreflightResult]:
+    """:func:`run_preflight` as a flow (see :mod:`kms_mrk.failover._steps`)."""
+    from kms_mrk.failover._view import identify, read_view_steps
 
     ident = identify(key)
     home = ident.region or caller.default_region
     try:
-        view = read_view(caller, key, regions)
+        view = yield from read_view_steps(caller, key, regions)
     except KmsMrkError as error:
         if isinstance(error, ValueError):
             raise  # bad input, not a failed read
         return first_read_failure(key, home, error, to_region)
     if regions is not None and view.multi_region and view.primary_region not in regions:
         # The primary moved somewhere we did not look: read it too, so the checks see it.
-        view = read_view(caller, key, [*regions, view.primary_region or to_region])
+        view = yield from read_view_steps(caller, key, [*regions, view.primary_region or to_region])
     return evaluate(view, to_region, key)
 
 

@@ -15,8 +15,8 @@ request took effect and the promotion carries on; otherwise the error is raised.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -25,15 +25,16 @@ from kms_mrk.failover._preflight import (
     PreflightCheck,
     PreflightError,
     PreflightResult,
-    run_preflight,
+    run_preflight_steps,
 )
-from kms_mrk.failover._view import KeyView, read_view
-from kms_mrk.waiters import WaiterConfig, WaiterTimeoutError, poll_until
+from kms_mrk.failover._steps import Flow, is_async_client, run_async, run_sync
+from kms_mrk.failover._view import KeyView, read_view_steps
+from kms_mrk.waiters import WaiterConfig, WaiterTimeoutError, WaitResult, poll_flow
 
 if TYPE_CHECKING:
     import random
 
-    from kms_mrk import KMSClient
+    from kms_mrk import AsyncKMSClient, KMSClient
     from kms_mrk.failover._calls import Caller
 
 __all__ = ["PromotionReport", "promote"]
@@ -150,9 +151,35 @@ def promote_with(
     With ``expected_from``, a primary found in a third Region fails the check
     ``primary_elsewhere`` (a fleet run moves only keys whose primary is where it planned).
     """
+    flow = promote_steps(
+        caller,
+        key,
+        to_region,
+        timing,
+        regions=regions,
+        dry_run=dry_run,
+        before_send=before_send,
+        expected_from=expected_from,
+    )
+    return run_sync(flow, timing.sleep)
+
+
+def promote_steps(
+    caller: Caller,
+    key: str,
+    to_region: str,
+    timing: Timing,
+    *,
+    regions: Sequence[str] | None = None,
+    dry_run: bool = False,
+    before_send: Callable[[PreflightResult], None] | None = None,
+    expected_from: str | None = None,
+) -> Flow[PromotionReport]:
+    """:func:`promote_with` as a flow (see :mod:`kms_mrk.failover._steps`): the one body of
+    the sync and async :func:`promote`."""
     clock = timing.clock
     started = clock()
-    check = run_preflight(caller, key, to_region, regions)
+    check = yield from run_preflight_steps(caller, key, to_region, regions)
     view = check.view
     if (
         expected_from is not None
@@ -186,7 +213,7 @@ def promote_with(
     if check.already_primary:
         if not view.updating or not timing.wait:
             return report("already_primary", after=view, note="the primary is already there")
-        waited = wait_for_change(
+        waited = yield from wait_for_change_steps(
             caller, arn or key, to_region, read_regions, timing, note=None, sent=False
         )
         return report(
@@ -203,14 +230,14 @@ def promote_with(
         raise KmsMrkError(f"cannot promote {key}: its primary Region or ARN is unknown")
     if before_send is not None:
         before_send(check)
-    request_id, attempts, note = _send(caller, arn, from_region, to_region)
+    request_id, attempts, note = yield from _send_steps(caller, arn, from_region, to_region)
     if not timing.wait:
         return report("sent", request_id=request_id, attempts=attempts, note=note)
     accepted = (
         f"UpdatePrimaryRegion was accepted (request id {request_id or 'unknown'}): the primary "
         f"is moving to {to_region}; check again with `kms-mrk status {arn}`"
     )
-    waited = wait_for_change(
+    waited = yield from wait_for_change_steps(
         caller,
         arn,
         to_region,
@@ -232,21 +259,21 @@ def promote_with(
     )
 
 
-def _send(
+def _send_steps(
     caller: Caller, arn: str, from_region: str, to_region: str
-) -> tuple[str | None, int, str | None]:
+) -> Flow[tuple[str | None, int, str | None]]:
     from kms_mrk import UpdatePrimaryRegionCommand
 
     command = UpdatePrimaryRegionCommand(key_id=arn, primary_region=to_region)
     try:
         # Never resent by the client's retry layer: an attempt that failed may have taken
         # effect, so the key is read first (below) and the decision made on what it says.
-        response = caller.send(from_region, command, max_attempts=1)
+        response = yield from caller.send_steps(from_region, command, max_attempts=1)
     except KmsMrkError as error:
         if isinstance(error, ValueError):
             raise
         # The outcome may be unknown: look before concluding anything.
-        recheck = read_view(caller, arn, [to_region, from_region])
+        recheck = yield from read_view_steps(caller, arn, [to_region, from_region])
         reported = {r.primary_region for r in recheck.regions if r.ok}
         if reported == {to_region}:
             return (
@@ -277,6 +304,24 @@ def wait_for_change(
 ) -> Any:
     """Poll ``regions`` until :func:`settled_everywhere`; a timeout carries ``note``,
     ``sent`` and ``request_id`` (what the caller did before waiting)."""
+    flow = wait_for_change_steps(
+        caller, key, to_region, regions, timing, note=note, sent=sent, request_id=request_id
+    )
+    return run_sync(flow, timing.sleep)
+
+
+def wait_for_change_steps(
+    caller: Caller,
+    key: str,
+    to_region: str,
+    regions: Sequence[str],
+    timing: Timing,
+    *,
+    note: str | None,
+    sent: bool | None = None,
+    request_id: str | None = None,
+) -> Flow[WaitResult[KeyView]]:
+    """:func:`wait_for_change` as a flow."""
     from kms_mrk.failover._waiters import TOLERATED_ERRORS
 
     def check(view: KeyView) -> None:
@@ -288,19 +333,20 @@ def wait_for_change(
 
     wanted = list(dict.fromkeys([to_region, *regions]))
     try:
-        return poll_until(
-            lambda: read_view(caller, key, wanted),
-            lambda v: settled_everywhere(v, to_region),
-            what=f"the primary of {key.rsplit('/', 1)[-1]} to be in {to_region}, confirmed "
-            f"from {' and '.join(wanted)}",
-            describe=lambda v: v.summary(),
-            config=timing.config,
-            timeout=timing.timeout,
-            sleep=timing.sleep,
-            clock=timing.clock,
-            rng=timing.rng,
-            on_poll=timing.on_poll,
-            check=check,
+        return (
+            yield from poll_flow(
+                lambda: read_view_steps(caller, key, wanted),
+                lambda v: settled_everywhere(v, to_region),
+                what=f"the primary of {key.rsplit('/', 1)[-1]} to be in {to_region}, "
+                f"confirmed from {' and '.join(wanted)}",
+                describe=lambda v: v.summary(),
+                config=timing.config,
+                timeout=timing.timeout,
+                clock=timing.clock,
+                rng=timing.rng,
+                on_poll=timing.on_poll,
+                check=check,
+            )
         )
     except WaiterTimeoutError as error:
         raise WaiterTimeoutError(
@@ -316,6 +362,7 @@ def wait_for_change(
         ) from None
 
 
+@overload
 def promote(
     client: KMSClient,
     key: str,
@@ -325,11 +372,44 @@ def promote(
     timeout: float = DEFAULT_TIMEOUT,
     dry_run: bool = False,
     config: WaiterConfig | None = None,
-    sleep: Callable[[float], object] = time.sleep,
+    sleep: Callable[[float], object] | None = None,
     clock: Callable[[], float] = time.monotonic,
     rng: random.Random | None = None,
     on_poll: Callable[[KeyView], None] | None = None,
-) -> PromotionReport:
+) -> PromotionReport: ...
+
+
+@overload
+def promote(
+    client: AsyncKMSClient,
+    key: str,
+    to_region: str,
+    *,
+    wait: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+    dry_run: bool = False,
+    config: WaiterConfig | None = None,
+    sleep: Callable[[float], object] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    rng: random.Random | None = None,
+    on_poll: Callable[[KeyView], None] | None = None,
+) -> Coroutine[Any, Any, PromotionReport]: ...
+
+
+def promote(
+    client: KMSClient | AsyncKMSClient,
+    key: str,
+    to_region: str,
+    *,
+    wait: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+    dry_run: bool = False,
+    config: WaiterConfig | None = None,
+    sleep: Callable[[float], object] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    rng: random.Random | None = None,
+    on_poll: Callable[[KeyView], None] | None = None,
+) -> PromotionReport | Coroutine[Any, Any, PromotionReport]:
     """Make ``to_region`` the primary Region of multi-Region key ``key``.
 
     ``key`` is a key id, key ARN, alias name or alias ARN (looked up in the ARN's Region,
@@ -341,20 +421,37 @@ def promote(
     A malformed ``key`` or ``to_region`` raises before any I/O. ``sleep``, ``clock`` and
     ``rng`` drive the wait (inject them in tests); ``on_poll`` sees each state read while
     waiting.
+
+    With an :class:`~kms_mrk.AsyncKMSClient` it returns a coroutine: ``await promote(...)``
+    runs the same steps and decisions on the event loop (``sleep`` defaults to
+    :func:`asyncio.sleep`; a plain function is called without waiting). Bad arguments
+    raise at the call, before anything is awaited.
     """
     from kms_mrk.failover._calls import Caller
     from kms_mrk.failover._regions import check_region
+    from kms_mrk.failover._view import identify
 
     check_region(to_region, "to_region")  # before any I/O
+    identify(key)
+    is_async = is_async_client(client)
+    if sleep is None and not is_async:
+        sleep = time.sleep
     timing = Timing(
         wait=wait,
         timeout=check_timeout(timeout),
         config=config,
-        sleep=sleep,
+        sleep=sleep if sleep is not None else _no_sleep,
         clock=clock,
         rng=rng,
         on_poll=on_poll,
     )
-    return promote_with(
-        Caller(client, sleep=sleep, rng=rng), key, to_region, timing, dry_run=dry_run
-    )
+    caller = Caller(client, sleep=timing.sleep, rng=rng)
+    flow = promote_steps(caller, key, to_region, timing, dry_run=dry_run)
+    if is_async:
+        return run_async(flow, sleep)
+    return run_sync(flow, timing.sleep)
+
+
+def _no_sleep(seconds: float) -> None:
+    """Placeholder: an async flow's pauses are taken by its driver, never by this."""
+    raise AssertionError("an async flow's sleep is the driver's")

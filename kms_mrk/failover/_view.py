@@ -36,6 +36,7 @@ from kms_mrk.errors import (
     ServiceException,
     TransportError,
 )
+from kms_mrk.failover._steps import Flow, run_sync
 from kms_mrk.retries import is_throttling_error, is_transient_error
 
 if TYPE_CHECKING:
@@ -287,10 +288,15 @@ class KeyView:
 
 def read_regional(caller: Caller, region: str, key: str) -> RegionalKey:
     """DescribeKey ``key`` in ``region``; a failure is recorded, not raised."""
+    return run_sync(read_regional_steps(caller, region, key), caller.sleep)
+
+
+def read_regional_steps(caller: Caller, region: str, key: str) -> Flow[RegionalKey]:
+    """:func:`read_regional` as a flow (see :mod:`kms_mrk.failover._steps`)."""
     from kms_mrk import DescribeKeyCommand
 
     try:
-        response = caller.send(region, DescribeKeyCommand(key_id=key))
+        response = yield from caller.send_steps(region, DescribeKeyCommand(key_id=key))
     except KmsMrkError as error:
         if isinstance(error, ValueError):
             raise  # bad input (ParamValidationError, ConfigurationError): the caller's bug
@@ -357,11 +363,18 @@ def _metadata_problem(region: str, asked: str, metadata: KeyMetadata) -> str | N
 
 def read_view(caller: Caller, key: str, regions: Sequence[str] | None = None) -> KeyView:
     """Read ``key`` in ``regions`` (default: every Region of the key); see :func:`describe_view`."""
+    return run_sync(read_view_steps(caller, key, regions), caller.sleep)
+
+
+def read_view_steps(
+    caller: Caller, key: str, regions: Sequence[str] | None = None
+) -> Flow[KeyView]:
+    """:func:`read_view` as a flow (see :mod:`kms_mrk.failover._steps`)."""
     ident = identify(key)
     home = ident.region or caller.default_region
     reads: dict[str, RegionalKey] = {}
     if regions is None or ident.is_alias or not ident.is_multi_region:
-        first = read_regional(caller, home, key)
+        first = yield from read_regional_steps(caller, home, key)
         if not first.ok:
             raise first.exception or KmsMrkError(f"{home}: {first.error}: {first.error_message}")
         reads[home] = first
@@ -378,14 +391,22 @@ def read_view(caller: Caller, key: str, regions: Sequence[str] | None = None) ->
         if region in reads:
             continue
         name = arn_for(arn, region) if arn is not None else key_id
-        reads[region] = read_regional(caller, region, name)
+        reads[region] = yield from read_regional_steps(caller, region, name)
     if arn is None:
         arn = next((r.arn for r in reads.values() if r.arn), None)
     return _assemble(key_id, arn, True, reads)
 
 
 def read_around(caller: Caller, key: str, region: str, known: Iterable[str] = ()) -> KeyView:
-    """Read ``key`` in ``region``, in ``known`` and in every Region any answer lists.
+    """Read ``key`` in ``region``, in ``known`` and in every Region any answer lists; see
+    :func:`read_around_steps`."""
+    return run_sync(read_around_steps(caller, key, region, known), caller.sleep)
+
+
+def read_around_steps(
+    caller: Caller, key: str, region: str, known: Iterable[str] = ()
+) -> Flow[KeyView]:
+    """Read ``key`` in ``region``, in ``known`` and in every Region any answer lists (a flow).
 
     ``key`` is a multi-Region key id or key ARN, so that it can be named in any Region.
     Unlike :func:`read_view`, no read raises: a failure in ``region`` is recorded like any
@@ -401,7 +422,9 @@ def read_around(caller: Caller, key: str, region: str, known: Iterable[str] = ()
     while position < len(queue):
         where = queue[position]
         position += 1
-        read = read_regional(caller, where, arn_for(arn, where) if arn is not None else key_id)
+        read = yield from read_regional_steps(
+            caller, where, arn_for(arn, where) if arn is not None else key_id
+        )
         reads[where] = read
         queue.extend(m for m in read.members if m not in queue)
     if arn is None:

@@ -20,7 +20,12 @@ Every Region argument is checked before any I/O (:func:`kms_mrk.failover.check_r
 the client's rule and the KMS model's Region pattern); a bad one raises
 :class:`~kms_mrk.errors.ConfigurationError` naming the argument.
 
-They run on the generic engine :func:`kms_mrk.waiters.poll_until` (pacing with
+Each takes a ``KMSClient`` (and returns the result) or an ``AsyncKMSClient`` (and returns a
+coroutine: ``await wait_for_primary_region(async_client, ...)``), the way aiobotocore's
+waiters and the JavaScript SDK's ``waitUntil...`` functions keep the names of the sync ones.
+Both run the same flow (:mod:`kms_mrk.failover._steps`): only the driver differs.
+
+They run on the generic engine :func:`kms_mrk.waiters.poll_flow` (pacing with
 :class:`~kms_mrk.waiters.WaiterConfig`, :class:`~kms_mrk.waiters.WaiterTimeoutError` with the
 last state on timeout; ``sleep``, ``clock`` and ``rng`` injectable).
 
@@ -34,26 +39,29 @@ invalid key) end the wait at once with that error.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from kms_mrk.arn import InvalidKeyIdentifierError, arn_in_region, parse_key_identifier
 from kms_mrk.errors import KmsMrkError
 from kms_mrk.failover._calls import Caller
 from kms_mrk.failover._regions import check_region
+from kms_mrk.failover._steps import Flow, is_async_client, run_async, run_sync
 from kms_mrk.failover._view import (
     KeyView,
     RegionalKey,
-    describe_in_region,
-    read_around,
-    read_view,
+    read_around_steps,
+    read_regional_steps,
+    read_view_steps,
 )
-from kms_mrk.waiters import WaiterConfig, WaitResult, poll_until
+from kms_mrk.waiters import WaiterConfig, WaitResult, poll_flow
 
 if TYPE_CHECKING:
     import random
 
-    from kms_mrk import KMSClient
+    from kms_mrk import AsyncKMSClient, KMSClient
+
+T = TypeVar("T")
 
 __all__ = [
     "TOLERATED_ERRORS",
@@ -113,8 +121,19 @@ def _raise_untolerated(keys: Sequence[RegionalKey]) -> None:
 
 
 # --------------------------------------------------------------------------- waiters
+#
+# Each waiter checks its arguments (before any I/O), builds its flow on the generic engine
+# (kms_mrk.waiters.poll_flow, probing with the view's read flows) and hands it to the driver
+# that fits the client: an AsyncKMSClient gets a coroutine to await, a KMSClient the result.
 
 
+def _finish(client: object, flow: Flow[T], sleep: Callable[[float], object] | None) -> Any:
+    if is_async_client(client):
+        return run_async(flow, sleep)
+    return run_sync(flow, sleep if sleep is not None else time.sleep)
+
+
+@overload
 def wait_for_replica_created(
     client: KMSClient,
     key: str,
@@ -122,33 +141,64 @@ def wait_for_replica_created(
     *,
     config: WaiterConfig | None = None,
     timeout: float | None = None,
-    sleep: Callable[[float], object] = time.sleep,
+    sleep: Callable[[float], object] | None = None,
     clock: Callable[[], float] = time.monotonic,
     rng: random.Random | None = None,
     on_poll: Callable[[RegionalKey], None] | None = None,
-) -> WaitResult[RegionalKey]:
+) -> WaitResult[RegionalKey]: ...
+
+
+@overload
+def wait_for_replica_created(
+    client: AsyncKMSClient,
+    key: str,
+    region: str,
+    *,
+    config: WaiterConfig | None = None,
+    timeout: float | None = None,
+    sleep: Callable[[float], object] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    rng: random.Random | None = None,
+    on_poll: Callable[[RegionalKey], None] | None = None,
+) -> Coroutine[Any, Any, WaitResult[RegionalKey]]: ...
+
+
+def wait_for_replica_created(
+    client: KMSClient | AsyncKMSClient,
+    key: str,
+    region: str,
+    *,
+    config: WaiterConfig | None = None,
+    timeout: float | None = None,
+    sleep: Callable[[float], object] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    rng: random.Random | None = None,
+    on_poll: Callable[[RegionalKey], None] | None = None,
+) -> WaitResult[RegionalKey] | Coroutine[Any, Any, WaitResult[RegionalKey]]:
     """Wait until the replica of ``key`` in ``region`` has left ``Creating``.
 
     ``key`` is a multi-Region key id or key ARN (of any Region). A replica that KMS does not
-    show yet (NotFoundException right after ReplicateKey) is waited for too.
+    show yet (NotFoundException right after ReplicateKey) is waited for too. With an
+    ``AsyncKMSClient``, returns a coroutine (``await wait_for_replica_created(...)``).
     """
     target = _key_in_region(key, _region(region, "region"))
-    checked = client.for_region(region)
-    return poll_until(
-        lambda: describe_in_region(checked, target),
+    caller = Caller(client.for_region(region), throttle_retries=0)
+    flow = poll_flow(
+        lambda: read_regional_steps(caller, region, target),
         lambda k: k.error is None and k.key_state not in (None, "Creating"),
         what=f"the replica of {_short(key)} in {region} to leave Creating",
         describe=lambda k: k.summary(),
         config=config,
         timeout=timeout,
-        sleep=sleep,
         clock=clock,
         rng=rng,
         on_poll=on_poll,
         check=lambda k: _raise_untolerated([k]),
     )
+    return _finish(client, flow, sleep)  # type: ignore[no-any-return]
 
 
+@overload
 def wait_for_primary_region(
     client: KMSClient,
     key: str,
@@ -157,11 +207,42 @@ def wait_for_primary_region(
     previous_region: str | None = None,
     config: WaiterConfig | None = None,
     timeout: float | None = None,
-    sleep: Callable[[float], object] = time.sleep,
+    sleep: Callable[[float], object] | None = None,
     clock: Callable[[], float] = time.monotonic,
     rng: random.Random | None = None,
     on_poll: Callable[[KeyView], None] | None = None,
-) -> WaitResult[KeyView]:
+) -> WaitResult[KeyView]: ...
+
+
+@overload
+def wait_for_primary_region(
+    client: AsyncKMSClient,
+    key: str,
+    primary_region: str,
+    *,
+    previous_region: str | None = None,
+    config: WaiterConfig | None = None,
+    timeout: float | None = None,
+    sleep: Callable[[float], object] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    rng: random.Random | None = None,
+    on_poll: Callable[[KeyView], None] | None = None,
+) -> Coroutine[Any, Any, WaitResult[KeyView]]: ...
+
+
+def wait_for_primary_region(
+    client: KMSClient | AsyncKMSClient,
+    key: str,
+    primary_region: str,
+    *,
+    previous_region: str | None = None,
+    config: WaiterConfig | None = None,
+    timeout: float | None = None,
+    sleep: Callable[[float], object] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    rng: random.Random | None = None,
+    on_poll: Callable[[KeyView], None] | None = None,
+) -> WaitResult[KeyView] | Coroutine[Any, Any, WaitResult[KeyView]]:
     """Wait until ``key``'s primary is in ``primary_region`` and the change is over.
 
     With ``previous_region`` (the Region of the primary before the change), each poll
@@ -169,7 +250,8 @@ def wait_for_primary_region(
     ``primary_region`` and in every Region any answer lists (so the old primary, now a
     replica, is always among them), and every one of them must confirm: a Region that
     cannot be read keeps the wait going. See :func:`is_primary_change_complete`. ``key``
-    is a multi-Region key id or key ARN.
+    is a multi-Region key id or key ARN. With an ``AsyncKMSClient``, returns a coroutine
+    (``await wait_for_primary_region(...)``).
     """
     _key_in_region(key, _region(primary_region, "primary_region"))  # validate before any I/O
     if previous_region is not None:
@@ -179,33 +261,34 @@ def wait_for_primary_region(
         regions = list(dict.fromkeys([primary_region, previous_region]))
         where = " and ".join(regions)
 
-        def probe() -> KeyView:
-            return read_view(caller, key, regions)
+        def probe() -> Flow[KeyView]:
+            return read_view_steps(caller, key, regions)
 
     else:
         known: list[str] = []
         where = "every Region of the key"
 
-        def probe() -> KeyView:
-            view = read_around(caller, key, primary_region, known)
+        def probe() -> Flow[KeyView]:
+            view = yield from read_around_steps(caller, key, primary_region, known)
             known.extend(r.region for r in view.regions if r.region not in known)
             return view
 
-    return poll_until(
+    flow = poll_flow(
         probe,
         lambda v: is_primary_change_complete(v, primary_region, previous_region),
         what=f"the primary of {_short(key)} to be in {primary_region}, confirmed from {where}",
         describe=lambda v: v.summary(),
         config=config,
         timeout=timeout,
-        sleep=sleep,
         clock=clock,
         rng=rng,
         on_poll=on_poll,
         check=lambda v: _raise_untolerated(v.regions),
     )
+    return _finish(client, flow, sleep)  # type: ignore[no-any-return]
 
 
+@overload
 def wait_for_pending_deletion(
     client: KMSClient,
     key: str,
@@ -214,29 +297,60 @@ def wait_for_pending_deletion(
     missing_ok: bool = False,
     config: WaiterConfig | None = None,
     timeout: float | None = None,
-    sleep: Callable[[float], object] = time.sleep,
+    sleep: Callable[[float], object] | None = None,
     clock: Callable[[], float] = time.monotonic,
     rng: random.Random | None = None,
     on_poll: Callable[[RegionalKey], None] | None = None,
-) -> WaitResult[RegionalKey]:
+) -> WaitResult[RegionalKey]: ...
+
+
+@overload
+def wait_for_pending_deletion(
+    client: AsyncKMSClient,
+    key: str,
+    *,
+    region: str | None = None,
+    missing_ok: bool = False,
+    config: WaiterConfig | None = None,
+    timeout: float | None = None,
+    sleep: Callable[[float], object] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    rng: random.Random | None = None,
+    on_poll: Callable[[RegionalKey], None] | None = None,
+) -> Coroutine[Any, Any, WaitResult[RegionalKey]]: ...
+
+
+def wait_for_pending_deletion(
+    client: KMSClient | AsyncKMSClient,
+    key: str,
+    *,
+    region: str | None = None,
+    missing_ok: bool = False,
+    config: WaiterConfig | None = None,
+    timeout: float | None = None,
+    sleep: Callable[[float], object] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    rng: random.Random | None = None,
+    on_poll: Callable[[RegionalKey], None] | None = None,
+) -> WaitResult[RegionalKey] | Coroutine[Any, Any, WaitResult[RegionalKey]]:
     """Wait until ``key`` in ``region`` (default: the ARN's, else the client's) is pending
     deletion (``PendingDeletion`` or ``PendingReplicaDeletion``) or gone.
 
     "Gone" (NotFoundException) counts only once the key has been seen by an earlier poll:
     a key that is not found at the first poll raises that NotFoundException at once (a
     wrong key id or Region must not pass for a deleted key). ``missing_ok=True`` accepts a
-    key already gone at the first poll.
+    key already gone at the first poll. With an ``AsyncKMSClient``, returns a coroutine.
     """
     ident = parse_key_identifier(key)
     if region is not None:
         _region(region, "region")
     where = region or ident.region or client.region
     target = _key_in_region(key, where) if ident.is_multi_region and ident.is_arn else key
-    checked = client.for_region(where)
+    caller = Caller(client.for_region(where), throttle_retries=0)
     seen = [False]
 
-    def probe() -> RegionalKey:
-        state = describe_in_region(checked, target)
+    def probe() -> Flow[RegionalKey]:
+        state = yield from read_regional_steps(caller, where, target)
         if state.error is None:
             seen[0] = True
         elif state.error == "not_found" and not seen[0] and not missing_ok:
@@ -245,7 +359,7 @@ def wait_for_pending_deletion(
             raise KmsMrkError(f"{_short(key)} was not found in {where}")
         return state
 
-    return poll_until(
+    flow = poll_flow(
         probe,
         lambda k: (
             k.error == "not_found" or k.key_state in ("PendingDeletion", "PendingReplicaDeletion")
@@ -254,12 +368,12 @@ def wait_for_pending_deletion(
         describe=lambda k: k.summary(),
         config=config,
         timeout=timeout,
-        sleep=sleep,
         clock=clock,
         rng=rng,
         on_poll=on_poll,
         check=lambda k: _raise_untolerated([k]),
     )
+    return _finish(client, flow, sleep)  # type: ignore[no-any-return]
 
 
 def _region(region: object, argument: str) -> str:

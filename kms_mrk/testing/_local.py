@@ -7,6 +7,8 @@ against real behaviour. Everything runs in process; time only moves when the tes
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from kms_mrk.testing._common import TEST_CREDENTIALS, TEST_REGION, isolated_environ
@@ -15,6 +17,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from kms_mrk import AsyncKMSClient, KMSClient
+    from kms_mrk._overrides import ClientArgs
     from kms_mrk.local import FaultInjector, LocalKMS, ManualClock
     from kms_mrk.retries import RetryConfig, RetryStrategy
 
@@ -143,6 +146,23 @@ class KmsLocal:
     ) -> None:
         self.close()
 
+    @contextlib.contextmanager
+    def patch_clients(self) -> Iterator[KmsLocal]:
+        """Wire every ``KMSClient`` and ``AsyncKMSClient`` created inside the block to this
+        local KMS (as :meth:`KmsMock.patch_clients <kms_mrk.testing.KmsMock.patch_clients>`).
+
+        Clients made with an explicit ``transport`` keep it. The others sign with the test
+        credentials unless given some, get this KMS's default Region when neither the code
+        nor ``AWS_REGION`` names one, and record their retry pauses in :attr:`slept`. It is a
+        context variable, not a patched class: it holds in this test or task and the asyncio
+        tasks it creates, nests, and is undone on exit. A client made inside stays bound to
+        this local KMS after the block.
+        """
+        from kms_mrk._overrides import use_override
+
+        with use_override(_LocalOverride(self)):
+            yield self
+
     def async_client(self, region: str | None = None, **options: Any) -> AsyncKMSClient:
         """A new ``AsyncKMSClient`` for the local KMS (in process, no thread, no socket)."""
         from kms_mrk import AsyncKMSClient
@@ -152,3 +172,27 @@ class KmsLocal:
         options.setdefault("sleep", self._slept.append)
         options.setdefault("environ", isolated_environ())
         return AsyncKMSClient(region or self.region, transport=self.kms, **options)
+
+
+class _LocalOverride:
+    """The client override of :meth:`KmsLocal.patch_clients` (see :mod:`kms_mrk._overrides`)."""
+
+    __slots__ = ("local",)
+
+    def __init__(self, local: KmsLocal) -> None:
+        self.local = local
+
+    def __repr__(self) -> str:
+        return f"patch_clients({self.local!r})"
+
+    def apply(self, args: ClientArgs) -> None:
+        local = self.local
+        environ = isolated_environ(args.environ)
+        if args.region is None and not ("AWS_REGION" in environ or "AWS_DEFAULT_REGION" in environ):
+            args.region = local.region
+        args.transport = local.kms.as_async() if args.is_async else local.kms
+        if args.credentials is None:
+            args.credentials = TEST_CREDENTIALS
+        if args.sleep is None:
+            args.sleep = local._slept.append
+        args.environ = environ

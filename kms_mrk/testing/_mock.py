@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Generic, cast, overload
 
 import attrs
 
+from kms_mrk._overrides import innermost
 from kms_mrk.errors._base import ServiceException, TransportError
 from kms_mrk.interceptors import Interceptor
 from kms_mrk.schema import Command, Response, Shape
@@ -54,11 +55,13 @@ from kms_mrk.testing._shapes import (
 )
 from kms_mrk.testing._stubs import AnyCommandStub, Behaviour, CommandT, Stub, _origin
 from kms_mrk.testing._transport import MockTransport, WireRequest, describe_request
+from kms_mrk.transport._in_memory import InMemoryAsyncView
 
 if TYPE_CHECKING:
-    from types import TracebackType
+    from types import FrameType, TracebackType
 
     from kms_mrk import AsyncKMSClient, KMSClient
+    from kms_mrk._overrides import ClientArgs
     from kms_mrk.auth import Credentials
     from kms_mrk.interceptors import InterceptorContext
     from kms_mrk.retries import RetryConfig, RetryStrategy
@@ -68,8 +71,50 @@ __all__ = ["KmsMock", "RecordedCall", "RejectedRequest"]
 
 _MAX_CLOSEST = 3
 
-#: The mocks whose ``patch_clients()`` block is active, innermost last.
-_PATCHING: list[KmsMock] = []
+
+class _MockOverride:
+    """The client override of :meth:`KmsMock.patch_clients` (see :mod:`kms_mrk._overrides`)."""
+
+    __slots__ = ("mock",)
+
+    def __init__(self, mock: KmsMock) -> None:
+        self.mock = mock
+
+    def __repr__(self) -> str:
+        return f"patch_clients({self.mock!r})"
+
+    def apply(self, args: ClientArgs) -> None:
+        mock = self.mock
+        environ = isolated_environ(args.environ)
+        named = "AWS_REGION" in environ or "AWS_DEFAULT_REGION" in environ
+        if args.region is None and not named:
+            args.region = mock.region
+        route = _ClientRoute(mock, _code_origin(), is_async=args.is_async)
+        args.transport = route.as_async() if args.is_async else route
+        if args.credentials is None:
+            args.credentials = mock.credentials
+        if args.sleep is None:
+            args.sleep = route.sleep
+        args.environ = environ
+        args.interceptors = (*args.interceptors, route.tracker)
+
+
+def _code_origin() -> str | None:
+    """``file:line`` of the code outside kms_mrk that is making a client."""
+    import os
+    import sys
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        path = os.path.abspath(frame.f_code.co_filename)
+        if not path.startswith(package + os.sep):
+            filename = frame.f_code.co_filename
+            with contextlib.suppress(ValueError):  # another drive on Windows
+                filename = os.path.relpath(filename)
+            return f"{filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return None
 
 
 @attrs.frozen(slots=True, kw_only=True, repr=False)
@@ -169,18 +214,24 @@ class _ClientRoute:
     made the client while it is open; with neither, the client is stale and its request fails.
     """
 
-    def __init__(self, maker: KmsMock, origin: str | None) -> None:
+    def __init__(self, maker: KmsMock, origin: str | None, *, is_async: bool = False) -> None:
         self._maker = maker
         self._origin = origin
+        self.client_name = "n AsyncKMSClient" if is_async else " KMSClient"
         self.tracker = _RoutedTracker(self)
 
     def __repr__(self) -> str:
         return f"MockTransport(patched client made by {self._maker!r})"
 
     def target(self) -> KmsMock | None:
-        if _PATCHING:
-            return _PATCHING[-1]
+        current = innermost()
+        if isinstance(current, _MockOverride):
+            return current.mock
         return None if self._maker._closed else self._maker
+
+    def as_async(self) -> InMemoryAsyncView:
+        """The route for an ``AsyncKMSClient`` (the mocks answer from memory: no thread)."""
+        return InMemoryAsyncView(self)
 
     def send(self, request: HttpRequest) -> HttpResponse:
         mock = self.target()
@@ -199,7 +250,7 @@ class _ClientRoute:
     def _stale_message(self, request: HttpRequest) -> str:
         where = f" at {self._origin}" if self._origin else ""
         return (
-            f"A KMSClient made{where} under patch_clients() of {self._maker._label} sent "
+            f"A{self.client_name} made{where} under patch_clients() of {self._maker._label} sent "
             f"{describe_request(request)}, but that mock is closed and no mock is patching "
             f"clients now. The client outlived its test's mock, typically because the "
             f"application caches its client (a module global, functools.lru_cache). Create "
@@ -321,49 +372,31 @@ class KmsMock:
 
     @contextlib.contextmanager
     def patch_clients(self) -> Iterator[KmsMock]:
-        """Wire every ``KMSClient`` created inside the block to this mock.
+        """Wire every ``KMSClient`` and ``AsyncKMSClient`` created inside the block to this mock.
 
         For code that builds its own clients (``KMSClient(region)``), as aws-sdk-client-mock's
         ``mockClient(KMSClient)`` does. A client made with an explicit ``transport`` keeps it.
         Clients get the mock's credentials unless given some, and the Region of the mock when
-        neither the code nor ``AWS_REGION`` names one. Not thread-safe: the class is patched.
+        neither the code nor ``AWS_REGION`` names one; an ``AsyncKMSClient`` gets the async view
+        of the mock's transport.
 
-        A client made here may outlive the block (an application's cached client): it then
-        talks to whichever mock is patching clients at the time of each call, or to this mock
-        while it is open; with neither, its calls raise :class:`KmsMockError`. Clients made
-        before the block (at import time, say) are not affected.
+        No class is patched: the block sets a context variable that the clients read when
+        they are created (:mod:`kms_mrk._overrides`), so it holds for this test or task and
+        the asyncio tasks it creates, not for a concurrent test or task; blocks nest (the
+        innermost wins) and end cleanly on error. A plain ``threading.Thread`` started inside
+        does not see it (run the thread's code in ``contextvars.copy_context()``, or make the
+        client before starting the thread: a client made inside keeps its wiring anywhere).
+
+        A client made here may outlive the block (an application's cached client): each of
+        its calls goes to the mock patching clients at that moment in the calling context
+        (the innermost), else to this mock while it is open; with neither, its calls raise
+        :class:`KmsMockError`. Clients made before the block (at import time, say) are not
+        affected: they were wired when they were made.
         """
-        from kms_mrk import KMSClient
+        from kms_mrk._overrides import use_override
 
-        original = KMSClient.__init__
-        mock = self
-
-        @functools.wraps(original)
-        def patched(client: KMSClient, region: str | None = None, **options: Any) -> None:
-            if options.get("transport") is None:
-                environ = isolated_environ(options.get("environ"))
-                named = "AWS_REGION" in environ or "AWS_DEFAULT_REGION" in environ
-                if region is None and not named:
-                    region = mock.region
-                route = _ClientRoute(mock, _origin())
-                options["transport"] = route
-                if options.get("credentials") is None:
-                    options["credentials"] = mock.credentials
-                options.setdefault("sleep", route.sleep)
-                options["environ"] = environ
-                options["interceptors"] = (*options.get("interceptors", ()), route.tracker)
-            original(client, region, **options)
-
-        KMSClient.__init__ = patched  # type: ignore[assignment, method-assign]
-        _PATCHING.append(self)
-        try:
+        with use_override(_MockOverride(self)):
             yield self
-        finally:
-            KMSClient.__init__ = original  # type: ignore[method-assign]
-            for index in range(len(_PATCHING) - 1, -1, -1):
-                if _PATCHING[index] is self:
-                    del _PATCHING[index]
-                    break
 
     def close(self) -> None:
         """Close the mock: from now on its transport refuses every request.

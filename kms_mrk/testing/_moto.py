@@ -10,9 +10,12 @@ round.
 
 moto is never a dependency and never imported here: :func:`moto_active` only looks at
 ``sys.modules`` (moto is loaded by whoever started the mock), so the check costs a dict
-lookup when moto is not in use. ``KMSClient`` asks :func:`active_transport` when it is
-created without a transport; the pytest fixture ``kms_moto`` and :func:`moto_client` make
-clients explicitly.
+lookup when moto is not in use. ``KMSClient`` and ``AsyncKMSClient`` made without a transport
+ask :func:`kms_mrk._overrides.current_override`, which (with no testing override set and moto
+imported) asks :func:`active_override` here: inside ``mock_aws()`` they get a
+:class:`MotoTransport` (the async client its :meth:`~MotoTransport.as_async` view, which calls
+moto's in-memory backend directly on the event loop), with no action from the user. The pytest
+fixture ``kms_moto`` and :func:`moto_client` make clients explicitly.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ from kms_mrk.transport import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
     from kms_mrk import KMSClient
+    from kms_mrk._overrides import ClientArgs
+    from kms_mrk.transport._in_memory import InMemoryAsyncView
 
-__all__ = ["MotoTransport", "active_transport", "moto_active", "moto_client"]
+__all__ = ["MotoTransport", "active_override", "active_transport", "moto_active", "moto_client"]
 
 
 def _stubber() -> Any:
@@ -92,6 +97,13 @@ class MotoTransport:
     def close(self) -> None:
         """Nothing to release: moto's state belongs to the mock."""
 
+    def as_async(self) -> InMemoryAsyncView:
+        """This transport for ``AsyncKMSClient``: moto answers from memory, so the view calls
+        :meth:`send` on the event loop, with no thread."""
+        from kms_mrk.transport._in_memory import InMemoryAsyncView
+
+        return InMemoryAsyncView(self)
+
     def __repr__(self) -> str:
         return "MotoTransport()"
 
@@ -111,10 +123,30 @@ def _unsupported(request: HttpRequest, reason: str) -> HttpResponse:
 def active_transport() -> MotoTransport | None:
     """A :class:`MotoTransport` while ``moto.mock_aws()`` is active, else None.
 
-    ``KMSClient(...)`` created without a transport uses it, so code under
-    ``@mock_aws`` reaches moto instead of the network.
+    Clients made without a transport get one through :func:`active_override`, so code
+    under ``@mock_aws`` reaches moto instead of the network.
     """
     return MotoTransport() if moto_active() else None
+
+
+class _MotoOverride:
+    """Wires a client made inside ``mock_aws()`` to moto; everything else stays the code's
+    (credentials come from the environment moto sets, the Region from the code or the
+    environment)."""
+
+    __slots__ = ()
+
+    def apply(self, args: ClientArgs) -> None:
+        transport = MotoTransport()
+        args.transport = transport.as_async() if args.is_async else transport
+
+
+_OVERRIDE = _MotoOverride()
+
+
+def active_override() -> _MotoOverride | None:
+    """The client override while ``moto.mock_aws()`` is active, else None (cheap)."""
+    return _OVERRIDE if moto_active() else None
 
 
 def moto_client(region: str | None = None, **options: Any) -> KMSClient:

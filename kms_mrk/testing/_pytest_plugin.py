@@ -8,10 +8,12 @@ Fixtures, fresh for every test:
     option ``kms_mock_strict = true``) runs :meth:`~kms_mrk.testing.KmsMock.verify` after a
     test that passed (errors raised by fakes and rules, unmatched calls, unused stubs...).
     Other marker arguments go to ``KmsMock`` (``region=...``, ``retry=...``,
-    ``service_validation=False``); ``patch_clients=True`` wires every ``KMSClient`` the code
-    under test creates to the mock for the test's duration. The mock is closed after the test:
-    a client that outlives it (an application's cached client) gets a ``KmsMockError`` naming
-    the test, unless a later test's mock patches clients, in which case it talks to that one.
+    ``service_validation=False``); ``patch_clients=True`` wires every ``KMSClient`` and
+    ``AsyncKMSClient`` the code under test creates to the mock for the test's duration (a
+    context variable: async tests and the tasks they create see it too). The mock is closed
+    after the test: a client that outlives it (an application's cached client) gets a
+    ``KmsMockError`` naming the test, unless a later test's mock patches clients, in which
+    case it talks to that one.
 ``kms_moto``
     moto's in-process AWS (``moto.mock_aws()``, started for the test) and a factory of
     ``KMSClient`` objects on it: ``kms_moto(region=None)``. boto3 clients made in the test

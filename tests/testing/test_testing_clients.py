@@ -137,12 +137,14 @@ def test_patch_clients_is_undone_and_leaves_explicit_transports_alone() -> None:
     other = KmsMock()
     other.on(DescribeKeyCommand).rejects(NotFoundException)
     with mock.patch_clients():
-        assert KMSClient.__init__ is not original
+        assert KMSClient.__init__ is original  # no class is patched: a context variable
         client = KMSClient("us-east-1", credentials=TEST_CREDENTIALS, transport=other.transport)
         with pytest.raises(NotFoundException):
             client.describe_key(key_id=KEY_ID)
     assert mock.calls() == []
-    assert KMSClient.__init__ is original
+    from kms_mrk._overrides import current_override
+
+    assert current_override() is None
 
 
 def test_patch_clients_is_undone_when_the_block_raises() -> None:
@@ -151,6 +153,9 @@ def test_patch_clients_is_undone_when_the_block_raises() -> None:
     with pytest.raises(RuntimeError, match="boom"), mock.patch_clients():
         raise RuntimeError("boom")
     assert KMSClient.__init__ is original
+    from kms_mrk._overrides import current_override
+
+    assert current_override() is None
     later = KMSClient("us-east-1", credentials=TEST_CREDENTIALS, transport=KmsMock().transport)
     assert later.region == "us-east-1"
     assert mock.calls() == []

@@ -116,17 +116,6 @@ def test_active_transport_follows_the_mock() -> None:
     assert active_transport() is None
 
 
-def _client_selects_moto() -> bool:
-    import inspect
-
-    from kms_mrk import _client
-
-    return "active_transport" in inspect.getsource(_client)
-
-
-@pytest.mark.skipif(
-    not _client_selects_moto(), reason="KMSClient's moto hook is not applied yet (integration)"
-)
 @moto.mock_aws
 def test_a_client_created_inside_mock_aws_reaches_moto() -> None:
     b3 = boto3.client("kms", region_name="us-east-1")

@@ -169,12 +169,16 @@ def test_patched_clients(kms_mock, monkeypatch):
     assert kms_mock.calls()[0].region == "ap-northeast-1"
 
 def test_clients_are_unpatched_afterwards():
+    from kms_mrk._overrides import current_override
+
     assert KMSClient.__init__ is ORIGINAL_INIT
+    assert current_override() is None
     kms = KmsMock()
     kms.on(DescribeKeyCommand).resolves({"KeyMetadata": {"KeyId": "k"}})
     with kms.patch_clients():
-        assert KMSClient.__init__ is not ORIGINAL_INIT
-    assert KMSClient.__init__ is ORIGINAL_INIT
+        assert KMSClient.__init__ is ORIGINAL_INIT  # a context variable, no patched class
+        assert current_override() is not None
+    assert current_override() is None
 
 @pytest.mark.kms_local(updating_seconds=5, replica_creating_seconds=2, region="eu-west-1")
 def test_local_options(kms_local):

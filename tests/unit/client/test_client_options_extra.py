@@ -1,4 +1,5 @@
-"""``total_timeout=`` reaches the default transport of both clients and is checked early."""
+"""``total_timeout=`` reaches the default transport of both clients and is checked early;
+``client.exceptions`` is the library's error module (boto3's spelling)."""
 
 from __future__ import annotations
 
@@ -36,3 +37,14 @@ def test_the_sync_transport_gets_it() -> None:
         assert transport._total_timeout == 7.5
     finally:
         client.close()
+
+
+@pytest.mark.parametrize("client_type", [KMSClient, AsyncKMSClient])
+def test_client_exceptions_are_the_library_classes(client_type: type) -> None:
+    import kms_mrk
+    from kms_mrk import errors
+
+    client = client_type("us-east-1", credentials=CREDS, environ={})
+    assert client.exceptions is errors
+    assert client.exceptions.NotFoundException is kms_mrk.NotFoundException
+    assert client.for_region("eu-west-1").exceptions.DisabledException is errors.DisabledException
