@@ -60,7 +60,7 @@ def test_async_pytest_samples_pass(
         "filterwarnings = error\n"
     )
     pytester.makepyfile(test_sample=code)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:anyio", "-q")
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) == code.count("async def test_"), result.stdout.str()
     assert "failed" not in outcomes and "error" not in outcomes, result.stdout.str()
