@@ -27,16 +27,16 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kms_mrk._async_operations import AsyncOperationsMixin
+from kms_mrk._client_base import ClientBase
 from kms_mrk._family import Family, Options, resolve_options
 from kms_mrk._overrides import ClientArgs, current_override
 from kms_mrk._pipeline import send_async
 
 if TYPE_CHECKING:
-    from types import ModuleType, TracebackType
+    from types import TracebackType
 
     from typing_extensions import Self
 
-    from kms_mrk._config import ClientConfig
     from kms_mrk.auth import Credentials, CredentialsProvider
     from kms_mrk.interceptors import Interceptor
     from kms_mrk.paginators import AsyncPaginator
@@ -113,7 +113,7 @@ class AsyncFamily(Family):
             await closer()
 
 
-class AsyncKMSClient(AsyncOperationsMixin):
+class AsyncKMSClient(ClientBase, AsyncOperationsMixin):
     """An asyncio client for AWS KMS in one Region.
 
     Takes the arguments of :class:`~kms_mrk.KMSClient`, with two differences: ``transport``
@@ -127,6 +127,7 @@ class AsyncKMSClient(AsyncOperationsMixin):
     """
 
     __slots__ = ("_closed", "_family", "_pipeline", "_root", "region")
+    _family: AsyncFamily
 
     def __init__(
         self,
@@ -224,15 +225,6 @@ class AsyncKMSClient(AsyncOperationsMixin):
             max_attempts=max_attempts,
         )
 
-    def for_region(self, region: str) -> Self:
-        """A client for ``region`` sharing credentials, configuration and connection pools."""
-        from kms_mrk.endpoints import validate_region
-
-        validate_region(region)
-        other = object.__new__(type(self))
-        other._init(self._family, region, root=False)
-        return other
-
     def paginate(
         self, command: Command[OutputT], *, max_pages: int | None = None
     ) -> AsyncPaginator[OutputT]:
@@ -240,25 +232,6 @@ class AsyncKMSClient(AsyncOperationsMixin):
         from kms_mrk.paginators import AsyncPaginator
 
         return AsyncPaginator(self.send, command, max_pages=max_pages)
-
-    @property
-    def exceptions(self) -> ModuleType:
-        """Every exception class kms-mrk raises (``kms_mrk.errors``), for boto3's habit:
-        ``except client.exceptions.NotFoundException``. The same classes import from
-        ``kms_mrk``."""
-        import kms_mrk.errors
-
-        return kms_mrk.errors
-
-    @property
-    def config(self) -> ClientConfig:
-        """The resolved configuration (the Region is the family's first client's)."""
-        return self._family.config
-
-    @property
-    def endpoint(self) -> str:
-        """The endpoint URL calls in this Region go to (resolved on first use)."""
-        return self._pipeline.endpoint
 
     async def aclose(self) -> None:
         """Close the transport this client made (only the client made with the constructor).

@@ -17,15 +17,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
+from kms_mrk._client_base import ClientBase
 from kms_mrk._operations import OperationsMixin
 from kms_mrk._overrides import ClientArgs, current_override
 
 if TYPE_CHECKING:
-    from types import ModuleType, TracebackType
+    from types import TracebackType
 
     from typing_extensions import Self
 
-    from kms_mrk._config import ClientConfig
     from kms_mrk._family import SyncFamily
     from kms_mrk.auth import Credentials, CredentialsProvider
     from kms_mrk.interceptors import Interceptor
@@ -39,7 +39,7 @@ __all__ = ["KMSClient"]
 OutputT = TypeVar("OutputT", bound="Response")
 
 
-class KMSClient(OperationsMixin):
+class KMSClient(ClientBase, OperationsMixin):
     """A client for AWS KMS in one Region.
 
     ``region`` comes from the argument, else ``AWS_REGION``, ``AWS_DEFAULT_REGION`` or the
@@ -55,6 +55,7 @@ class KMSClient(OperationsMixin):
     """
 
     __slots__ = ("_closed", "_family", "_pipeline", "_root", "region")
+    _family: SyncFamily
 
     def __init__(
         self,
@@ -146,15 +147,6 @@ class KMSClient(OperationsMixin):
             return self._pipeline.send(command)
         return self._pipeline.send(command, timeout=timeout, max_attempts=max_attempts)
 
-    def for_region(self, region: str) -> Self:
-        """A client for ``region`` sharing credentials, configuration and connection pools."""
-        from kms_mrk.endpoints import validate_region
-
-        validate_region(region)
-        other = object.__new__(type(self))
-        other._init(self._family, region, root=False)
-        return other
-
     def paginate(
         self, command: Command[OutputT], *, max_pages: int | None = None
     ) -> Paginator[OutputT]:
@@ -162,25 +154,6 @@ class KMSClient(OperationsMixin):
         from kms_mrk.paginators import Paginator
 
         return Paginator(self.send, command, max_pages=max_pages)
-
-    @property
-    def exceptions(self) -> ModuleType:
-        """Every exception class kms-mrk raises (``kms_mrk.errors``), for boto3's habit:
-        ``except client.exceptions.NotFoundException``. The same classes import from
-        ``kms_mrk``."""
-        import kms_mrk.errors
-
-        return kms_mrk.errors
-
-    @property
-    def config(self) -> ClientConfig:
-        """The resolved configuration (the Region is this client's)."""
-        return self._family.config
-
-    @property
-    def endpoint(self) -> str:
-        """The endpoint URL calls in this Region go to (resolved on first use)."""
-        return self._pipeline.endpoint
 
     def close(self) -> None:
         """Close the connection pools of a transport this client created.
