@@ -79,6 +79,11 @@ SERVER = textwrap.dedent(
     """
     import socket, sys, threading
     body = sys.stdin.buffer.read()
+    tls = None
+    if len(sys.argv) == 3:  # certificate and key: serve HTTPS
+        import ssl
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(sys.argv[1], sys.argv[2])
     head = (b"HTTP/1.1 200 OK\\r\\nContent-Type: application/x-amz-json-1.1\\r\\n"
             b"x-amzn-RequestId: 11111111-2222-3333-4444-555555555555\\r\\n"
             b"Content-Length: " + str(len(body)).encode() + b"\\r\\n\\r\\n")
@@ -88,6 +93,12 @@ SERVER = textwrap.dedent(
     print(srv.getsockname()[1], flush=True)
     def serve(conn):
         buf = b""
+        if tls is not None:
+            try:
+                conn = tls.wrap_socket(conn, server_side=True)
+            except OSError:
+                conn.close()
+                return
         with conn:
             while True:
                 while b"\\r\\n\\r\\n" not in buf:
@@ -115,8 +126,10 @@ SERVER = textwrap.dedent(
 )
 
 
-def start_server() -> tuple[subprocess.Popen[bytes], int]:
-    proc = subprocess.Popen([PY, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+def start_server(tls: tuple[str, str] | None = None) -> tuple[subprocess.Popen[bytes], int]:
+    """The loopback stub in its own process; ``tls`` (certificate, key) makes it HTTPS."""
+    args = [PY, "-c", SERVER, *(tls or ())]
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(BODY)
     proc.stdin.close()

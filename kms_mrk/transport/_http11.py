@@ -1,15 +1,18 @@
-"""A lean HTTP/1.1 exchange on an open socket, for the urllib3 transport's direct path.
+"""A lean HTTP/1.1 exchange on an open socket, for the default transport.
 
-urllib3 opens, verifies (TLS) and pools the connections; this module writes one request and
-reads one response on such a socket. It replaces ``http.client``'s per-request work
-(header-by-header validation and writes, and a response header parser built on the
-``email`` package), which costs more CPU than the rest of a KMS call together.
+The transport opens, verifies (TLS) and pools the connections (``_pool``, or urllib3 through
+a proxy); this module writes one request and reads one response on such a socket. It
+replaces ``http.client``'s per-request work (header-by-header validation and writes, and a
+response header parser built on the ``email`` package), which costs more CPU than the rest
+of a KMS call together.
 
 What it reads: a status line, headers (folded lines joined, repeated headers joined with
 ", "), then the body by ``Content-Length``, by ``Transfer-Encoding: chunked``, or to the end
 of the connection. Interim 1xx responses are skipped. Anything malformed raises an
-``http.client`` exception, which the transport maps to ``ConnectionClosedError`` with the
-host and phase; a response that ends early raises ``IncompleteRead``.
+:class:`HttpProtocolError` (this module's own, named as ``http.client``'s are, so that neither
+``http.client`` nor the ``email`` package behind it is imported), which the transport maps to
+``ConnectionClosedError`` with the host and phase; a response that ends early raises
+:class:`IncompleteRead`.
 
 Everything a server controls is bounded, so no server can hold a call or the memory of the
 process: the header block (:data:`MAX_HEADER_BYTES`, :data:`MAX_HEADERS` lines), the number
@@ -25,8 +28,6 @@ linear in the size of the response.
 from __future__ import annotations
 
 import contextlib
-import http.client
-import re
 import socket
 import time
 from collections.abc import Callable
@@ -37,6 +38,11 @@ __all__ = [
     "MAX_HEADERS",
     "MAX_HEADER_BYTES",
     "MAX_INTERIM_RESPONSES",
+    "BadStatusLine",
+    "HttpProtocolError",
+    "IncompleteRead",
+    "LineTooLong",
+    "RemoteDisconnected",
     "Response",
     "ResponseTooLarge",
     "TotalTimeout",
@@ -59,10 +65,36 @@ MAX_BODY_BYTES = 64 * 1024 * 1024
 _RECV = 65536
 _COMPACT = 1 << 20  # drop consumed bytes from the buffer once this many have piled up
 
-_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
 
 
-class ResponseTooLarge(http.client.HTTPException):
+class HttpProtocolError(Exception):
+    """The response breaks HTTP/1.1 framing (or one of this module's bounds)."""
+
+
+class BadStatusLine(HttpProtocolError):
+    """The first line is not an HTTP status line."""
+
+
+class LineTooLong(HttpProtocolError):
+    """A header block, chunk-size line or trailer block is longer than its bound."""
+
+
+class RemoteDisconnected(HttpProtocolError):
+    """The server closed the connection before sending anything of a response."""
+
+
+class IncompleteRead(HttpProtocolError):
+    """The response ended early: ``partial`` holds what arrived, ``expected`` what was missing."""
+
+    def __init__(self, partial: bytes, expected: int | None = None) -> None:
+        self.partial = partial
+        self.expected = expected
+        more = f", {expected} more expected" if expected is not None else ""
+        super().__init__(f"{len(partial)} bytes read{more}")
+
+
+class ResponseTooLarge(HttpProtocolError):
     """The response body is larger than :data:`MAX_BODY_BYTES`."""
 
     def __init__(self, limit: int, seen: int, *, announced: bool) -> None:
@@ -196,17 +228,15 @@ class _Reader:
             index = buf.find(sep, scan)
             if index >= 0:
                 if index - start > limit:
-                    raise http.client.LineTooLong(what)
+                    raise LineTooLong(what)
                 return index
             if len(buf) - start > limit:
-                raise http.client.LineTooLong(what)
+                raise LineTooLong(what)
             scan = max(start, len(buf) - len(sep) + 1)
             if not self.fill():
                 if what == "response headers" and len(buf) == start:
-                    raise http.client.RemoteDisconnected(
-                        "Remote end closed connection without response"
-                    )
-                raise http.client.IncompleteRead(bytes(buf[start:]))
+                    raise RemoteDisconnected("Remote end closed connection without response")
+                raise IncompleteRead(bytes(buf[start:]))
 
     def read_into(self, out: bytearray, size: int) -> None:
         """Move exactly ``size`` bytes to ``out``: buffered ones first, then straight off the
@@ -219,7 +249,7 @@ class _Reader:
         while need > 0:
             chunk = self.recv(min(_RECV, need))
             if not chunk:
-                raise http.client.IncompleteRead(bytes(out), need)
+                raise IncompleteRead(bytes(out), need)
             out += chunk
             need -= len(chunk)
 
@@ -258,7 +288,7 @@ def _read(reader: _Reader, method: str) -> Response:
         if 100 <= status < 200 and status != 101:  # an interim response: the real one follows
             interim += 1
             if interim > MAX_INTERIM_RESPONSES:
-                raise http.client.HTTPException(
+                raise HttpProtocolError(
                     f"more than {MAX_INTERIM_RESPONSES} interim (1xx) responses"
                 )
             continue
@@ -275,7 +305,7 @@ def _read(reader: _Reader, method: str) -> Response:
     length_text = headers.get("content-length")
     if length_text is not None:
         if not (length_text.isdigit() and length_text.isascii() and len(length_text) < 20):
-            raise http.client.HTTPException(f"bad Content-Length {length_text[:20]!r}")
+            raise HttpProtocolError(f"bad Content-Length {length_text[:20]!r}")
         length = int(length_text)
         if length > MAX_BODY_BYTES:
             raise ResponseTooLarge(MAX_BODY_BYTES, length, announced=True)
@@ -311,9 +341,9 @@ def _parse_head(head: bytes | bytearray) -> tuple[int, str, dict[str, str]]:
         or code[0] == "0"
         or not parts[0].startswith("HTTP/")
     ):
-        raise http.client.BadStatusLine(status_line[:80])
+        raise BadStatusLine(status_line[:80])
     if len(lines) > MAX_HEADERS + 1:
-        raise http.client.HTTPException(f"more than {MAX_HEADERS} header lines")
+        raise HttpProtocolError(f"more than {MAX_HEADERS} header lines")
     headers: dict[str, str] = {}
     last = ""
     for raw in lines[1:]:
@@ -323,7 +353,7 @@ def _parse_head(head: bytes | bytearray) -> tuple[int, str, dict[str, str]]:
             continue
         name, sep, value = line.partition(":")
         if not sep or not name or name != name.strip():
-            raise http.client.HTTPException(f"malformed header line {line[:40]!r}")
+            raise HttpProtocolError(f"malformed header line {line[:40]!r}")
         key = name.lower()
         value = value.strip()
         headers[key] = f"{headers[key]}, {value}" if key in headers else value
@@ -338,8 +368,8 @@ def _read_chunked(reader: _Reader) -> bytes:
         line = bytes(reader.buf[reader.pos : end])
         reader.pos = end + 2
         size_text = line.split(b";", 1)[0].strip(b" \t")
-        if _CHUNK_SIZE.fullmatch(size_text) is None:
-            raise http.client.HTTPException(f"bad chunk size {size_text[:20]!r}")
+        if not 0 < len(size_text) <= 16 or size_text.strip(_HEX_DIGITS):
+            raise HttpProtocolError(f"bad chunk size {size_text[:20]!r}")
         size = int(size_text, 16)
         if len(out) + size > MAX_BODY_BYTES:
             raise ResponseTooLarge(MAX_BODY_BYTES, len(out) + size, announced=True)
@@ -349,9 +379,9 @@ def _read_chunked(reader: _Reader) -> bytes:
         reader.read_into(out, size)
         while len(reader.buf) - reader.pos < 2:
             if not reader.fill():
-                raise http.client.IncompleteRead(bytes(out))
+                raise IncompleteRead(bytes(out))
         if reader.buf[reader.pos : reader.pos + 2] != b"\r\n":
-            raise http.client.HTTPException("chunk not followed by CRLF")
+            raise HttpProtocolError("chunk not followed by CRLF")
         reader.pos += 2
 
 
@@ -367,4 +397,4 @@ def _skip_trailers(reader: _Reader) -> None:
         count += 1
         size += length + 2
         if count > MAX_HEADERS:
-            raise http.client.HTTPException(f"more than {MAX_HEADERS} trailer lines")
+            raise HttpProtocolError(f"more than {MAX_HEADERS} trailer lines")

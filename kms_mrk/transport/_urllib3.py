@@ -1,25 +1,30 @@
-"""The default transport: urllib3 connection pools, one keep-alive pool per origin.
+"""The default transport: keep-alive connection pools, one per origin.
 
 Design notes:
 
-* Importing this module is cheap. urllib3 (and with it ``ssl`` and ``http.client``) is imported
-  the first time a request is sent, so creating a client that is never used costs nothing.
+* Importing this module is cheap, and so is a call over plain HTTP: direct connections are
+  opened and pooled by ``_pool`` (``socket``, and ``ssl`` for https), and the request is
+  written and the response read by ``_http11``. urllib3 is imported only for a route through
+  a proxy (it opens the ``CONNECT`` tunnel and pools those connections); ``ssl`` only for the
+  first https route.
 * ``send()`` is on every call's hot path. A request URL is mapped once to a *route* (the
   connection pool, the request target and the host name used in errors) and the route is
   cached; after that a call takes a pooled connection, writes the request in one
   ``sendall`` and reads the response with ``_http11`` (bounded in size, count and time),
-  directly or through a proxy (urllib3 opens the ``CONNECT`` tunnel).
-* The TLS context is built once (and the default one shared between transports). CA bundles and
-  client certificates are loaded into it here, once, instead of on every new connection.
+  directly or through a proxy.
+* The TLS context is built once (and the default one shared between transports), with
+  urllib3's defaults. CA bundles and client certificates are loaded into it here, once,
+  instead of on every new connection.
 * Retries and redirects belong to the client's retry layer, never to the transport.
 * Every failure becomes a :class:`~kms_mrk.errors.TransportError` subclass naming the host and the
-  phase; urllib3's exceptions stay inside (they are chained as ``__cause__`` for debugging).
+  phase; the underlying exceptions stay inside (they are chained as ``__cause__`` for debugging).
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -35,6 +40,7 @@ from kms_mrk.errors._base import (
     ReadTimeoutError,
     TransportError,
 )
+from kms_mrk.transport._pool import Pool, PoolClosedError, PoolTimeoutError
 from kms_mrk.transport._types import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
@@ -328,13 +334,10 @@ def default_ca_bundle() -> str | None:
 def _build_ssl_context(verify: bool | str, client_cert: tuple[str, str | None] | None) -> Any:
     import ssl
 
-    from urllib3.util.ssl_ import create_urllib3_context
+    from kms_mrk.transport._pool import tls_context
 
-    if verify is False:
-        context = create_urllib3_context(cert_reqs=ssl.CERT_NONE)
-        context.check_hostname = False
-    else:
-        context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
+    context = tls_context(verify=verify is not False)
+    if verify is not False:
         bundle = default_ca_bundle() if verify is True else verify
         try:
             if bundle is None:
@@ -406,16 +409,17 @@ class Urllib3Transport:
         "_connect_timeout",
         "_errors",
         "_lock",
-        "_manager",
         "_max_pool_connections",
         "_pool_block",
         "_pool_settings",
         "_pool_timeout",
+        "_pools",
         "_proxies",
         "_proxy_arg",
         "_proxy_managers",
         "_read_timeout",
         "_routes",
+        "_started",
         "_total_timeout",
         "_verify",
     )
@@ -446,11 +450,12 @@ class Urllib3Transport:
         self._pool_timeout = self._connect_timeout if pool_block else None
         self._lock = threading.Lock()
         self._routes: dict[str, _Route] = {}
-        self._manager: Any = None
+        self._started = False
+        self._pools: dict[tuple[str, str, int], Pool] = {}
         self._proxy_managers: dict[str, Any] = {}
         self._pool_settings: dict[str, Any] = {}
         self._proxies: ProxySettings | None = None
-        self._errors: Any = None
+        self._errors: Any = None  # urllib3.exceptions, once a proxy route imported urllib3
         self._closed = False
 
     def __repr__(self) -> str:
@@ -576,7 +581,7 @@ class Urllib3Transport:
             route = self._routes.get(url)
             if route is not None:
                 return route
-            if self._manager is None:
+            if not self._started:
                 self._start()
             route = self._new_route(url)
             if len(self._routes) < _ROUTE_CACHE_LIMIT:
@@ -584,33 +589,37 @@ class Urllib3Transport:
             return route
 
     def _start(self) -> None:
-        """Import urllib3 and build the pool manager (first request only)."""
+        """Bind the lean HTTP/1.1 functions and read the proxy settings (first request only)."""
         global _format_head, _read_response, _ResponseTooLarge, _TotalTimeout
-        import urllib3
-        import urllib3.exceptions as urllib3_exceptions
-
         from kms_mrk.transport import _http11
 
         _format_head = _http11.format_head
         _read_response = _http11.read_response
         _ResponseTooLarge = _http11.ResponseTooLarge
         _TotalTimeout = _http11.TotalTimeout
-        self._errors = urllib3_exceptions
         self._proxies = (
             self._proxy_arg
             if self._proxy_arg is not None
             else ProxySettings.from_environ(os.environ)
         )
-        self._pool_settings = {
-            "num_pools": 1024,  # routes keep their pool; never let the manager evict one
-            "maxsize": self._max_pool_connections,
-            "block": self._pool_block,
-            "timeout": urllib3.Timeout(connect=self._connect_timeout, read=self._read_timeout),
-            "retries": False,
-            "ssl_context": _ssl_context(self._verify, self._client_cert),
-            "cert_reqs": "CERT_REQUIRED" if self._verify is not False else "CERT_NONE",
-        }
-        self._manager = urllib3.PoolManager(**self._pool_settings)
+        self._started = True
+
+    def _direct_pool(self, scheme: str, host: str, port: int) -> Pool:
+        """The pool of direct connections to ``scheme://host:port`` (made once)."""
+        key = (scheme, host, port)
+        pool = self._pools.get(key)
+        if pool is None:
+            context = _ssl_context(self._verify, self._client_cert) if scheme == "https" else None
+            pool = Pool(
+                host,
+                port,
+                maxsize=self._max_pool_connections,
+                block=self._pool_block,
+                connect_timeout=self._connect_timeout,
+                ssl_context=context,
+            )
+            self._pools[key] = pool
+        return pool
 
     def _new_route(self, url: str) -> _Route:
         from urllib.parse import urlsplit
@@ -634,7 +643,9 @@ class Urllib3Transport:
         extra_headers = None
         try:
             if proxy is None:
-                pool = self._manager.connection_from_url(url)
+                if any(c in host for c in "\x00\r\n\t /?#@"):
+                    raise ValueError(f"the host {host!r} has a forbidden character")
+                pool = self._direct_pool(scheme, host, port or (443 if scheme == "https" else 80))
             else:
                 pool = self._proxy_manager(proxy).connection_from_url(url)
                 if scheme == "http":
@@ -665,7 +676,21 @@ class Urllib3Transport:
             from urllib.parse import unquote, urlsplit
 
             import urllib3
+            import urllib3.exceptions
 
+            self._errors = urllib3.exceptions
+            if not self._pool_settings:
+                self._pool_settings = {
+                    "num_pools": 1024,  # routes keep their pool; never let it evict one
+                    "maxsize": self._max_pool_connections,
+                    "block": self._pool_block,
+                    "timeout": urllib3.Timeout(
+                        connect=self._connect_timeout, read=self._read_timeout
+                    ),
+                    "retries": False,
+                    "ssl_context": _ssl_context(self._verify, self._client_cert),
+                    "cert_reqs": "CERT_REQUIRED" if self._verify is not False else "CERT_NONE",
+                }
             headers: dict[str, str] = {}
             parts = urlsplit(proxy_url)
             if parts.username is not None:
@@ -688,27 +713,39 @@ class Urllib3Transport:
         """Map an exception from urllib3 (or below it) to a kms-mrk exception."""
         if isinstance(exc, KmsMrkError):
             return exc
+        if isinstance(exc, PoolClosedError):
+            return _closed_error(host) if self._closed else ConnectionClosedError(host, str(exc))
+        if isinstance(exc, PoolTimeoutError):
+            return self._pool_timeout_error(host)
         e = self._errors
-        if e is None:  # pragma: no cover - a route always exists after _start()
-            return TransportError(host, _describe(exc))
+        if e is None:  # urllib3 was never imported: not one of its errors
+            return translate_urllib3_error(
+                exc, host, connect_timeout=self._connect_timeout, read_timeout=self._read_timeout
+            )
         if isinstance(exc, e.ClosedPoolError):
             return _closed_error(host) if self._closed else ConnectionClosedError(host, str(exc))
         if isinstance(exc, e.EmptyPoolError):
-            return ConnectTimeoutError(
-                host,
-                f"no pooled connection became free within {self._connect_timeout:g} s "
-                f"(max_pool_connections={self._max_pool_connections}, pool_block=True)",
-            )
+            return self._pool_timeout_error(host)
         return translate_urllib3_error(
             exc, host, connect_timeout=self._connect_timeout, read_timeout=self._read_timeout
         )
 
+    def _pool_timeout_error(self, host: str) -> ConnectTimeoutError:
+        return ConnectTimeoutError(
+            host,
+            f"no pooled connection became free within {self._connect_timeout:g} s "
+            f"(max_pool_connections={self._max_pool_connections}, pool_block=True)",
+        )
+
     def _translate_direct(self, exc: Exception, host: str, phase: str) -> Exception:
         """Map a failure of the fast path; ``phase`` says how far the exchange got."""
-        import http.client
         import ssl
 
-        if isinstance(exc, (KmsMrkError, self._errors.HTTPError)):
+        from kms_mrk.transport._http11 import HttpProtocolError
+
+        if isinstance(exc, (KmsMrkError, PoolClosedError, PoolTimeoutError)) or (
+            self._errors is not None and isinstance(exc, self._errors.HTTPError)
+        ):
             return self._translate(exc, host)  # urllib3's own, raised while connecting
         if phase == "connect":  # nothing was sent
             if isinstance(exc, TimeoutError):
@@ -728,15 +765,17 @@ class Urllib3Transport:
             return TransportError(host, str(exc), phase="read")
         if isinstance(exc, ssl.SSLError):
             return ConnectionClosedError(host, f"TLS error: {getattr(exc, 'reason', None) or exc}")
-        if isinstance(exc, (OSError, http.client.HTTPException)):
+        if isinstance(exc, (OSError, HttpProtocolError)) or _is_http_client_error(exc):
             return ConnectionClosedError(host, _describe_protocol(exc))
         return TransportError(host, _describe(exc), phase="read")
 
     def _warn_insecure(self, host: str) -> None:
         import warnings
 
+        from urllib3.exceptions import InsecureRequestWarning  # the class users filter on
+
         warnings.warn(
-            self._errors.InsecureRequestWarning(
+            InsecureRequestWarning(
                 f"Unverified HTTPS connection to {host}: the transport was created with "
                 "verify=False, so the server's certificate is not checked"
             ),
@@ -748,11 +787,13 @@ class Urllib3Transport:
         with self._lock:
             self._closed = True
             self._routes.clear()
-            managers = [self._manager, *self._proxy_managers.values()]
+            pools = list(self._pools.values())
+            managers = list(self._proxy_managers.values())
             self._proxy_managers.clear()
+        for pool in pools:
+            pool.close()
         for manager in managers:
-            if manager is not None:
-                manager.clear()
+            manager.clear()
 
     def __enter__(self) -> Urllib3Transport:
         return self
@@ -870,9 +911,17 @@ def _iter_chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
+def _is_http_client_error(exc: BaseException) -> bool:
+    """An ``http.client`` exception (only possible when something imported it)."""
+    module = sys.modules.get("http.client")
+    return module is not None and isinstance(exc, module.HTTPException)
+
+
 def _tls_error_types() -> tuple[type[BaseException], ...]:
     import ssl
 
+    if "urllib3" not in sys.modules:  # urllib3's own check never ran
+        return (ssl.SSLError,)
     try:
         from urllib3.util.ssl_match_hostname import CertificateError
     except ImportError:  # pragma: no cover - urllib3 releases before 1.26.9
@@ -946,20 +995,29 @@ def _describe_os_error(exc: BaseException) -> str:
 
 
 def _describe_protocol(exc: BaseException) -> str:
-    import http.client
+    from kms_mrk.transport import _http11
 
+    http_client = sys.modules.get("http.client")
+    incomplete: tuple[type[BaseException], ...] = (_http11.IncompleteRead,)
+    disconnected: tuple[type[BaseException], ...] = (_http11.RemoteDisconnected,)
+    protocol: tuple[type[BaseException], ...] = (_http11.HttpProtocolError,)
+    if http_client is not None:
+        incomplete += (http_client.IncompleteRead,)
+        disconnected += (http_client.RemoteDisconnected,)
+        protocol += (http_client.HTTPException,)
     for item in _iter_chain(exc):
-        if isinstance(item, http.client.IncompleteRead):
+        if isinstance(item, incomplete):
             # urllib3's IncompleteRead stores byte counts, http.client's the bytes read.
-            partial: object = item.partial
-            got = partial if isinstance(partial, int) else len(item.partial)
-            expected = f", {item.expected} more expected" if item.expected else ""
+            partial: Any = getattr(item, "partial", b"")
+            got = partial if isinstance(partial, int) else len(partial)
+            more = getattr(item, "expected", None)
+            expected = f", {more} more expected" if more else ""
             return f"the response ended early ({got} bytes read{expected})"
-        if isinstance(item, http.client.RemoteDisconnected):
+        if isinstance(item, disconnected):
             return "the server closed the connection without sending a response"
         if isinstance(item, OSError) and item.errno is not None:
             return _describe_os_error(item)
-        if isinstance(item, http.client.HTTPException):
+        if isinstance(item, protocol):
             return f"invalid HTTP response ({type(item).__name__}: {item})"
     return _describe(exc)
 

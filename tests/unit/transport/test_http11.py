@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import http.client
 import socket
 import threading
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kms_mrk.transport import _http11
 from kms_mrk.transport._http11 import Response, format_head, read_response
 
 
@@ -108,17 +108,17 @@ def test_body_to_the_end_of_the_connection_when_no_length() -> None:
 @pytest.mark.parametrize(
     ("raw", "error"),
     [
-        (b"", http.client.RemoteDisconnected),
-        (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", http.client.IncompleteRead),
-        (b"HTTP/1.1 200 OK\r\nContent-Le", http.client.IncompleteRead),
-        (b"SMTP ready\r\n\r\n", http.client.BadStatusLine),
-        (b"HTTP/1.1 abc OK\r\n\r\n", http.client.BadStatusLine),
-        (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", http.client.HTTPException),
-        (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", http.client.HTTPException),
-        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", http.client.HTTPException),
+        (b"", _http11.RemoteDisconnected),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", _http11.IncompleteRead),
+        (b"HTTP/1.1 200 OK\r\nContent-Le", _http11.IncompleteRead),
+        (b"SMTP ready\r\n\r\n", _http11.BadStatusLine),
+        (b"HTTP/1.1 abc OK\r\n\r\n", _http11.BadStatusLine),
+        (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", _http11.HttpProtocolError),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", _http11.HttpProtocolError),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", _http11.HttpProtocolError),
         (
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
-            http.client.IncompleteRead,
+            _http11.IncompleteRead,
         ),
     ],
 )
@@ -129,7 +129,7 @@ def test_malformed_responses_raise_http_client_errors(raw: bytes, error: type[Ex
 
 def test_header_block_size_is_bounded() -> None:
     raw = b"HTTP/1.1 200 OK\r\n" + b"X-Big: " + b"a" * 70000 + b"\r\n\r\n"
-    with pytest.raises(http.client.LineTooLong):
+    with pytest.raises(_http11.LineTooLong):
         _read(raw)
 
 
@@ -166,7 +166,7 @@ def test_a_host_header_given_by_the_request_is_the_one_sent() -> None:
     ],
 )
 def test_bodies_over_the_limit_are_refused_before_reading_them(raw: bytes) -> None:
-    with pytest.raises(http.client.HTTPException, match="limit"):
+    with pytest.raises(_http11.HttpProtocolError, match="limit"):
         _read(raw)
 
 
@@ -174,10 +174,10 @@ def test_bodies_without_length_are_capped(monkeypatch: pytest.MonkeyPatch) -> No
     from kms_mrk.transport import _http11
 
     monkeypatch.setattr(_http11, "MAX_BODY_BYTES", 1000)
-    with pytest.raises(http.client.HTTPException, match="limit"):
+    with pytest.raises(_http11.HttpProtocolError, match="limit"):
         _read(b"HTTP/1.0 200 OK\r\n\r\n" + b"x" * 5000)
     chunks = b"".join(b"64\r\n" + b"y" * 100 + b"\r\n" for _ in range(20)) + b"0\r\n\r\n"
-    with pytest.raises(http.client.HTTPException, match="limit"):
+    with pytest.raises(_http11.HttpProtocolError, match="limit"):
         _read(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks)
 
 
@@ -191,7 +191,7 @@ def test_the_limit_holds_when_the_whole_body_arrives_with_the_headers(
     try:
         theirs.sendall(b"HTTP/1.0 200 OK\r\n\r\n" + b"x" * 5000)
         theirs.shutdown(socket.SHUT_WR)
-        with pytest.raises(http.client.HTTPException, match="limit"):
+        with pytest.raises(_http11.HttpProtocolError, match="limit"):
             read_response(ours)
     finally:
         ours.close()

@@ -23,6 +23,7 @@ from kms_mrk.errors._base import (
     ReadTimeoutError,
     TransportError,
 )
+from kms_mrk.transport import _http11
 from kms_mrk.transport._urllib3 import translate_urllib3_error
 
 HOST = "kms.eu-west-1.amazonaws.com"
@@ -92,6 +93,9 @@ def test_bare_socket_timeout_is_a_read_timeout() -> None:
         (http.client.IncompleteRead(b"abc", 7), "3 bytes read, 7 more expected"),
         (u.IncompleteRead(5, 10), "5 bytes read, 10 more expected"),
         (http.client.BadStatusLine("x"), "invalid HTTP response"),
+        (_http11.RemoteDisconnected("closed"), "without sending a response"),
+        (_http11.IncompleteRead(b"abc", 7), "3 bytes read, 7 more expected"),
+        (_http11.BadStatusLine("x"), "invalid HTTP response"),
     ],
 )
 def test_protocol_errors_are_connection_closed(inner: BaseException, text: str) -> None:

@@ -43,3 +43,36 @@ def test_unknown_attribute() -> None:
     else:
         raise AssertionError("expected AttributeError")
     assert "Urllib3Transport" in dir(kms_mrk.transport)
+
+
+SEND_SCRIPT = textwrap.dedent(
+    """
+    import socket, sys, threading
+    from kms_mrk.transport import HttpRequest, Urllib3Transport
+
+    server = socket.create_server(("127.0.0.1", 0))
+    def answer():
+        conn, _ = server.accept()
+        with conn:
+            data = b""
+            while b"\\r\\n\\r\\n" not in data:
+                data += conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\n{}")
+    threading.Thread(target=answer, daemon=True).start()
+    url = "http://127.0.0.1:%d/" % server.getsockname()[1]
+    transport = Urllib3Transport(connect_timeout=5, read_timeout=5, proxies={})
+    response = transport.send(HttpRequest("POST", url, {"X-Amz-Target": "T.Op"}, b"{}"))
+    assert response.status == 200 and response.body == b"{}", response
+    heavy = ("urllib3", "ssl", "http.client", "email", "importlib.metadata")
+    print([m for m in heavy if m in sys.modules])
+    """
+)
+
+
+def test_a_plain_http_exchange_imports_neither_urllib3_nor_ssl() -> None:
+    # Direct routes are pooled by kms_mrk.transport._pool: a short process that talks plain
+    # HTTP (a local KMS, a test) pays for none of these; https imports ssl, proxies urllib3.
+    result = subprocess.run(
+        [sys.executable, "-c", SEND_SCRIPT], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.splitlines() == ["[]"]

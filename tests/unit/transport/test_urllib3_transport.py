@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import socket
+import ssl
 import struct
 import threading
 from collections.abc import Callable, Iterator
@@ -512,11 +513,12 @@ def test_tls_verify_false_accepts_any_certificate(https_server: RecordingServer)
 
 
 def test_tls_client_certificate_is_loaded(tls_files: TlsFiles) -> None:
-    transport = Urllib3Transport(
+    good = Urllib3Transport(
         verify=str(tls_files.cert), client_cert=(str(tls_files.cert), str(tls_files.key))
     )
-    transport._start()
-    assert transport._pool_settings["ssl_context"] is not None
+    pool = good._direct_pool("https", "127.0.0.1", 1)  # the TLS context is built with the pool
+    assert pool.ssl_context is not None
+    assert pool.ssl_context.verify_mode == ssl.CERT_REQUIRED and pool.ssl_context.check_hostname
     bad = Urllib3Transport(client_cert=(str(tls_files.cert), str(tls_files.other_key)))
     with pytest.raises(ConfigurationError, match="client_cert") as info:
         bad.send(HttpRequest("GET", "https://127.0.0.1:1/"))
@@ -679,4 +681,4 @@ def test_construction_does_no_io_and_repr_is_safe() -> None:
     text = repr(transport)
     assert "secret" not in text
     assert "max_pool_connections=10" in text
-    assert transport._manager is None  # nothing built until the first send
+    assert not transport._started and not transport._pools  # nothing built until the first send
