@@ -8,7 +8,7 @@ time (``time.process_time``), median of the repeats:
 
 - floor: one keep-alive ``http.client`` connection sending a prebuilt request, then
   ``json.loads`` of the reply: the least any Python client could do;
-- kms-mrk: ``KMSClient.describe_key`` (validate, serialize, sign, send over urllib3, parse);
+- kms-mrk: ``KMSClient.describe_key`` (validate, serialize, sign, send on the default transport, parse);
 - boto3: ``client.describe_key`` on a boto3 KMS client.
 
 The three are measured in interleaved rounds and the ratios taken per round. Because CPU

@@ -81,7 +81,7 @@ class Connection:
     read timeout on ``sock`` afterwards.
     """
 
-    __slots__ = ("host", "port", "sock", "ssl_context", "timeout")
+    __slots__ = ("_poller", "host", "port", "sock", "ssl_context", "timeout")
 
     def __init__(
         self, host: str, port: int, timeout: float, ssl_context: ssl.SSLContext | None
@@ -91,6 +91,7 @@ class Connection:
         self.timeout = timeout
         self.ssl_context = ssl_context
         self.sock: Any = None
+        self._poller: Any = None
 
     def connect(self) -> None:
         deadline = time.monotonic() + self.timeout
@@ -109,6 +110,9 @@ class Connection:
             sock.close()
             raise
         self.sock = sock
+        if hasattr(select, "poll"):  # registered once: the check before each reuse is cheap
+            self._poller = select.poll()
+            self._poller.register(sock, select.POLLIN)
 
     def dropped(self) -> bool:
         """True when an idle connection cannot carry another request: the server closed it,
@@ -119,10 +123,8 @@ class Connection:
         try:
             if self.ssl_context is not None and sock.pending():
                 return True
-            if hasattr(select, "poll"):
-                poller = select.poll()
-                poller.register(sock, select.POLLIN)
-                return bool(poller.poll(0))
+            if self._poller is not None:
+                return bool(self._poller.poll(0))
             readable, _, _ = select.select([sock], [], [], 0)  # pragma: no cover - Windows
             return bool(readable)
         except (OSError, ValueError):
@@ -130,6 +132,7 @@ class Connection:
 
     def close(self) -> None:
         sock, self.sock = self.sock, None
+        self._poller = None
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.close()
@@ -151,8 +154,10 @@ class Pool:
         "_cond",
         "_connect_timeout",
         "_idle",
+        "_lock",
         "_maxsize",
         "_out",
+        "_waiting",
         "host",
         "port",
         "ssl_context",
@@ -177,7 +182,9 @@ class Pool:
         self._idle: list[Connection] = []
         self._out = 0
         self._closed = False
-        self._cond = threading.Condition(threading.Lock())
+        self._waiting = 0  # callers asleep on the condition (block mode only)
+        self._lock = threading.Lock()  # the fast path takes the lock alone
+        self._cond = threading.Condition(self._lock)
         # A pool dropped without close() (a client nobody closed) closes its idle connections
         # when it is collected, as urllib3's pools do, instead of leaking open sockets.
         weakref.finalize(self, _close_all, self._idle)
@@ -189,18 +196,11 @@ class Pool:
         ``maxsize`` connections are out, then raises :class:`PoolTimeoutError`.
         """
         conn = None
-        with self._cond:
+        with self._lock:
             if self._closed:
                 raise PoolClosedError("the pool is closed")
             if self._block and self._out >= self._maxsize:
-                deadline = None if timeout is None else time.monotonic() + timeout
-                while self._out >= self._maxsize:
-                    left = None if deadline is None else deadline - time.monotonic()
-                    if left is not None and left <= 0:
-                        raise PoolTimeoutError(f"no connection became free within {timeout:g} s")
-                    self._cond.wait(left)
-                    if self._closed:
-                        raise PoolClosedError("the pool is closed")
+                self._wait_for_slot(timeout)
             self._out += 1
             if self._idle:
                 conn = self._idle.pop()
@@ -210,9 +210,24 @@ class Pool:
             conn.close()
         return Connection(self.host, self.port, self._connect_timeout, self.ssl_context)
 
+    def _wait_for_slot(self, timeout: float | None) -> None:
+        """Sleep (the lock held on entry and exit) until fewer than ``maxsize`` are out."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._waiting += 1
+        try:
+            while self._out >= self._maxsize:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise PoolTimeoutError(f"no connection became free within {timeout:g} s")
+                self._cond.wait(left)
+                if self._closed:
+                    raise PoolClosedError("the pool is closed")
+        finally:
+            self._waiting -= 1
+
     def _put_conn(self, conn: Connection | None) -> None:
         """Give a connection back (``None``: the caller closed it; its slot is free again)."""
-        with self._cond:
+        with self._lock:
             self._out = max(self._out - 1, 0)
             if (
                 conn is not None
@@ -222,13 +237,14 @@ class Pool:
             ):
                 self._idle.append(conn)
                 conn = None
-            self._cond.notify()
+            if self._waiting:
+                self._cond.notify()
         if conn is not None:
             conn.close()
 
     def close(self) -> None:
         """Close the idle connections; connections still out are closed when given back."""
-        with self._cond:
+        with self._lock:
             self._closed = True
             idle = self._idle[:]
             self._idle.clear()
@@ -238,5 +254,5 @@ class Pool:
     @property
     def idle_count(self) -> int:
         """Idle connections kept (for tests and diagnostics)."""
-        with self._cond:
+        with self._lock:
             return len(self._idle)
