@@ -95,7 +95,11 @@ class Connection:
 
     def connect(self) -> None:
         deadline = time.monotonic() + self.timeout
-        sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        # getaddrinfo and ssl run a str name through the idna codec (importing it, with
+        # stringprep and unicodedata); an ASCII name given as bytes is taken as it is.
+        host = self.host
+        address = host.encode("ascii") if host.isascii() else host
+        sock = socket.create_connection((address, self.port), timeout=self.timeout)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self.ssl_context is not None:
@@ -103,9 +107,9 @@ class Connection:
                 if left <= 0:
                     raise TimeoutError("no time left for the TLS handshake")
                 sock.settimeout(left)
-                sock = self.ssl_context.wrap_socket(
-                    sock, server_hostname=_server_hostname(self.host)
-                )
+                name = _server_hostname(host)
+                sni: str | bytes = name.encode("ascii") if name.isascii() else name
+                sock = self.ssl_context.wrap_socket(sock, server_hostname=sni)
         except BaseException:
             sock.close()
             raise
