@@ -638,6 +638,11 @@ class Urllib3Transport:
         target = parts.path or "/"
         if parts.query:
             target = f"{target}?{parts.query}"
+        if not target.isprintable() or " " in target or not target.isascii():
+            raise ConfigurationError(
+                f"Request URL {url!r} is not valid: the path and query must be "
+                "percent-encoded ASCII without spaces or control characters"
+            )
         assert self._proxies is not None
         proxy = self._proxies.proxy_for(scheme, host, port)
         extra_headers = None

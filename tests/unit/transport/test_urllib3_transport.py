@@ -426,7 +426,16 @@ def test_http_1_0_responses_close_the_connection(raw_server: StartRaw) -> None:
 
 
 def test_bad_urls_are_configuration_errors(transport: Urllib3Transport) -> None:
-    for url in ("ftp://127.0.0.1/", "http:///nohost", "http://127.0.0.1:99999/", "nourl"):
+    for url in (
+        "ftp://127.0.0.1/",
+        "http:///nohost",
+        "http://127.0.0.1:99999/",
+        "nourl",
+        "http://exa mple.com/",  # nothing of these reaches a socket
+        "http://127.0.0.1/a b",
+        "http://127.0.0.1/?q=\x00",
+        "http://127.0.0.1/caf\u00e9",
+    ):
         with pytest.raises(ConfigurationError, match="Request URL"):
             transport.send(HttpRequest("GET", url))
 
