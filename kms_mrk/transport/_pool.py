@@ -98,7 +98,7 @@ class Connection:
         # getaddrinfo and ssl run a str name through the idna codec (importing it, with
         # stringprep and unicodedata); an ASCII name given as bytes is taken as it is.
         host = self.host
-        address = host.encode("ascii") if host.isascii() else host
+        address: Any = host.encode("ascii") if host.isascii() else host
         sock = socket.create_connection((address, self.port), timeout=self.timeout)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -26,6 +26,7 @@ from kms_mrk.transport._types import HttpRequest, HttpResponse
 from kms_mrk.transport._urllib3 import (
     _describe,
     _describe_tls,
+    _iter_chain,
     attempt_bound,
     check_client_cert,
     check_proxies,
@@ -50,8 +51,10 @@ class RequestsTransport:
     :param connect_timeout: seconds to wait for a connection.
     :param read_timeout: seconds to wait for each read of the response.
     :param total_timeout: the most one exchange may take (``None``: connect + read timeout);
-        a request's own ``timeout`` wins when smaller. The body is read piece by piece with
-        a check between reads, so the bound holds within one read timeout.
+        a request's own ``timeout`` wins when smaller. Every read of the response, headers
+        and body, waits at most what is left of it, so neither endless interim responses
+        nor a trickling server can stretch an attempt (see :meth:`bounded_adapter` for a
+        session of your own).
     :param verify: verify TLS certificates, don't, or trust the CA bundle at this path.
     :param client_cert: a PEM file with certificate and key, or a (certificate, key) pair.
     :param proxies: ``{"http": url, "https": url, "no_proxy": "hosts"}``; ``None`` leaves proxy
@@ -96,7 +99,11 @@ class RequestsTransport:
             if settings.no_proxy:
                 self._proxies["no_proxy"] = ",".join(settings.no_proxy)
         self._owns_session = session is None
-        self._session: Any = requests.Session() if session is None else session
+        if session is None:
+            session = requests.Session()
+            session.mount("http://", self.bounded_adapter())
+            session.mount("https://", self.bounded_adapter())
+        self._session: Any = session
         self._closed = False
         self._lock = threading.Lock()
 
@@ -113,6 +120,20 @@ class RequestsTransport:
             f"closed={self._closed})"
         )
 
+    @staticmethod
+    def bounded_adapter(**kwargs: Any) -> Any:
+        """A ``requests.adapters.HTTPAdapter`` whose reads honour the attempt's total bound.
+
+        The transport mounts it on the session it creates. Mount it on a session of your own
+        (``session.mount("https://", RequestsTransport.bounded_adapter())``) so that a server
+        holding the status line or headers (endless ``100 Continue`` responses, a byte at a
+        time) cannot stretch an attempt there either; with requests' plain adapter the bound
+        is checked between body reads only. ``kwargs`` go to ``HTTPAdapter``.
+        """
+        from kms_mrk.transport._requests_bound import BoundedHTTPAdapter
+
+        return BoundedHTTPAdapter(**kwargs)
+
     def send(self, request: HttpRequest) -> HttpResponse:
         """Send ``request`` and return the whole response."""
         if self._closed:
@@ -125,19 +146,22 @@ class RequestsTransport:
             raise deadline_passed_error(host, self._total_timeout, request)
         deadline = time.monotonic() + bound
         response: Any = None
+        from kms_mrk.transport._bounded_http import deadline_scope
+
         try:
-            response = self._session.request(
-                request.method,
-                request.url,
-                data=request.body or None,
-                headers=dict(request.headers),
-                timeout=(min(self._connect_timeout, bound), min(self._read_timeout, bound)),
-                verify=self._verify,
-                cert=self._cert,
-                proxies=self._proxies,
-                allow_redirects=False,
-                stream=True,
-            )
+            with deadline_scope(deadline):
+                response = self._session.request(
+                    request.method,
+                    request.url,
+                    data=request.body or None,
+                    headers=dict(request.headers),
+                    timeout=(min(self._connect_timeout, bound), min(self._read_timeout, bound)),
+                    verify=self._verify,
+                    cert=self._cert,
+                    proxies=self._proxies,
+                    allow_redirects=False,
+                    stream=True,
+                )
             raw = response.raw
             # read1 returns what has arrived (at most n), so the total bound is checked between
             # reads of a trickling body: it is why urllib3's floor is 2.2.1 (read1 came in 2.2.0,
@@ -146,7 +170,9 @@ class RequestsTransport:
         except Exception as exc:
             if response is not None:
                 response.close()
-            if isinstance(exc, TimeoutError):
+            if isinstance(exc, TimeoutError) or (
+                _is_timeout(exc) and time.monotonic() >= deadline - 0.005
+            ):
                 raise total_timeout_error(host, self._total_timeout, request) from exc
             from kms_mrk.transport._http11 import ResponseTooLarge
 
@@ -208,6 +234,15 @@ class RequestsTransport:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """A timeout anywhere in the chain, however requests or urllib3 wrapped it."""
+    import requests.exceptions
+    import urllib3.exceptions
+
+    kinds = (TimeoutError, requests.exceptions.Timeout, urllib3.exceptions.TimeoutError)
+    return any(isinstance(item, kinds) for item in _iter_chain(exc))
 
 
 def _inner_description(exc: BaseException) -> str:

@@ -518,8 +518,11 @@ class Urllib3Transport:
                     raise TimeoutError
                 if left < self._connect_timeout:
                     conn.timeout = left  # this connection is not reused if it fails
-                if route.tunnel:
-                    pool._prepare_proxy(conn)  # CONNECT through the proxy, then TLS
+                if route.tunnel:  # CONNECT through the proxy, then TLS
+                    from kms_mrk.transport._bounded_http import deadline_scope
+
+                    with deadline_scope(deadline):  # the proxy's answer is read by http.client
+                        pool._prepare_proxy(conn)
                 else:
                     conn.connect()
                 conn.timeout = self._connect_timeout
@@ -705,6 +708,10 @@ class Urllib3Transport:
                 manager = urllib3.ProxyManager(
                     proxy_url, proxy_headers=headers, **self._pool_settings
                 )
+                # Its connections read the answer to CONNECT within the attempt's deadline.
+                from kms_mrk.transport._bounded_http import POOL_CLASSES
+
+                manager.pool_classes_by_scheme = POOL_CLASSES
             except Exception as exc:
                 raise ConfigurationError(
                     f"Proxy URL {mask_url(proxy_url)!r} is not valid: {exc}"

@@ -466,3 +466,89 @@ def test_a_tls_handshake_that_hangs_behind_a_proxy_is_a_connect_timeout(
     finally:
         hang.set()
     assert info.value.request_sent is False
+
+
+def _paced(stop: threading.Event, head: bytes, unit: bytes) -> Callable[[socket.socket], None]:
+    """Send ``head``, then ``unit`` every 20 ms: each read of the client gets something well
+    within its read timeout, so only a total bound ends the exchange."""
+
+    def handler(conn: socket.socket) -> None:
+        read_request(conn)
+        conn.sendall(head)
+        while not stop.wait(0.02):
+            conn.sendall(unit)
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("head", "unit"),
+    [
+        (b"", b"HTTP/1.1 100 Continue\r\n\r\n"),  # http.client skips these without end
+        (b"HTTP/1.1 200 OK\r\nX-Slow: ", b"x"),  # one header, a byte at a time
+    ],
+    ids=["endless-interim", "trickling-headers"],
+)
+@pytest.mark.parametrize("own_session", [True, False])
+def test_requests_transport_bounds_the_header_phase(
+    raw_server: StartRaw, head: bytes, unit: bytes, own_session: bool
+) -> None:
+    import requests
+
+    stop = threading.Event()
+    server = raw_server(_paced(stop, head, unit))
+    session = None
+    if not own_session:  # an application's session, with the adapter mounted by hand
+        session = requests.Session()
+        session.mount("http://", RequestsTransport.bounded_adapter())
+    try:
+        with RequestsTransport(session, read_timeout=5, total_timeout=0.3) as transport:
+            started = time.monotonic()
+            with pytest.raises(ReadTimeoutError, match=r"total_timeout is 0\.3 s"):
+                transport.send(_post(server.url()))
+            assert time.monotonic() - started < 3  # not the 5 s read timeout, nor forever
+    finally:
+        stop.set()
+        if session is not None:
+            session.close()
+
+
+def test_requests_transport_deadline_applies_only_inside_its_own_calls(
+    raw_server: StartRaw,
+) -> None:
+    # The adapter changes nothing for other requests made on the same session.
+    import requests
+
+    def answer(conn: socket.socket) -> None:
+        while read_request(conn):
+            conn.sendall(OK_HEAD + b"Content-Length: 2\r\n\r\n{}")
+
+    server = raw_server(answer)
+    session = requests.Session()
+    session.mount("http://", RequestsTransport.bounded_adapter())
+    try:
+        with RequestsTransport(session, total_timeout=5) as transport:
+            assert transport.send(_post(server.url())).body == b"{}"
+        assert session.post(server.url(), data=b"{}", timeout=5).content == b"{}"
+    finally:
+        session.close()
+
+
+def test_a_proxy_trickling_its_answer_to_connect_is_cut_at_the_bound(
+    raw_server: StartRaw,
+) -> None:
+    # http.client reads the answer to CONNECT line by line with no count of lines: a proxy
+    # sending a header line every 20 ms would hold the connect phase forever.
+    stop = threading.Event()
+    proxy = raw_server(_paced(stop, b"HTTP/1.1 200 Connection established\r\n", b"X-A: b\r\n"))
+    try:
+        with Urllib3Transport(
+            connect_timeout=5, read_timeout=5, total_timeout=0.3, proxies={"https": proxy.url()}
+        ) as transport:
+            started = time.monotonic()
+            with pytest.raises(ConnectTimeoutError, match=r"0\.3 s") as info:
+                transport.send(_post("https://127.0.0.1:9/"))
+            assert time.monotonic() - started < 3
+    finally:
+        stop.set()
+    assert info.value.request_sent is False
