@@ -16,7 +16,6 @@ when a model module is imported.
 from __future__ import annotations
 
 import datetime as _dt
-import difflib
 import enum
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar
@@ -418,7 +417,9 @@ def _from_document(
         for key, item in data.items():
             member = schema.members_by_name.get(key)
             if member is None:
-                hint = difflib.get_close_matches(str(key), list(schema.members_by_name), n=1)
+                from difflib import get_close_matches
+
+                hint = get_close_matches(str(key), list(schema.members_by_name), n=1)
                 rule = f"unknown member of {schema.name}"
                 if hint:
                     rule += f" (did you mean {hint[0]!r}?)"
@@ -558,7 +559,9 @@ def _init_message(
     for key in strangers:
         if not schema.members:
             break
-        hint = difflib.get_close_matches(key, list(schema.py_names), n=1)
+        from difflib import get_close_matches
+
+        hint = get_close_matches(key, list(schema.py_names), n=1)
         extra = f" (did you mean {hint[0]!r}?)" if hint else ""
         parts.append(f"{name}() got an unexpected keyword argument {key!r}{extra}.")
     if missing:
