@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -47,6 +48,7 @@ from time import time as _time
 from typing import NamedTuple
 
 from kms_mrk._service import SIGNING_NAME
+from kms_mrk._url import split_url
 from kms_mrk.errors._base import ConfigurationError, KmsMrkError
 from kms_mrk.transport._types import HttpRequest
 
@@ -63,6 +65,8 @@ __all__ = [
 ]
 
 ALGORITHM = "AWS4-HMAC-SHA256"
+# A path quote(path, safe="/~") leaves as it is.
+_UNRESERVED_PATH = re.compile(r"[A-Za-z0-9._~/-]*")
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 # Never signed: proxies, tracers and HTTP clients may add or change them (botocore's list),
 # and the SDK's per-attempt headers, which botocore adds after signing.
@@ -115,9 +119,7 @@ def derive_signing_key(secret_access_key: str, date: str, region: str, service: 
 @lru_cache(maxsize=256)
 def _url_parts(url: str, normalize_path: bool) -> tuple[str, str, str]:
     """(host header value, canonical URI, canonical query string) of an absolute URL."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
+    parts = split_url(url)
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
@@ -137,8 +139,6 @@ def canonical_uri(path: str, normalize: bool = True) -> str:
     The result URI-encodes every byte but unreserved characters and ``/``; a path that is
     already percent-encoded is therefore encoded a second time, as SigV4 requires.
     """
-    from urllib.parse import quote
-
     if not path:
         return "/"
     if normalize:
@@ -154,6 +154,10 @@ def canonical_uri(path: str, normalize: bool = True) -> str:
         lead = "/" if path.startswith("/") else ""
         trail = "/" if path.endswith("/") and segments else ""
         path = lead + "/".join(segments) + trail
+    if _UNRESERVED_PATH.fullmatch(path):
+        return path  # nothing to encode (the usual "/"): spare importing urllib.parse
+    from urllib.parse import quote
+
     return quote(path, safe="/~")
 
 

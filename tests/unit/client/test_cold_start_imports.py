@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 
 # Modules the DescribeKey path used to import and no longer needs.
-LAZY = ("logging", "difflib", "random")
+LAZY = ("logging", "difflib", "random", "urllib.parse", "ipaddress")
 
 PRELUDE = textwrap.dedent(
     """
@@ -87,6 +87,15 @@ def test_first_describe_key_imports_nothing_it_does_not_use(tmp_path: Path) -> N
         meta = response.key_metadata
         print(meta.key_state, meta.multi_region_configuration.primary_key.region)
         print(response.metadata.request_id)
+        transport = Canned()
+        local = KMSClient(
+            region="eu-west-1", endpoint_url="http://127.0.0.1:4566", transport=transport
+        )
+        local.describe_key(key_id="alias/payments")
+        print("endpoint URL:", loaded())
+        (request,) = transport.requests
+        scope = request.header("authorization").split(",")[0].split("/")
+        print(request.url, scope[0], scope[2:])
         """,
     )
     assert lines == [
@@ -95,6 +104,9 @@ def test_first_describe_key_imports_nothing_it_does_not_use(tmp_path: Path) -> N
         "call: []",
         "Enabled us-east-1",
         "req-1",
+        "endpoint URL: []",
+        "http://127.0.0.1:4566/ AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE "
+        "['eu-west-1', 'kms', 'aws4_request']",
     ]
 
 
