@@ -15,40 +15,44 @@ space); tests compare the two on generated URLs.
 
 from __future__ import annotations
 
-import re
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-__all__ = ["UrlParts", "split_url"]
+__all__ = ["PATH_CHARS", "split_url"]
 
-_PLAIN = re.compile(r"(https?)://([A-Za-z0-9.-]+)(?::([0-9]{1,5}))?(/[A-Za-z0-9._~/-]*)?")
+_LETTERS_DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_HOST_CHARS = _LETTERS_DIGITS + ".-"
+PATH_CHARS = _LETTERS_DIGITS + "._~/-"
+"""The characters ``quote(path, safe="/~")`` leaves as they are."""
 
 
-class UrlParts(Protocol):
-    """The parts of a split URL (what :class:`urllib.parse.SplitResult` offers)."""
+if TYPE_CHECKING:  # the Protocol is for type checkers; building it costs at import
 
-    @property
-    def scheme(self) -> str: ...
-    @property
-    def netloc(self) -> str: ...
-    @property
-    def path(self) -> str: ...
-    @property
-    def query(self) -> str: ...
-    @property
-    def fragment(self) -> str: ...
-    @property
-    def hostname(self) -> str | None: ...
-    @property
-    def port(self) -> int | None: ...
+    class UrlParts(Protocol):
+        """The parts of a split URL (what :class:`urllib.parse.SplitResult` offers)."""
+
+        @property
+        def scheme(self) -> str: ...
+        @property
+        def netloc(self) -> str: ...
+        @property
+        def path(self) -> str: ...
+        @property
+        def query(self) -> str: ...
+        @property
+        def fragment(self) -> str: ...
+        @property
+        def hostname(self) -> str | None: ...
+        @property
+        def port(self) -> int | None: ...
 
 
 class _Plain:
     __slots__ = ("fragment", "hostname", "netloc", "path", "port", "query", "scheme")
 
-    def __init__(self, scheme: str, host: str, port: str | None, path: str | None) -> None:
+    def __init__(self, scheme: str, host: str, port: str | None, path: str) -> None:
         self.scheme = scheme
         self.netloc = host if port is None else f"{host}:{port}"
-        self.path = path or ""
+        self.path = path
         self.query = ""
         self.fragment = ""
         self.hostname: str | None = host.lower()
@@ -63,11 +67,19 @@ class _Plain:
 
 def split_url(url: str) -> UrlParts:
     """``urllib.parse.urlsplit(url)``; reading ``.port`` raises ``ValueError`` as it does."""
-    match = _PLAIN.fullmatch(url)
-    if match is not None:
-        scheme, host, port, path = match.groups()
-        if port is None or int(port) <= 65535:
-            return _Plain(scheme, host, port, path)
+    scheme, sep, rest = url.partition("://")
+    if sep and (scheme == "https" or scheme == "http"):
+        netloc, slash, path = rest.partition("/")
+        host, colon, port = netloc.partition(":")
+        # s.strip(chars) is empty exactly when every character of s is one of chars.
+        if (
+            host
+            and not host.strip(_HOST_CHARS)
+            and not (path and path.strip(PATH_CHARS))
+            and (not colon or (0 < len(port) <= 5 and port.isascii() and port.isdigit()))
+            and (not port or int(port) <= 65535)
+        ):
+            return _Plain(scheme, host, port or None, slash + path)
     from urllib.parse import urlsplit
 
     return urlsplit(url)

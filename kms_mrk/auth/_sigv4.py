@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -48,7 +47,7 @@ from time import time as _time
 from typing import NamedTuple
 
 from kms_mrk._service import SIGNING_NAME
-from kms_mrk._url import split_url
+from kms_mrk._url import PATH_CHARS, split_url
 from kms_mrk.errors._base import ConfigurationError, KmsMrkError
 from kms_mrk.transport._types import HttpRequest
 
@@ -65,8 +64,6 @@ __all__ = [
 ]
 
 ALGORITHM = "AWS4-HMAC-SHA256"
-# A path quote(path, safe="/~") leaves as it is.
-_UNRESERVED_PATH = re.compile(r"[A-Za-z0-9._~/-]*")
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 # Never signed: proxies, tracers and HTTP clients may add or change them (botocore's list),
 # and the SDK's per-attempt headers, which botocore adds after signing.
@@ -154,7 +151,7 @@ def canonical_uri(path: str, normalize: bool = True) -> str:
         lead = "/" if path.startswith("/") else ""
         trail = "/" if path.endswith("/") and segments else ""
         path = lead + "/".join(segments) + trail
-    if _UNRESERVED_PATH.fullmatch(path):
+    if not path.strip(PATH_CHARS):
         return path  # nothing to encode (the usual "/"): spare importing urllib.parse
     from urllib.parse import quote
 
