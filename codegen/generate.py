@@ -5,7 +5,10 @@ model's hash; never edit them by hand):
 
 - ``kms_mrk/models/_enums.py``      every enum, as a :class:`~kms_mrk.schema.StrEnum`
 - ``kms_mrk/models/_scalars.py``    schemas of strings, numbers, blobs, timestamps
-- ``kms_mrk/models/_shared.py``     structures (and lists/maps of them) used by several operations
+- ``kms_mrk/models/_shared.py``     lists/maps used by several operations; lazy index of the
+                                    shared structures
+- ``kms_mrk/models/_shared_*.py``   structures used by several operations, one module per set
+                                    of operations using them
 - ``kms_mrk/models/_op_<name>.py``  one per operation: its request, response and command, and
                                     the structures only it uses
 - ``kms_mrk/models/__init__.py``    lazy exports (a model module is imported on first use)
@@ -78,6 +81,7 @@ class Model:
         self.responses = set(self.output_of.values())
         self.requests = {spec["input"]["shape"]: op for op, spec in self.operations.items()}
         self.module_of: dict[str, str] = {}
+        self.users: dict[str, set[str]] = {}
         self._place()
 
     # -- placement -----------------------------------------------------------------------
@@ -134,6 +138,45 @@ class Model:
                 self.module_of[name] = op_module(next(iter(ops)))
             else:
                 self.module_of[name] = "_shared"
+        self.users = users
+        self._split_shared(users)
+
+    def _split_shared(self, users: dict[str, set[str]]) -> None:
+        """Spread the shared structures over modules, one per set of operations using them.
+
+        An operation then imports the shared classes it can meet and no others (DescribeKey
+        builds KeyMetadata and what it holds, not Tag or GrantListEntry): each attrs class
+        costs a fraction of a millisecond to create. Module ``_shared_<first structure>``
+        holds a group's structures and the lists and maps of the same users; lists and maps
+        holding no structure stay in ``_shared`` (plain Schema objects, cheap to build), and
+        one that holds a structure of a group goes with that group (its users are a subset).
+        """
+        shared = [n for n, m in self.module_of.items() if m == "_shared"]
+        groups: dict[frozenset[str], list[str]] = {}
+        for name in shared:
+            groups.setdefault(frozenset(users.get(name, ())), []).append(name)
+        for names in groups.values():
+            structs = sorted(n for n in names if self.kind(n) == "structure")
+            if structs:
+                module = f"_shared_{snake_case(structs[0])}"
+                for name in names:
+                    self.module_of[name] = module
+        for name in sorted(n for n in shared if self.module_of[n] == "_shared"):
+            held = sorted(
+                self.module_of[u]
+                for u in self.uses(name)
+                if self.kind(u) == "structure" and self.module_of.get(u, "").startswith("_shared_")
+            )
+            if held:
+                self.module_of[name] = held[0]
+
+    def users_of(self, name: str) -> set[str]:
+        """The operations whose input or output can hold ``name``."""
+        return self.users.get(name, set())
+
+    def shared_modules(self) -> list[str]:
+        """The ``_shared_*`` modules of shared structures (see :meth:`_split_shared`)."""
+        return sorted({m for m in self.module_of.values() if m.startswith("_shared_")})
 
     # -- python types --------------------------------------------------------------------
     def annotation(self, name: str) -> str:
@@ -242,8 +285,12 @@ def schema_ref(model: Model, name: str, here: str) -> str:
     module = model.module_of[name]
     if module == here:
         return f"S_{name}"
-    alias = {"_scalars": "_sc", "_shared": "_sh"}[module]
-    return f"{alias}.S_{name}"
+    return f"{module_alias(module)}.S_{name}"
+
+
+def module_alias(module: str) -> str:
+    """The name a generated module uses for another model module it imports."""
+    return {"_scalars": "_sc", "_shared": "_sh"}.get(module, module)
 
 
 def struct_doc(model: Model, name: str) -> tuple[str, str]:
@@ -360,19 +407,20 @@ def ordered_containers(model: Model, names: list[str]) -> list[str]:
 
 
 def emit_module(model: Model, module: str, ops: list[str]) -> str:
+    """An operation's module (``ops`` = [op]) or a ``_shared_*`` module of shared structures."""
     names = [n for n, m in model.module_of.items() if m == module]
     structs = [n for n in names if model.kind(n) == "structure"]
-    what = (
-        "Structures shared by several operations."
-        if module == "_shared"
-        else f"Request, response and command of {ops[0]}."
-    )
+    if ops:
+        what = f"Request, response and command of {ops[0]}."
+    else:
+        users = sorted(model.users_of(structs[0]))
+        what = f"Structures shared by the operations {', '.join(users)}."
     out = [header(model, what)]
     needs_dt = any(
         model.kind(u) == "timestamp" for s in structs for u in model.uses(s) if u in model.shapes
     )
     needs_any = any(model.shapes.get(u, {}).get("document") for s in structs for u in model.uses(s))
-    typing_names = ["TYPE_CHECKING", "ClassVar"] if ops and module != "_shared" else []
+    typing_names = ["TYPE_CHECKING", "ClassVar"] if ops else []
     typing_names = sorted({*typing_names, "TYPE_CHECKING"})  # for the typed __init__
     if needs_any:
         typing_names.append("Any")
@@ -385,36 +433,38 @@ def emit_module(model: Model, module: str, ops: list[str]) -> str:
     referenced = {u for s in structs for u in model.uses(s)} | set(names)
     for op in ops:
         referenced |= {model.operations[op]["input"]["shape"], model.output_of[op]}
-    shared_structs = sorted(
-        n
-        for n in referenced
-        if model.module_of.get(n) == "_shared" and model.kind(n) == "structure"
-    )
+    foreign_structs: dict[str, list[str]] = {}
+    for n in sorted(referenced):
+        there = model.module_of.get(n, "")
+        if there != module and there.startswith("_shared") and model.kind(n) == "structure":
+            foreign_structs.setdefault(there, []).append(n)
     schema_children = {c for n in names for c in model.children(n)}
-    if module != "_shared" and any(model.module_of.get(n) == "_shared" for n in schema_children):
-        imports.append("_shared as _sh")
+    for there in sorted({model.module_of.get(c, "") for c in schema_children}):
+        if there.startswith("_shared") and there != module:
+            alias = module_alias(there)
+            imports.append(f"{there} as {alias}" if alias != there else there)
     enums = sorted(n for n in referenced if model.is_enum(n))
     out.append(f"from kms_mrk.models import {', '.join(sorted(imports))}\n")
     if enums:
         out.append(f"from kms_mrk.models._enums import {', '.join(enums)}\n")
-    if module != "_shared" and shared_structs:
-        out.append(f"from kms_mrk.models._shared import {', '.join(shared_structs)}\n")
+    for there, held in sorted(foreign_structs.items()):
+        out.append(f"from kms_mrk.models.{there} import {', '.join(held)}\n")
     schema_names = ["Schema", "Shape", "init_error"]
     if any(model.shapes.get(n, {}).get("required") for n in structs):
         schema_names.append("REQUIRED")
     if any(model.shapes.get(n, {}).get("members") for n in structs):
         schema_names.append("Member")
-    if any(n in model.responses for n in structs) or (ops and module != "_shared"):
+    if any(n in model.responses for n in structs) or ops:
         schema_names.append("Response")
-    if ops and module != "_shared":
+    if ops:
         schema_names.append("Command")
         if any(op in model.paginators for op in ops):
             schema_names.append("PaginatorInfo")
     out.append(f"from kms_mrk.schema import {', '.join(sorted(schema_names))}\n")
-    if ops and module != "_shared":
+    if ops:
         out.append("from kms_mrk.errors import _generated as _er\n")
         out.append("\nif TYPE_CHECKING:\n    from kms_mrk.errors._base import ServiceException\n")
-    public = sorted(structs) + [f"{op}Command" for op in ops if module != "_shared"]
+    public = sorted(structs) + [f"{op}Command" for op in ops]
     out.append("\n__all__ = [\n" + "".join(f'    "{n}",\n' for n in sorted(public)) + "]\n")
     out.append("\n_set = object.__setattr__\n")
     for name in sorted(structs, key=lambda n: (n in model.responses, n)):
@@ -435,9 +485,54 @@ def emit_module(model: Model, module: str, ops: list[str]) -> str:
             out.append("    )\n)\n")
     for name in sorted(structs):
         out.append(f"{name}.__schema__ = S_{name}\n")
-    if module != "_shared":
-        for op in ops:
-            out.append(emit_command(model, op))
+    for op in ops:
+        out.append(emit_command(model, op))
+    return "".join(out)
+
+
+def emit_shared_index(model: Model) -> str:
+    """``_shared``: lists and maps holding no structure, and the shared structures, lazily.
+
+    The structures live in the ``_shared_*`` modules (see :meth:`Model._split_shared`);
+    ``from kms_mrk.models._shared import KeyMetadata`` keeps working and loads only the
+    module that defines the name.
+    """
+    names = sorted(n for n, m in model.module_of.items() if m == "_shared")
+    structs = {
+        n: f"kms_mrk.models.{m}"
+        for n, m in sorted(model.module_of.items())
+        if m.startswith("_shared_") and model.kind(n) == "structure"
+    }
+    out = [
+        header(
+            model,
+            "Lists and maps used by several operations; the shared structures, loaded on first\n"
+            "use from the ``_shared_*`` module of the operations that use them.",
+        )
+    ]
+    out.append("import importlib\nfrom typing import TYPE_CHECKING, Any\n\n")
+    out.append("from kms_mrk.models import _scalars as _sc\nfrom kms_mrk.schema import Schema\n")
+    out.append("\nif TYPE_CHECKING:\n")
+    out.extend(f"    from {mod} import {n} as {n}\n" for n, mod in structs.items())
+    out.append("\n__all__ = [\n" + "".join(f'    "{n}",\n' for n in structs) + "]\n")
+    out.append("\n# Schemas\n")
+    for name in ordered_containers(model, names):
+        out.append(emit_container_schema(model, name, "_shared"))
+    out.append(
+        "\n# structure -> the module that defines it\n_MODULES: dict[str, str] = {\n"
+        + "".join(f"    {n!r}: {mod!r},\n" for n, mod in structs.items())
+        + "}\n\n\n"
+        "def __getattr__(name: str) -> Any:\n"
+        "    module = _MODULES.get(name)\n"
+        "    if module is None:\n"
+        "        message = f\"module 'kms_mrk.models._shared' has no attribute {name!r}\"\n"
+        "        raise AttributeError(message)\n"
+        "    value = getattr(importlib.import_module(module), name)\n"
+        "    globals()[name] = value\n"
+        "    return value\n\n\n"
+        "def __dir__() -> list[str]:\n"
+        "    return sorted(set(globals()) | set(__all__))\n"
+    )
     return "".join(out)
 
 
@@ -717,7 +812,9 @@ def generate(root: Path, model: Model | None = None) -> dict[Path, str]:
     pkg = root / "kms_mrk"
     files[pkg / "models" / "_enums.py"] = emit_enums(model)
     files[pkg / "models" / "_scalars.py"] = emit_scalars(model)
-    files[pkg / "models" / "_shared.py"] = emit_module(model, "_shared", [])
+    files[pkg / "models" / "_shared.py"] = emit_shared_index(model)
+    for module in model.shared_modules():
+        files[pkg / "models" / f"{module}.py"] = emit_module(model, module, [])
     for op in sorted(model.operations):
         files[pkg / "models" / f"{op_module(op)}.py"] = emit_module(model, op_module(op), [op])
     files[pkg / "models" / "__init__.py"] = emit_models_init(model)

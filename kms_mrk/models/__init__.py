@@ -118,8 +118,8 @@ if TYPE_CHECKING:
     from kms_mrk.models._op_get_public_key import GetPublicKeyCommand as GetPublicKeyCommand
     from kms_mrk.models._op_get_public_key import GetPublicKeyRequest as GetPublicKeyRequest
     from kms_mrk.models._op_get_public_key import GetPublicKeyResponse as GetPublicKeyResponse
-    from kms_mrk.models._shared import GrantConstraints as GrantConstraints
-    from kms_mrk.models._shared import GrantListEntry as GrantListEntry
+    from kms_mrk.models._shared_grant_constraints import GrantConstraints as GrantConstraints
+    from kms_mrk.models._shared_grant_list_entry import GrantListEntry as GrantListEntry
     from kms_mrk.models._enums import GrantOperation as GrantOperation
     from kms_mrk.models._op_import_key_material import ImportKeyMaterialCommand as ImportKeyMaterialCommand
     from kms_mrk.models._op_import_key_material import ImportKeyMaterialRequest as ImportKeyMaterialRequest
@@ -134,7 +134,7 @@ if TYPE_CHECKING:
     from kms_mrk.models._op_list_keys import KeyListEntry as KeyListEntry
     from kms_mrk.models._enums import KeyManagerType as KeyManagerType
     from kms_mrk.models._enums import KeyMaterialState as KeyMaterialState
-    from kms_mrk.models._shared import KeyMetadata as KeyMetadata
+    from kms_mrk.models._shared_key_metadata import KeyMetadata as KeyMetadata
     from kms_mrk.models._enums import KeySpec as KeySpec
     from kms_mrk.models._enums import KeyState as KeyState
     from kms_mrk.models._enums import KeyUsageType as KeyUsageType
@@ -143,7 +143,7 @@ if TYPE_CHECKING:
     from kms_mrk.models._op_list_aliases import ListAliasesResponse as ListAliasesResponse
     from kms_mrk.models._op_list_grants import ListGrantsCommand as ListGrantsCommand
     from kms_mrk.models._op_list_grants import ListGrantsRequest as ListGrantsRequest
-    from kms_mrk.models._shared import ListGrantsResponse as ListGrantsResponse
+    from kms_mrk.models._shared_grant_list_entry import ListGrantsResponse as ListGrantsResponse
     from kms_mrk.models._op_list_key_policies import ListKeyPoliciesCommand as ListKeyPoliciesCommand
     from kms_mrk.models._op_list_key_policies import ListKeyPoliciesRequest as ListKeyPoliciesRequest
     from kms_mrk.models._op_list_key_policies import ListKeyPoliciesResponse as ListKeyPoliciesResponse
@@ -160,8 +160,8 @@ if TYPE_CHECKING:
     from kms_mrk.models._op_list_retirable_grants import ListRetirableGrantsRequest as ListRetirableGrantsRequest
     from kms_mrk.models._enums import MacAlgorithmSpec as MacAlgorithmSpec
     from kms_mrk.models._enums import MessageType as MessageType
-    from kms_mrk.models._shared import MultiRegionConfiguration as MultiRegionConfiguration
-    from kms_mrk.models._shared import MultiRegionKey as MultiRegionKey
+    from kms_mrk.models._shared_key_metadata import MultiRegionConfiguration as MultiRegionConfiguration
+    from kms_mrk.models._shared_key_metadata import MultiRegionKey as MultiRegionKey
     from kms_mrk.models._enums import MultiRegionKeyType as MultiRegionKeyType
     from kms_mrk.models._enums import OriginType as OriginType
     from kms_mrk.models._op_put_key_policy import PutKeyPolicyCommand as PutKeyPolicyCommand
@@ -170,7 +170,7 @@ if TYPE_CHECKING:
     from kms_mrk.models._op_re_encrypt import ReEncryptCommand as ReEncryptCommand
     from kms_mrk.models._op_re_encrypt import ReEncryptRequest as ReEncryptRequest
     from kms_mrk.models._op_re_encrypt import ReEncryptResponse as ReEncryptResponse
-    from kms_mrk.models._shared import RecipientInfo as RecipientInfo
+    from kms_mrk.models._shared_recipient_info import RecipientInfo as RecipientInfo
     from kms_mrk.models._op_replicate_key import ReplicateKeyCommand as ReplicateKeyCommand
     from kms_mrk.models._op_replicate_key import ReplicateKeyRequest as ReplicateKeyRequest
     from kms_mrk.models._op_replicate_key import ReplicateKeyResponse as ReplicateKeyResponse
@@ -193,7 +193,7 @@ if TYPE_CHECKING:
     from kms_mrk.models._op_sign import SignRequest as SignRequest
     from kms_mrk.models._op_sign import SignResponse as SignResponse
     from kms_mrk.models._enums import SigningAlgorithmSpec as SigningAlgorithmSpec
-    from kms_mrk.models._shared import Tag as Tag
+    from kms_mrk.models._shared_tag import Tag as Tag
     from kms_mrk.models._op_tag_resource import TagResourceCommand as TagResourceCommand
     from kms_mrk.models._op_tag_resource import TagResourceRequest as TagResourceRequest
     from kms_mrk.models._op_tag_resource import TagResourceResponse as TagResourceResponse
@@ -219,8 +219,8 @@ if TYPE_CHECKING:
     from kms_mrk.models._op_verify import VerifyRequest as VerifyRequest
     from kms_mrk.models._op_verify import VerifyResponse as VerifyResponse
     from kms_mrk.models._enums import WrappingKeySpec as WrappingKeySpec
-    from kms_mrk.models._shared import XksKeyConfigurationType as XksKeyConfigurationType
-    from kms_mrk.models._shared import XksProxyAuthenticationCredentialType as XksProxyAuthenticationCredentialType
+    from kms_mrk.models._shared_key_metadata import XksKeyConfigurationType as XksKeyConfigurationType
+    from kms_mrk.models._shared_xks_proxy_authentication_credential_type import XksProxyAuthenticationCredentialType as XksProxyAuthenticationCredentialType
     from kms_mrk.models._op_describe_custom_key_stores import XksProxyConfigurationType as XksProxyConfigurationType
     from kms_mrk.models._enums import XksProxyConnectivityType as XksProxyConnectivityType
 
@@ -552,8 +552,8 @@ _MODULES: dict[str, str] = {
     'GetPublicKeyCommand': 'kms_mrk.models._op_get_public_key',
     'GetPublicKeyRequest': 'kms_mrk.models._op_get_public_key',
     'GetPublicKeyResponse': 'kms_mrk.models._op_get_public_key',
-    'GrantConstraints': 'kms_mrk.models._shared',
-    'GrantListEntry': 'kms_mrk.models._shared',
+    'GrantConstraints': 'kms_mrk.models._shared_grant_constraints',
+    'GrantListEntry': 'kms_mrk.models._shared_grant_list_entry',
     'GrantOperation': 'kms_mrk.models._enums',
     'ImportKeyMaterialCommand': 'kms_mrk.models._op_import_key_material',
     'ImportKeyMaterialRequest': 'kms_mrk.models._op_import_key_material',
@@ -568,7 +568,7 @@ _MODULES: dict[str, str] = {
     'KeyListEntry': 'kms_mrk.models._op_list_keys',
     'KeyManagerType': 'kms_mrk.models._enums',
     'KeyMaterialState': 'kms_mrk.models._enums',
-    'KeyMetadata': 'kms_mrk.models._shared',
+    'KeyMetadata': 'kms_mrk.models._shared_key_metadata',
     'KeySpec': 'kms_mrk.models._enums',
     'KeyState': 'kms_mrk.models._enums',
     'KeyUsageType': 'kms_mrk.models._enums',
@@ -577,7 +577,7 @@ _MODULES: dict[str, str] = {
     'ListAliasesResponse': 'kms_mrk.models._op_list_aliases',
     'ListGrantsCommand': 'kms_mrk.models._op_list_grants',
     'ListGrantsRequest': 'kms_mrk.models._op_list_grants',
-    'ListGrantsResponse': 'kms_mrk.models._shared',
+    'ListGrantsResponse': 'kms_mrk.models._shared_grant_list_entry',
     'ListKeyPoliciesCommand': 'kms_mrk.models._op_list_key_policies',
     'ListKeyPoliciesRequest': 'kms_mrk.models._op_list_key_policies',
     'ListKeyPoliciesResponse': 'kms_mrk.models._op_list_key_policies',
@@ -594,8 +594,8 @@ _MODULES: dict[str, str] = {
     'ListRetirableGrantsRequest': 'kms_mrk.models._op_list_retirable_grants',
     'MacAlgorithmSpec': 'kms_mrk.models._enums',
     'MessageType': 'kms_mrk.models._enums',
-    'MultiRegionConfiguration': 'kms_mrk.models._shared',
-    'MultiRegionKey': 'kms_mrk.models._shared',
+    'MultiRegionConfiguration': 'kms_mrk.models._shared_key_metadata',
+    'MultiRegionKey': 'kms_mrk.models._shared_key_metadata',
     'MultiRegionKeyType': 'kms_mrk.models._enums',
     'OriginType': 'kms_mrk.models._enums',
     'PutKeyPolicyCommand': 'kms_mrk.models._op_put_key_policy',
@@ -604,7 +604,7 @@ _MODULES: dict[str, str] = {
     'ReEncryptCommand': 'kms_mrk.models._op_re_encrypt',
     'ReEncryptRequest': 'kms_mrk.models._op_re_encrypt',
     'ReEncryptResponse': 'kms_mrk.models._op_re_encrypt',
-    'RecipientInfo': 'kms_mrk.models._shared',
+    'RecipientInfo': 'kms_mrk.models._shared_recipient_info',
     'ReplicateKeyCommand': 'kms_mrk.models._op_replicate_key',
     'ReplicateKeyRequest': 'kms_mrk.models._op_replicate_key',
     'ReplicateKeyResponse': 'kms_mrk.models._op_replicate_key',
@@ -627,7 +627,7 @@ _MODULES: dict[str, str] = {
     'SignRequest': 'kms_mrk.models._op_sign',
     'SignResponse': 'kms_mrk.models._op_sign',
     'SigningAlgorithmSpec': 'kms_mrk.models._enums',
-    'Tag': 'kms_mrk.models._shared',
+    'Tag': 'kms_mrk.models._shared_tag',
     'TagResourceCommand': 'kms_mrk.models._op_tag_resource',
     'TagResourceRequest': 'kms_mrk.models._op_tag_resource',
     'TagResourceResponse': 'kms_mrk.models._op_tag_resource',
@@ -653,8 +653,8 @@ _MODULES: dict[str, str] = {
     'VerifyRequest': 'kms_mrk.models._op_verify',
     'VerifyResponse': 'kms_mrk.models._op_verify',
     'WrappingKeySpec': 'kms_mrk.models._enums',
-    'XksKeyConfigurationType': 'kms_mrk.models._shared',
-    'XksProxyAuthenticationCredentialType': 'kms_mrk.models._shared',
+    'XksKeyConfigurationType': 'kms_mrk.models._shared_key_metadata',
+    'XksProxyAuthenticationCredentialType': 'kms_mrk.models._shared_xks_proxy_authentication_credential_type',
     'XksProxyConfigurationType': 'kms_mrk.models._op_describe_custom_key_stores',
     'XksProxyConnectivityType': 'kms_mrk.models._enums',
 }

@@ -9,9 +9,9 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared as _sh
+from kms_mrk.models import _scalars as _sc, _shared as _sh, _shared_recipient_info
 from kms_mrk.models._enums import DryRunModifierType, EncryptionAlgorithmSpec
-from kms_mrk.models._shared import RecipientInfo
+from kms_mrk.models._shared_recipient_info import RecipientInfo
 from kms_mrk.schema import Command, Member, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
@@ -120,7 +120,7 @@ S_DecryptRequest.set_members(
         Member('GrantTokens', 'grant_tokens', _sh.S_GrantTokenList),
         Member('KeyId', 'key_id', _sc.S_KeyIdType),
         Member('EncryptionAlgorithm', 'encryption_algorithm', _sc.S_EncryptionAlgorithmSpec),
-        Member('Recipient', 'recipient', _sh.S_RecipientInfo),
+        Member('Recipient', 'recipient', _shared_recipient_info.S_RecipientInfo),
         Member('DryRun', 'dry_run', _sc.S_NullableBooleanType),
         Member('DryRunModifiers', 'dry_run_modifiers', _sh.S_DryRunModifierList),
     )

@@ -9,9 +9,9 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared as _sh
+from kms_mrk.models import _scalars as _sc, _shared as _sh, _shared_recipient_info
 from kms_mrk.models._enums import KeyAgreementAlgorithmSpec, OriginType
-from kms_mrk.models._shared import RecipientInfo
+from kms_mrk.models._shared_recipient_info import RecipientInfo
 from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
@@ -114,7 +114,7 @@ S_DeriveSharedSecretRequest.set_members(
         Member('PublicKey', 'public_key', _sc.S_PublicKeyType, required=True),
         Member('GrantTokens', 'grant_tokens', _sh.S_GrantTokenList),
         Member('DryRun', 'dry_run', _sc.S_NullableBooleanType),
-        Member('Recipient', 'recipient', _sh.S_RecipientInfo),
+        Member('Recipient', 'recipient', _shared_recipient_info.S_RecipientInfo),
     )
 )
 S_DeriveSharedSecretResponse.set_members(
