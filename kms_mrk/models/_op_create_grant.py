@@ -10,7 +10,7 @@ from typing import ClassVar, TYPE_CHECKING
 import attrs
 
 from kms_mrk.models import _scalars as _sc, _shared as _sh, _shared_grant_constraints
-from kms_mrk.models._enums import GrantOperation
+from kms_mrk.models._enums_grant_list_entry import GrantOperation
 from kms_mrk.models._shared_grant_constraints import GrantConstraints
 from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er

@@ -9,7 +9,7 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared_xks_proxy_authentication_credential_type
+from kms_mrk.models import _enums as _en, _scalars as _sc, _shared_xks_proxy_authentication_credential_type
 from kms_mrk.models._enums import XksProxyConnectivityType
 from kms_mrk.models._shared_xks_proxy_authentication_credential_type import XksProxyAuthenticationCredentialType
 from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
@@ -111,7 +111,7 @@ S_UpdateCustomKeyStoreRequest.set_members(
         Member('XksProxyVpcEndpointServiceName', 'xks_proxy_vpc_endpoint_service_name', _sc.S_XksProxyVpcEndpointServiceNameType),
         Member('XksProxyVpcEndpointServiceOwner', 'xks_proxy_vpc_endpoint_service_owner', _sc.S_AccountIdType),
         Member('XksProxyAuthenticationCredential', 'xks_proxy_authentication_credential', _shared_xks_proxy_authentication_credential_type.S_XksProxyAuthenticationCredentialType),
-        Member('XksProxyConnectivity', 'xks_proxy_connectivity', _sc.S_XksProxyConnectivityType),
+        Member('XksProxyConnectivity', 'xks_proxy_connectivity', _en.S_XksProxyConnectivityType),
     )
 )
 UpdateCustomKeyStoreRequest.__schema__ = S_UpdateCustomKeyStoreRequest

@@ -38,13 +38,8 @@ __all__ = [
 ]
 
 # Schemas
-S_DryRunModifierList = Schema('DryRunModifierList', 'list', member=_sc.S_DryRunModifierType)
-S_EncapsulationAlgorithmSpecList = Schema('EncapsulationAlgorithmSpecList', 'list', member=_sc.S_EncapsulationAlgorithmSpec)
-S_EncryptionAlgorithmSpecList = Schema('EncryptionAlgorithmSpecList', 'list', member=_sc.S_EncryptionAlgorithmSpec)
 S_EncryptionContextType = Schema('EncryptionContextType', 'map', key=_sc.S_EncryptionContextKey, value=_sc.S_EncryptionContextValue)
 S_GrantTokenList = Schema('GrantTokenList', 'list', member=_sc.S_GrantTokenType, min=0, max=10)
-S_KeyAgreementAlgorithmSpecList = Schema('KeyAgreementAlgorithmSpecList', 'list', member=_sc.S_KeyAgreementAlgorithmSpec)
-S_SigningAlgorithmSpecList = Schema('SigningAlgorithmSpecList', 'list', member=_sc.S_SigningAlgorithmSpec)
 
 # structure -> the module that defines it
 _MODULES: dict[str, str] = {

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared as _sh
+from kms_mrk.models import _enums_grant_list_entry, _scalars as _sc, _shared as _sh
 from kms_mrk.schema import Member, Schema, Shape, init_error
 
 __all__ = [
@@ -52,7 +52,7 @@ class GrantConstraints(Shape):
 
 # Schemas
 S_GrantConstraints = Schema('GrantConstraints', 'structure', py_type=GrantConstraints)
-S_GrantOperationList = Schema('GrantOperationList', 'list', member=_sc.S_GrantOperation)
+S_GrantOperationList = Schema('GrantOperationList', 'list', member=_enums_grant_list_entry.S_GrantOperation)
 S_GrantConstraints.set_members(
     (
         Member('EncryptionContextSubset', 'encryption_context_subset', _sh.S_EncryptionContextType),

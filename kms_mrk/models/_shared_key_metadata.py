@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared as _sh
-from kms_mrk.models._enums import CustomerMasterKeySpec, EncapsulationAlgorithmSpec, EncryptionAlgorithmSpec, ExpirationModelType, KeyAgreementAlgorithmSpec, KeyManagerType, KeySpec, KeyState, KeyUsageType, MacAlgorithmSpec, MultiRegionKeyType, OriginType, SigningAlgorithmSpec
+from kms_mrk.models import _enums_key_metadata, _scalars as _sc
+from kms_mrk.models._enums_key_metadata import CustomerMasterKeySpec, EncapsulationAlgorithmSpec, EncryptionAlgorithmSpec, ExpirationModelType, KeyAgreementAlgorithmSpec, KeyManagerType, KeySpec, KeyState, KeyUsageType, MacAlgorithmSpec, MultiRegionKeyType, OriginType, SigningAlgorithmSpec
 from kms_mrk.schema import Member, REQUIRED, Schema, Shape, init_error
 
 __all__ = [
@@ -216,7 +216,7 @@ S_KeyMetadata = Schema('KeyMetadata', 'structure', py_type=KeyMetadata)
 S_MultiRegionConfiguration = Schema('MultiRegionConfiguration', 'structure', py_type=MultiRegionConfiguration)
 S_MultiRegionKey = Schema('MultiRegionKey', 'structure', py_type=MultiRegionKey)
 S_XksKeyConfigurationType = Schema('XksKeyConfigurationType', 'structure', py_type=XksKeyConfigurationType)
-S_MacAlgorithmSpecList = Schema('MacAlgorithmSpecList', 'list', member=_sc.S_MacAlgorithmSpec)
+S_MacAlgorithmSpecList = Schema('MacAlgorithmSpecList', 'list', member=_enums_key_metadata.S_MacAlgorithmSpec)
 S_MultiRegionKeyList = Schema('MultiRegionKeyList', 'list', member=S_MultiRegionKey)
 S_KeyMetadata.set_members(
     (
@@ -226,21 +226,21 @@ S_KeyMetadata.set_members(
         Member('CreationDate', 'creation_date', _sc.S_DateType),
         Member('Enabled', 'enabled', _sc.S_BooleanType),
         Member('Description', 'description', _sc.S_DescriptionType),
-        Member('KeyUsage', 'key_usage', _sc.S_KeyUsageType),
-        Member('KeyState', 'key_state', _sc.S_KeyState),
+        Member('KeyUsage', 'key_usage', _enums_key_metadata.S_KeyUsageType),
+        Member('KeyState', 'key_state', _enums_key_metadata.S_KeyState),
         Member('DeletionDate', 'deletion_date', _sc.S_DateType),
         Member('ValidTo', 'valid_to', _sc.S_DateType),
-        Member('Origin', 'origin', _sc.S_OriginType),
+        Member('Origin', 'origin', _enums_key_metadata.S_OriginType),
         Member('CustomKeyStoreId', 'custom_key_store_id', _sc.S_CustomKeyStoreIdType),
         Member('CloudHsmClusterId', 'cloud_hsm_cluster_id', _sc.S_CloudHsmClusterIdType),
-        Member('ExpirationModel', 'expiration_model', _sc.S_ExpirationModelType),
-        Member('KeyManager', 'key_manager', _sc.S_KeyManagerType),
-        Member('CustomerMasterKeySpec', 'customer_master_key_spec', _sc.S_CustomerMasterKeySpec),
-        Member('KeySpec', 'key_spec', _sc.S_KeySpec),
-        Member('EncryptionAlgorithms', 'encryption_algorithms', _sh.S_EncryptionAlgorithmSpecList),
-        Member('SigningAlgorithms', 'signing_algorithms', _sh.S_SigningAlgorithmSpecList),
-        Member('KeyAgreementAlgorithms', 'key_agreement_algorithms', _sh.S_KeyAgreementAlgorithmSpecList),
-        Member('EncapsulationAlgorithms', 'encapsulation_algorithms', _sh.S_EncapsulationAlgorithmSpecList),
+        Member('ExpirationModel', 'expiration_model', _enums_key_metadata.S_ExpirationModelType),
+        Member('KeyManager', 'key_manager', _enums_key_metadata.S_KeyManagerType),
+        Member('CustomerMasterKeySpec', 'customer_master_key_spec', _enums_key_metadata.S_CustomerMasterKeySpec),
+        Member('KeySpec', 'key_spec', _enums_key_metadata.S_KeySpec),
+        Member('EncryptionAlgorithms', 'encryption_algorithms', _enums_key_metadata.S_EncryptionAlgorithmSpecList),
+        Member('SigningAlgorithms', 'signing_algorithms', _enums_key_metadata.S_SigningAlgorithmSpecList),
+        Member('KeyAgreementAlgorithms', 'key_agreement_algorithms', _enums_key_metadata.S_KeyAgreementAlgorithmSpecList),
+        Member('EncapsulationAlgorithms', 'encapsulation_algorithms', _enums_key_metadata.S_EncapsulationAlgorithmSpecList),
         Member('MultiRegion', 'multi_region', _sc.S_NullableBooleanType),
         Member('MultiRegionConfiguration', 'multi_region_configuration', S_MultiRegionConfiguration),
         Member('PendingDeletionWindowInDays', 'pending_deletion_window_in_days', _sc.S_PendingWindowInDaysType),
@@ -251,7 +251,7 @@ S_KeyMetadata.set_members(
 )
 S_MultiRegionConfiguration.set_members(
     (
-        Member('MultiRegionKeyType', 'multi_region_key_type', _sc.S_MultiRegionKeyType),
+        Member('MultiRegionKeyType', 'multi_region_key_type', _enums_key_metadata.S_MultiRegionKeyType),
         Member('PrimaryKey', 'primary_key', S_MultiRegionKey),
         Member('ReplicaKeys', 'replica_keys', S_MultiRegionKeyList),
     )

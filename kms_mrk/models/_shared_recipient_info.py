@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc
-from kms_mrk.models._enums import KeyEncryptionMechanism
+from kms_mrk.models import _enums_recipient_info, _scalars as _sc
+from kms_mrk.models._enums_recipient_info import KeyEncryptionMechanism
 from kms_mrk.schema import Member, Schema, Shape, init_error
 
 __all__ = [
@@ -52,7 +52,7 @@ class RecipientInfo(Shape):
 S_RecipientInfo = Schema('RecipientInfo', 'structure', py_type=RecipientInfo)
 S_RecipientInfo.set_members(
     (
-        Member('KeyEncryptionAlgorithm', 'key_encryption_algorithm', _sc.S_KeyEncryptionMechanism),
+        Member('KeyEncryptionAlgorithm', 'key_encryption_algorithm', _enums_recipient_info.S_KeyEncryptionMechanism),
         Member('AttestationDocument', 'attestation_document', _sc.S_AttestationDocumentType),
     )
 )
