@@ -19,8 +19,6 @@ responses with it).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as _dt
 import json
 import math
@@ -291,9 +289,11 @@ def _stdlib_timestamp(text: str) -> _dt.datetime | None:
 
 
 def _encode_blob(value: Any) -> str:
+    from base64 import b64encode  # imported by the first blob: many calls carry none
+
     if isinstance(value, str):
         value = value.encode("utf-8")
-    return base64.b64encode(value).decode("ascii")
+    return b64encode(value).decode("ascii")
 
 
 def _encode_float(value: Any) -> Any:
@@ -498,9 +498,11 @@ def _decode_float(value: Any) -> Any:
 def _decode_blob(value: Any) -> bytes:
     if type(value) is not str:
         raise _Bad(f"expected a base64 string, got {_jtype(value)}")
+    from base64 import b64decode
+
     try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError) as exc:
+        return b64decode(value, validate=True)
+    except ValueError as exc:  # binascii.Error included
         raise _Bad("is not valid base64") from exc
 
 

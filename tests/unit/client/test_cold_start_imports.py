@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 
 # Modules the DescribeKey path used to import and no longer needs.
-LAZY = ("logging", "difflib", "random", "urllib.parse", "ipaddress")
+LAZY = ("logging", "difflib", "random", "urllib.parse", "ipaddress", "base64")
 
 PRELUDE = textwrap.dedent(
     """
