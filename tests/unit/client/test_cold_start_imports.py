@@ -14,7 +14,15 @@ import textwrap
 from pathlib import Path
 
 # Modules the DescribeKey path used to import and no longer needs.
-LAZY = ("logging", "difflib", "random", "urllib.parse", "ipaddress", "base64")
+LAZY = (
+    "logging",
+    "difflib",
+    "random",
+    "urllib.parse",
+    "ipaddress",
+    "base64",
+    "kms_mrk.errors._problem",  # ValidationProblem: needed once a command is invalid
+)
 
 PRELUDE = textwrap.dedent(
     """
