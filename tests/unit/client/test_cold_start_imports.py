@@ -22,6 +22,7 @@ LAZY = (
     "ipaddress",
     "base64",
     "kms_mrk.errors._problem",  # ValidationProblem: needed once a command is invalid
+    "kms_mrk.auth._sigv4_verify",  # the server side of SigV4
 )
 
 PRELUDE = textwrap.dedent(
