@@ -964,7 +964,10 @@ def emit_service_facts(model: Model) -> str:
         "From the model's metadata and shapes, and codegen/facts.py for what the model does\n"
         "not state (which operations a retry must not resend)."
     )
-    out = [header(model, what), "import re\nfrom typing import Final\n\n__all__ = [\n"]
+    out = [
+        header(model, what),
+        "import re\nfrom typing import TYPE_CHECKING, Any, Final\n\n__all__ = [\n",
+    ]
     out.extend(f'    "{n}",\n' for n in sorted(names))
     out.append("]\n\n")
     out.append("#: ``X-Amz-Target: TrentService.<Operation>``\n")
@@ -984,7 +987,8 @@ def emit_service_facts(model: Model) -> str:
     out.append("#: the model's RegionType pattern; match with REGION_RE.fullmatch (\\d is ASCII\n")
     out.append("#: there, and fullmatch refuses the trailing newline that $ lets through)\n")
     out.append(f"REGION_PATTERN: Final = {_quoted(region['pattern'])}\n")
-    out.append("REGION_RE: Final = re.compile(REGION_PATTERN, re.ASCII)\n")
+    out.append("#: (compiled on first use: a client's calls never need it)\n")
+    out.append("if TYPE_CHECKING:\n    REGION_RE: re.Pattern[str]\n")
     out.append(f"REGION_MAX_LENGTH: Final = {int(region['max'])}\n\n")
     out.append("#: every operation of the model\n")
     out.append("OPERATIONS: Final[frozenset[str]] = frozenset(\n    {\n")
@@ -997,6 +1001,13 @@ def emit_service_facts(model: Model) -> str:
     out.append("NON_IDEMPOTENT_OPERATIONS: Final[frozenset[str]] = frozenset(\n    {\n")
     out.extend(f"        {_quoted(op)},\n" for op in sorted(NON_IDEMPOTENT_OPERATIONS))
     out.append("    }\n)\n")
+    out.append(
+        "\n\ndef __getattr__(name: str) -> Any:\n"
+        '    if name == "REGION_RE":\n'
+        '        pattern = globals()["REGION_RE"] = re.compile(REGION_PATTERN, re.ASCII)\n'
+        "        return pattern\n"
+        '    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")\n'
+    )
     return "".join(out)
 
 

@@ -93,6 +93,7 @@ def test_first_describe_key_imports_nothing_it_does_not_use(tmp_path: Path) -> N
         print("client:", loaded())
         response = client.send(DescribeKeyCommand(key_id="alias/payments"))
         print("call:", loaded())
+        print("Region pattern compiled:", "REGION_RE" in vars(sys.modules["kms_mrk._service"]))
         meta = response.key_metadata
         print(meta.key_state, meta.multi_region_configuration.primary_key.region)
         print(response.metadata.request_id)
@@ -111,6 +112,7 @@ def test_first_describe_key_imports_nothing_it_does_not_use(tmp_path: Path) -> N
         "import: []",
         "client: []",
         "call: []",
+        "Region pattern compiled: False",
         "Enabled us-east-1",
         "req-1",
         "endpoint URL: []",
