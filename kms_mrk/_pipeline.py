@@ -92,6 +92,7 @@ def _log_enabled(level: int) -> bool:
 
 if "logging" in sys.modules:  # made now, as before, for configurations applied later
     _log()
+
 OutputT = TypeVar("OutputT", bound=Response)
 TARGET_PREFIX = _facts.TARGET_PREFIX
 

@@ -446,7 +446,8 @@ class StandardRetryStrategy:
         base = self._throttling_base if kind == "throttling" else self._base
         # ldexp(b, e) is b * 2**e without overflowing for very large attempt numbers.
         ceiling = min(self._max_backoff, math.ldexp(base, min(max(attempt - 1, 0), 64)))
-        delay = (self._rng or _shared_rng()).random() * ceiling
+        rng = self._rng if self._rng is not None else _shared_rng()
+        delay = rng.random() * ceiling
         if error is not None:
             asked = _retry_after(error)
             if asked is not None:
