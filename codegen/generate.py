@@ -3,9 +3,14 @@
 Layout of the output (all files start with a GENERATED header naming this generator and the
 model's hash; never edit them by hand):
 
-- ``kms_mrk/models/_enums.py``      every enum, as a :class:`~kms_mrk.schema.StrEnum`
-- ``kms_mrk/models/_scalars.py``    schemas of strings, numbers, blobs, timestamps
-- ``kms_mrk/models/_shared.py``     structures (and lists/maps of them) used by several operations
+- ``kms_mrk/models/_enums.py``      every enum, as a :class:`~kms_mrk.schema.StrEnum`, with its
+                                    schema (those of ``_enums_*`` modules imported lazily)
+- ``kms_mrk/models/_enums_*.py``    the enums held by the structures of one ``_shared_*`` module
+- ``kms_mrk/models/_scalars.py``    schemas of strings (but enums), numbers, blobs, timestamps
+- ``kms_mrk/models/_shared.py``     lists/maps used by several operations; lazy index of the
+                                    shared structures
+- ``kms_mrk/models/_shared_*.py``   structures used by several operations, one module per set
+                                    of operations using them
 - ``kms_mrk/models/_op_<name>.py``  one per operation: its request, response and command, and
                                     the structures only it uses
 - ``kms_mrk/models/__init__.py``    lazy exports (a model module is imported on first use)
@@ -78,6 +83,7 @@ class Model:
         self.responses = set(self.output_of.values())
         self.requests = {spec["input"]["shape"]: op for op, spec in self.operations.items()}
         self.module_of: dict[str, str] = {}
+        self.users: dict[str, set[str]] = {}
         self._place()
 
     # -- placement -----------------------------------------------------------------------
@@ -134,6 +140,76 @@ class Model:
                 self.module_of[name] = op_module(next(iter(ops)))
             else:
                 self.module_of[name] = "_shared"
+        self.users = users
+        self._split_shared(users)
+        self._place_enums()
+
+    def _split_shared(self, users: dict[str, set[str]]) -> None:
+        """Spread the shared structures over modules, one per set of operations using them.
+
+        An operation then imports the shared classes it can meet and no others (DescribeKey
+        builds KeyMetadata and what it holds, not Tag or GrantListEntry): each attrs class
+        costs a fraction of a millisecond to create. Module ``_shared_<first structure>``
+        holds a group's structures and the lists and maps of the same users; lists and maps
+        holding no structure stay in ``_shared`` (plain Schema objects, cheap to build), and
+        one that holds a structure of a group goes with that group (its users are a subset).
+        """
+        shared = [n for n, m in self.module_of.items() if m == "_shared"]
+        groups: dict[frozenset[str], list[str]] = {}
+        for name in shared:
+            groups.setdefault(frozenset(users.get(name, ())), []).append(name)
+        for names in groups.values():
+            structs = sorted(n for n in names if self.kind(n) == "structure")
+            if structs:
+                module = f"_shared_{snake_case(structs[0])}"
+                for name in names:
+                    self.module_of[name] = module
+        for name in sorted(n for n in shared if self.module_of[n] == "_shared"):
+            held = sorted(
+                self.module_of[u]
+                for u in self.uses(name)
+                if self.kind(u) == "structure" and self.module_of.get(u, "").startswith("_shared_")
+            )
+            if held:
+                self.module_of[name] = held[0]
+
+    def _place_enums(self) -> None:
+        """Put each enum (its class and schema) where the classes that hold it will find it.
+
+        An enum held by the structures of exactly one ``_shared_*`` module goes to the
+        matching ``_enums_*`` module (DescribeKey's KeyMetadata needs 13 of the 32 enums;
+        creating an enum class is not free); every other enum stays in ``_enums``, which
+        also gives access to all of them. Lists and maps left in ``_shared`` that hold an
+        enum go with it, so that ``_shared`` (imported by most operations) pulls no enum.
+        """
+        groups: dict[str, set[str]] = {}
+        for name, module in self.module_of.items():
+            if module.startswith("_shared_") and self.kind(name) == "structure":
+                for used in self.uses(name):
+                    if self.is_enum(used):
+                        groups.setdefault(used, set()).add(module)
+        for name in self.shapes:
+            if self.is_enum(name):
+                found = groups.get(name, set())
+                self.module_of[name] = (
+                    "_enums" + next(iter(found))[len("_shared") :] if len(found) == 1 else "_enums"
+                )
+        for name in sorted(n for n, m in self.module_of.items() if m == "_shared"):
+            held = sorted(self.module_of[u] for u in self.uses(name) if self.is_enum(u))
+            if held:
+                self.module_of[name] = held[0]
+
+    def enum_modules(self) -> list[str]:
+        """``_enums`` and the ``_enums_*`` modules (see :meth:`_place_enums`)."""
+        return sorted({m for n, m in self.module_of.items() if self.is_enum(n)} | {"_enums"})
+
+    def users_of(self, name: str) -> set[str]:
+        """The operations whose input or output can hold ``name``."""
+        return self.users.get(name, set())
+
+    def shared_modules(self) -> list[str]:
+        """The ``_shared_*`` modules of shared structures (see :meth:`_split_shared`)."""
+        return sorted({m for m in self.module_of.values() if m.startswith("_shared_")})
 
     # -- python types --------------------------------------------------------------------
     def annotation(self, name: str) -> str:
@@ -193,18 +269,57 @@ def header(model: Model, what: str) -> str:
 # enums and scalars
 
 
-def emit_enums(model: Model) -> str:
-    out = [header(model, "Every enum of the KMS model. Unknown values stay plain strings.")]
-    out.append("from kms_mrk.schema import StrEnum\n\n")
-    names = sorted(n for n in model.shapes if model.is_enum(n))
-    out.append("__all__ = [\n" + "".join(f'    "{n}",\n' for n in names) + "]\n")
-    for name in names:
+def emit_enums(model: Model, module: str) -> str:
+    """An enum module: its StrEnum classes, their schemas and the lists and maps of them.
+
+    ``_enums`` also makes every enum of the model importable from it (the others lazily).
+    """
+    names = sorted(n for n, m in model.module_of.items() if m == module)
+    enums = [n for n in names if model.is_enum(n)]
+    index = module == "_enums"
+    elsewhere = {
+        n: f"kms_mrk.models.{m}"
+        for n, m in sorted(model.module_of.items())
+        if index and model.is_enum(n) and m != module
+    }
+    if index:
+        what = (
+            "Every enum of the KMS model (those of the ``_enums_*`` modules load on first use),\n"
+            "with the schemas of the ones defined here. Unknown values stay plain strings."
+        )
+    else:
+        what = (
+            f"The enums held by the structures of ``{module.replace('_enums_', '_shared_')}``, "
+            "their schemas\nand the lists of them. Unknown values stay plain strings."
+        )
+    out = [header(model, what)]
+    if elsewhere:
+        out.append("import importlib\nfrom typing import TYPE_CHECKING, Any\n\n")
+    items = model_imports(model, names, module)
+    if items:
+        out.append(f"from kms_mrk.models import {', '.join(items)}\n")
+    out.append("from kms_mrk.schema import Schema, StrEnum\n")
+    if elsewhere:
+        out.append("\nif TYPE_CHECKING:\n")
+        out.extend(f"    from {mod} import {n} as {n}\n" for n, mod in elsewhere.items())
+    public = sorted([*enums, *elsewhere])
+    out.append("\n__all__ = [\n" + "".join(f'    "{n}",\n' for n in public) + "]\n")
+    for name in enums:
         out.append(f"\n\nclass {name}(StrEnum):\n")
         out.append(
             f'    """Values of ``{name}`` (`KMS data types <{API}/API_Types.html>`__)."""\n\n'
         )
         for member, value in enum_members(model.shapes[name]["enum"]):
             out.append(f"    {member} = {value!r}\n")
+    out.append("\n\n# Schemas\n")
+    for name in enums:
+        shape = model.shapes[name]
+        extra = scalar_args(shape) + f", enum_type={name}"
+        out.append(f"S_{name} = Schema({name!r}, {shape['type']!r}{extra})\n")
+    for name in ordered_containers(model, names):
+        out.append(emit_container_schema(model, name, module))
+    if elsewhere:
+        out.append(lazy_getattr_source(f"kms_mrk.models.{module}", elsewhere, "enum"))
     return "".join(out)
 
 
@@ -224,13 +339,10 @@ def scalar_args(shape: dict[str, Any]) -> str:
 
 def emit_scalars(model: Model) -> str:
     out = [header(model, "Schemas of the scalar shapes (strings, numbers, blobs, timestamps).")]
-    out.append("from kms_mrk.models import _enums as _en\nfrom kms_mrk.schema import Schema\n\n")
+    out.append("from kms_mrk.schema import Schema\n\n")
     for name in sorted(n for n, m in model.module_of.items() if m == "_scalars"):
         shape = model.shapes[name]
-        extra = scalar_args(shape)
-        if shape.get("enum"):
-            extra += f", enum_type=_en.{name}"
-        out.append(f"S_{name} = Schema({name!r}, {shape['type']!r}{extra})\n")
+        out.append(f"S_{name} = Schema({name!r}, {shape['type']!r}{scalar_args(shape)})\n")
     return "".join(out)
 
 
@@ -242,8 +354,38 @@ def schema_ref(model: Model, name: str, here: str) -> str:
     module = model.module_of[name]
     if module == here:
         return f"S_{name}"
-    alias = {"_scalars": "_sc", "_shared": "_sh"}[module]
-    return f"{alias}.S_{name}"
+    return f"{module_alias(module)}.S_{name}"
+
+
+def module_alias(module: str) -> str:
+    """The name a generated module uses for another model module it imports."""
+    return {"_scalars": "_sc", "_shared": "_sh", "_enums": "_en"}.get(module, module)
+
+
+def model_imports(model: Model, names: Iterable[str], here: str) -> list[str]:
+    """``from kms_mrk.models import ...`` items for the schemas ``names`` refer to."""
+    wanted = {model.module_of.get(c, "") for n in names for c in model.children(n)}
+    items = []
+    for there in sorted(wanted - {here, ""}):
+        if there.startswith(("_scalars", "_shared", "_enums")):
+            alias = module_alias(there)
+            items.append(f"{there} as {alias}" if alias != there else there)
+    return items
+
+
+def class_imports(model: Model, names: Iterable[str], here: str) -> list[str]:
+    """``from kms_mrk.models.<module> import ...`` lines for the classes named (annotations)."""
+    by_module: dict[str, list[str]] = {}
+    for n in sorted(set(names)):
+        there = model.module_of.get(n, "")
+        if there == here:
+            continue
+        if model.is_enum(n) or (there.startswith("_shared") and model.kind(n) == "structure"):
+            by_module.setdefault(there, []).append(n)
+    return [
+        f"from kms_mrk.models.{there} import {', '.join(held)}\n"
+        for there, held in sorted(by_module.items())
+    ]
 
 
 def struct_doc(model: Model, name: str) -> tuple[str, str]:
@@ -360,19 +502,20 @@ def ordered_containers(model: Model, names: list[str]) -> list[str]:
 
 
 def emit_module(model: Model, module: str, ops: list[str]) -> str:
+    """An operation's module (``ops`` = [op]) or a ``_shared_*`` module of shared structures."""
     names = [n for n, m in model.module_of.items() if m == module]
     structs = [n for n in names if model.kind(n) == "structure"]
-    what = (
-        "Structures shared by several operations."
-        if module == "_shared"
-        else f"Request, response and command of {ops[0]}."
-    )
+    if ops:
+        what = f"Request, response and command of {ops[0]}."
+    else:
+        users = sorted(model.users_of(structs[0]))
+        what = f"Structures shared by the operations {', '.join(users)}."
     out = [header(model, what)]
     needs_dt = any(
         model.kind(u) == "timestamp" for s in structs for u in model.uses(s) if u in model.shapes
     )
     needs_any = any(model.shapes.get(u, {}).get("document") for s in structs for u in model.uses(s))
-    typing_names = ["TYPE_CHECKING", "ClassVar"] if ops and module != "_shared" else []
+    typing_names = ["TYPE_CHECKING", "ClassVar"] if ops else []
     typing_names = sorted({*typing_names, "TYPE_CHECKING"})  # for the typed __init__
     if needs_any:
         typing_names.append("Any")
@@ -381,40 +524,28 @@ def emit_module(model: Model, module: str, ops: list[str]) -> str:
     if typing_names:
         out.append(f"from typing import {', '.join(sorted(typing_names))}\n")
     out.append("\nimport attrs\n\n")
-    imports = ["_scalars as _sc"]
     referenced = {u for s in structs for u in model.uses(s)} | set(names)
     for op in ops:
         referenced |= {model.operations[op]["input"]["shape"], model.output_of[op]}
-    shared_structs = sorted(
-        n
-        for n in referenced
-        if model.module_of.get(n) == "_shared" and model.kind(n) == "structure"
-    )
-    schema_children = {c for n in names for c in model.children(n)}
-    if module != "_shared" and any(model.module_of.get(n) == "_shared" for n in schema_children):
-        imports.append("_shared as _sh")
-    enums = sorted(n for n in referenced if model.is_enum(n))
-    out.append(f"from kms_mrk.models import {', '.join(sorted(imports))}\n")
-    if enums:
-        out.append(f"from kms_mrk.models._enums import {', '.join(enums)}\n")
-    if module != "_shared" and shared_structs:
-        out.append(f"from kms_mrk.models._shared import {', '.join(shared_structs)}\n")
+    imports = sorted({"_scalars as _sc", *model_imports(model, names, module)})
+    out.append(f"from kms_mrk.models import {', '.join(imports)}\n")
+    out.extend(class_imports(model, referenced, module))
     schema_names = ["Schema", "Shape", "init_error"]
     if any(model.shapes.get(n, {}).get("required") for n in structs):
         schema_names.append("REQUIRED")
     if any(model.shapes.get(n, {}).get("members") for n in structs):
         schema_names.append("Member")
-    if any(n in model.responses for n in structs) or (ops and module != "_shared"):
+    if any(n in model.responses for n in structs) or ops:
         schema_names.append("Response")
-    if ops and module != "_shared":
+    if ops:
         schema_names.append("Command")
         if any(op in model.paginators for op in ops):
             schema_names.append("PaginatorInfo")
     out.append(f"from kms_mrk.schema import {', '.join(sorted(schema_names))}\n")
-    if ops and module != "_shared":
+    if ops:
         out.append("from kms_mrk.errors import _generated as _er\n")
         out.append("\nif TYPE_CHECKING:\n    from kms_mrk.errors._base import ServiceException\n")
-    public = sorted(structs) + [f"{op}Command" for op in ops if module != "_shared"]
+    public = sorted(structs) + [f"{op}Command" for op in ops]
     out.append("\n__all__ = [\n" + "".join(f'    "{n}",\n' for n in sorted(public)) + "]\n")
     out.append("\n_set = object.__setattr__\n")
     for name in sorted(structs, key=lambda n: (n in model.responses, n)):
@@ -435,10 +566,63 @@ def emit_module(model: Model, module: str, ops: list[str]) -> str:
             out.append("    )\n)\n")
     for name in sorted(structs):
         out.append(f"{name}.__schema__ = S_{name}\n")
-    if module != "_shared":
-        for op in ops:
-            out.append(emit_command(model, op))
+    for op in ops:
+        out.append(emit_command(model, op))
     return "".join(out)
+
+
+def emit_shared_index(model: Model) -> str:
+    """``_shared``: lists and maps holding no structure, and the shared structures, lazily.
+
+    The structures live in the ``_shared_*`` modules (see :meth:`Model._split_shared`);
+    ``from kms_mrk.models._shared import KeyMetadata`` keeps working and loads only the
+    module that defines the name.
+    """
+    names = sorted(n for n, m in model.module_of.items() if m == "_shared")
+    structs = {
+        n: f"kms_mrk.models.{m}"
+        for n, m in sorted(model.module_of.items())
+        if m.startswith("_shared_") and model.kind(n) == "structure"
+    }
+    out = [
+        header(
+            model,
+            "Lists and maps used by several operations; the shared structures, loaded on first\n"
+            "use from the ``_shared_*`` module of the operations that use them.",
+        )
+    ]
+    out.append("import importlib\nfrom typing import TYPE_CHECKING, Any\n\n")
+    items = model_imports(model, names, "_shared")
+    if items:
+        out.append(f"from kms_mrk.models import {', '.join(items)}\n")
+    out.append("from kms_mrk.schema import Schema\n")
+    out.append("\nif TYPE_CHECKING:\n")
+    out.extend(f"    from {mod} import {n} as {n}\n" for n, mod in structs.items())
+    out.append("\n__all__ = [\n" + "".join(f'    "{n}",\n' for n in structs) + "]\n")
+    out.append("\n# Schemas\n")
+    for name in ordered_containers(model, names):
+        out.append(emit_container_schema(model, name, "_shared"))
+    out.append(lazy_getattr_source("kms_mrk.models._shared", structs, "structure"))
+    return "".join(out)
+
+
+def lazy_getattr_source(package: str, names: dict[str, str], what: str) -> str:
+    """``_MODULES`` and a module ``__getattr__`` loading each of ``names`` from its module."""
+    return (
+        f"\n# {what} -> the module that defines it\n_MODULES: dict[str, str] = {{\n"
+        + "".join(f"    {n!r}: {mod!r},\n" for n, mod in names.items())
+        + "}\n\n\n"
+        "def __getattr__(name: str) -> Any:\n"
+        "    module = _MODULES.get(name)\n"
+        "    if module is None:\n"
+        f"        message = f\"module '{package}' has no attribute {{name!r}}\"\n"
+        "        raise AttributeError(message)\n"
+        "    value = getattr(importlib.import_module(module), name)\n"
+        "    globals()[name] = value\n"
+        "    return value\n\n\n"
+        "def __dir__() -> list[str]:\n"
+        "    return sorted(set(globals()) | set(__all__))\n"
+    )
 
 
 def emit_command(model: Model, op: str) -> str:
@@ -523,7 +707,7 @@ def public_model_names(model: Model) -> dict[str, str]:
     names: dict[str, str] = {}
     for name in model.shapes:
         if model.is_enum(name):
-            names[name] = "_enums"
+            names[name] = model.module_of[name]
     for name, module in model.module_of.items():
         if module != "_scalars" and model.kind(name) == "structure":
             names[name] = module
@@ -715,9 +899,12 @@ def generate(root: Path, model: Model | None = None) -> dict[Path, str]:
     check_descriptions(model)
     files: dict[Path, str] = {}
     pkg = root / "kms_mrk"
-    files[pkg / "models" / "_enums.py"] = emit_enums(model)
+    for module in model.enum_modules():
+        files[pkg / "models" / f"{module}.py"] = emit_enums(model, module)
     files[pkg / "models" / "_scalars.py"] = emit_scalars(model)
-    files[pkg / "models" / "_shared.py"] = emit_module(model, "_shared", [])
+    files[pkg / "models" / "_shared.py"] = emit_shared_index(model)
+    for module in model.shared_modules():
+        files[pkg / "models" / f"{module}.py"] = emit_module(model, module, [])
     for op in sorted(model.operations):
         files[pkg / "models" / f"{op_module(op)}.py"] = emit_module(model, op_module(op), [op])
     files[pkg / "models" / "__init__.py"] = emit_models_init(model)
@@ -777,7 +964,10 @@ def emit_service_facts(model: Model) -> str:
         "From the model's metadata and shapes, and codegen/facts.py for what the model does\n"
         "not state (which operations a retry must not resend)."
     )
-    out = [header(model, what), "import re\nfrom typing import Final\n\n__all__ = [\n"]
+    out = [
+        header(model, what),
+        "import re\nfrom typing import TYPE_CHECKING, Any, Final\n\n__all__ = [\n",
+    ]
     out.extend(f'    "{n}",\n' for n in sorted(names))
     out.append("]\n\n")
     out.append("#: ``X-Amz-Target: TrentService.<Operation>``\n")
@@ -797,7 +987,8 @@ def emit_service_facts(model: Model) -> str:
     out.append("#: the model's RegionType pattern; match with REGION_RE.fullmatch (\\d is ASCII\n")
     out.append("#: there, and fullmatch refuses the trailing newline that $ lets through)\n")
     out.append(f"REGION_PATTERN: Final = {_quoted(region['pattern'])}\n")
-    out.append("REGION_RE: Final = re.compile(REGION_PATTERN, re.ASCII)\n")
+    out.append("#: (compiled on first use: a client's calls never need it)\n")
+    out.append("if TYPE_CHECKING:\n    REGION_RE: re.Pattern[str]\n")
     out.append(f"REGION_MAX_LENGTH: Final = {int(region['max'])}\n\n")
     out.append("#: every operation of the model\n")
     out.append("OPERATIONS: Final[frozenset[str]] = frozenset(\n    {\n")
@@ -810,6 +1001,13 @@ def emit_service_facts(model: Model) -> str:
     out.append("NON_IDEMPOTENT_OPERATIONS: Final[frozenset[str]] = frozenset(\n    {\n")
     out.extend(f"        {_quoted(op)},\n" for op in sorted(NON_IDEMPOTENT_OPERATIONS))
     out.append("    }\n)\n")
+    out.append(
+        "\n\ndef __getattr__(name: str) -> Any:\n"
+        '    if name == "REGION_RE":\n'
+        '        pattern = globals()["REGION_RE"] = re.compile(REGION_PATTERN, re.ASCII)\n'
+        "        return pattern\n"
+        '    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")\n'
+    )
     return "".join(out)
 
 

@@ -533,12 +533,12 @@ def _check_url(value: object, source: _Source) -> str:
             f"{source.describe(value)} is not a valid URL: it must be a string"
         )
     url = value.strip()
-    from urllib.parse import urlsplit
+    from kms_mrk._url import split_url
 
     shown = _mask_userinfo(url)
     problem: str | None = None
     try:
-        parts = urlsplit(url)
+        parts = split_url(url)
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError as exc:
         problem = str(exc)

@@ -21,13 +21,14 @@ injected monotonic clock for deadlines and the wall clock for signing itself.
 Everything a call needs that does not change between calls (schemas, the ``X-Amz-Target``
 header, the output schema) is looked up once per command class and cached, so the per-call
 path is: one validation walk, one JSON encode, one signature, one transport call, one
-decode. Logging is formatted only when the ``kms_mrk`` logger is enabled for the level.
+decode. Logging is formatted only when the ``kms_mrk`` logger is enabled for the level, and
+:mod:`logging` itself is imported only once a record could be wanted (see :func:`_log_enabled`).
 """
 
 from __future__ import annotations
 
-import logging
 import os
+import sys
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from datetime import datetime, timezone
@@ -51,6 +52,8 @@ from kms_mrk.schema import Command, Response
 from kms_mrk.transport._types import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
+    import logging
+
     from kms_mrk.auth import Credentials, CredentialsProvider, SigV4Signer
     from kms_mrk.interceptors import Interceptor
     from kms_mrk.retries import RetryStrategy, RetryToken
@@ -58,7 +61,38 @@ if TYPE_CHECKING:
 
 __all__ = ["CREDENTIALS", "SEND", "SLEEP", "ClockSkew", "Pipeline", "send_async"]
 
-log = logging.getLogger("kms_mrk")
+_LOG_DEBUG: Final = 10  # logging.DEBUG and INFO, without importing logging
+_LOG_INFO: Final = 20
+_LOG_WARNING: Final = 30
+_logger: logging.Logger | None = None
+
+
+def _log() -> logging.Logger:
+    """The ``kms_mrk`` logger (:mod:`logging` is imported on first need)."""
+    global _logger
+    if _logger is None:
+        import logging
+
+        _logger = logging.getLogger("kms_mrk")
+    return _logger
+
+
+def _log_enabled(level: int) -> bool:
+    """Whether the ``kms_mrk`` logger would handle a record at ``level``.
+
+    Until something imports :mod:`logging` nobody can have set a level, a handler or
+    ``logging.disable``, so records below WARNING would be dropped: say so without importing
+    it (a few milliseconds of a cold start). From WARNING up a record would reach logging's
+    last-resort handler, so the logger is asked (and logging imported).
+    """
+    if _logger is None and level < _LOG_WARNING and "logging" not in sys.modules:
+        return False
+    return _log().isEnabledFor(level)
+
+
+if "logging" in sys.modules:  # made now, as before, for configurations applied later
+    _log()
+
 OutputT = TypeVar("OutputT", bound=Response)
 TARGET_PREFIX = _facts.TARGET_PREFIX
 
@@ -438,13 +472,14 @@ class Pipeline:
                     # sense (no backoff, no quota, not counted against max_attempts).
                     skew_retried = resend_now = True
                     counted -= 1
-                    log.debug(
-                        "%s %s: signing time refused (%s); clock offset now %+.0fs, resending",
-                        info.name,
-                        self.region,
-                        _describe(error),
-                        skew.offset,
-                    )
+                    if _log_enabled(_LOG_DEBUG):
+                        _log().debug(
+                            "%s %s: signing time refused (%s); clock offset now %+.0fs, resending",
+                            info.name,
+                            self.region,
+                            _describe(error),
+                            skew.offset,
+                        )
                     last_error = error
                     continue
                 if max_attempts is not None and counted >= max_attempts:
@@ -460,7 +495,7 @@ class Pipeline:
                     )
                 ):
                     raise self._deadline(info, timeout, attempt, slept, error) from error
-                if log.isEnabledFor(_failure_level(error, next_token)):
+                if _log_enabled(_failure_level(error, next_token)):
                     self._log_failure(info, command, attempt, started, response, error, next_token)
                 if next_token is None:
                     _attach_metadata(error, response, attempt, slept)
@@ -477,8 +512,8 @@ class Pipeline:
                 extended_request_id=response.headers.get("x-amz-id-2"),
             )
             output._set_metadata(metadata)
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug(
+            if _log_enabled(_LOG_DEBUG):
+                _log().debug(
                     "%s %s -> HTTP %s request_id=%s attempt=%d %.1fms input=%r",
                     info.name,
                     self.region,
@@ -509,8 +544,8 @@ class Pipeline:
         )
         error.__cause__ = cause
         _attach_metadata(error, None, attempts, slept)
-        if log.isEnabledFor(logging.INFO):
-            log.info("%s %s: %s", info.name, self.region, error.detail)
+        if _log_enabled(_LOG_INFO):
+            _log().info("%s %s: %s", info.name, self.region, error.detail)
         return error
 
     def _parse(self, info: _OperationInfo, response: HttpResponse) -> Any:
@@ -531,6 +566,7 @@ class Pipeline:
         next_token: Any,
     ) -> None:
         request_id = awsjson11.request_id_from(response.headers) if response is not None else None
+        log = _log()
         if next_token is not None:
             log.debug(
                 "%s %s failed request_id=%s attempt=%d %.1fms: %s; retrying in %.3fs",
@@ -623,12 +659,12 @@ def _failure_level(error: BaseException, next_token: Any) -> int:
     state: client faults); INFO for calls that fail for good on the service's or the
     network's side, which an operator wants to see."""
     if next_token is not None:
-        return logging.DEBUG
+        return _LOG_DEBUG
     if isinstance(error, ServiceException) and error.fault == "client":
         from kms_mrk.retries import is_throttling_error
 
-        return logging.INFO if is_throttling_error(error) else logging.DEBUG
-    return logging.INFO
+        return _LOG_INFO if is_throttling_error(error) else _LOG_DEBUG
+    return _LOG_INFO
 
 
 def _describe(error: BaseException) -> str:

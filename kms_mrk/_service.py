@@ -9,7 +9,7 @@ not state (which operations a retry must not resend).
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 __all__ = [
     "API_VERSION",
@@ -43,7 +43,9 @@ CONTENT_TYPE: Final = "application/x-amz-json-1.1"
 #: the model's RegionType pattern; match with REGION_RE.fullmatch (\d is ASCII
 #: there, and fullmatch refuses the trailing newline that $ lets through)
 REGION_PATTERN: Final = "^([a-z]+-){2,3}\\d+$"
-REGION_RE: Final = re.compile(REGION_PATTERN, re.ASCII)
+#: (compiled on first use: a client's calls never need it)
+if TYPE_CHECKING:
+    REGION_RE: re.Pattern[str]
 REGION_MAX_LENGTH: Final = 32
 
 #: every operation of the model
@@ -131,3 +133,10 @@ NON_IDEMPOTENT_OPERATIONS: Final[frozenset[str]] = frozenset(
         "UpdatePrimaryRegion",
     }
 )
+
+
+def __getattr__(name: str) -> Any:
+    if name == "REGION_RE":
+        pattern = globals()["REGION_RE"] = re.compile(REGION_PATTERN, re.ASCII)
+        return pattern
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

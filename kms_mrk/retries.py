@@ -74,6 +74,19 @@ __all__ = [
     "resolve_retry",
 ]
 
+_rng: random.Random | None = None
+
+
+def _shared_rng() -> random.Random:
+    """The random source of strategies built without one (``random`` imported on first use)."""
+    global _rng
+    if _rng is None:
+        import random
+
+        _rng = random.Random()
+    return _rng
+
+
 ErrorKind = Literal["throttling", "transient", "timeout"]
 """Why an error may be retried: ``timeout`` covers every transport failure (it costs more quota)."""
 
@@ -401,11 +414,7 @@ class StandardRetryStrategy:
         if quota is not None and not isinstance(quota, RetryQuota):
             raise ConfigurationError(f"quota must be a RetryQuota or None; got {quota!r}")
         self._quota = quota if quota is not None else RetryQuota()
-        if rng is None:
-            import random
-
-            rng = random.Random()
-        self._rng = rng
+        self._rng = rng  # None: the module's shared source, made when a retry first waits
         self._non_idempotent = frozenset(non_idempotent_operations)
 
     @property
@@ -437,7 +446,8 @@ class StandardRetryStrategy:
         base = self._throttling_base if kind == "throttling" else self._base
         # ldexp(b, e) is b * 2**e without overflowing for very large attempt numbers.
         ceiling = min(self._max_backoff, math.ldexp(base, min(max(attempt - 1, 0), 64)))
-        delay = self._rng.random() * ceiling
+        rng = self._rng if self._rng is not None else _shared_rng()
+        delay = rng.random() * ceiling
         if error is not None:
             asked = _retry_after(error)
             if asked is not None:

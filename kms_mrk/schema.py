@@ -16,19 +16,19 @@ when a model module is imported.
 from __future__ import annotations
 
 import datetime as _dt
-import difflib
 import enum
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar
 
 import attrs
 
-from kms_mrk.errors._base import ParamValidationError, ResponseMetadata, ValidationProblem
+from kms_mrk.errors._base import ParamValidationError, ResponseMetadata
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
     from kms_mrk.errors._base import ServiceException
+    from kms_mrk.errors._problem import ValidationProblem
 
 __all__ = [
     "REQUIRED",
@@ -385,6 +385,12 @@ def shape_from_dict(cls: type[T], data: Mapping[str, Any], *, check: bool = Fals
     return result  # type: ignore[no-any-return]
 
 
+def _problem(path: str, rule: str) -> ValidationProblem:
+    from kms_mrk.errors._problem import ValidationProblem  # loaded by the first problem
+
+    return ValidationProblem(path, rule)
+
+
 def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
@@ -410,19 +416,19 @@ def _from_document(
         if target is not None and isinstance(data, target):
             return data
         if not isinstance(data, Mapping):
-            problems.append(
-                ValidationProblem(path, f"expected {schema.name} or a dict, got {_tname(data)}")
-            )
+            problems.append(_problem(path, f"expected {schema.name} or a dict, got {_tname(data)}"))
             return None
         kwargs: dict[str, Any] = {}
         for key, item in data.items():
             member = schema.members_by_name.get(key)
             if member is None:
-                hint = difflib.get_close_matches(str(key), list(schema.members_by_name), n=1)
+                from difflib import get_close_matches
+
+                hint = get_close_matches(str(key), list(schema.members_by_name), n=1)
                 rule = f"unknown member of {schema.name}"
                 if hint:
                     rule += f" (did you mean {hint[0]!r}?)"
-                problems.append(ValidationProblem(_join(path, str(key)), rule))
+                problems.append(_problem(_join(path, str(key)), rule))
                 continue
             if item is None:
                 continue
@@ -431,13 +437,9 @@ def _from_document(
             )
         for m in schema.members:
             if m.required and m.py_name not in kwargs:
-                problems.append(
-                    ValidationProblem(_join(path, m.name), "required member is missing")
-                )
+                problems.append(_problem(_join(path, m.name), "required member is missing"))
         if checker is not None and kind == UNION and len(kwargs) != 1:
-            problems.append(
-                ValidationProblem(path, f"exactly one member must be set, got {len(kwargs)}")
-            )
+            problems.append(_problem(path, f"exactly one member must be set, got {len(kwargs)}"))
         if problems or target is None:
             return None
         return target(**kwargs)
@@ -481,7 +483,7 @@ def _from_document(
             return _EPOCH + _dt.timedelta(seconds=data)
         except (OverflowError, ValueError):
             problems.append(
-                ValidationProblem(
+                _problem(
                     path,
                     f"{data!r} is not a time: epoch seconds must be a finite number "
                     "between years 1 and 9999",
@@ -558,7 +560,9 @@ def _init_message(
     for key in strangers:
         if not schema.members:
             break
-        hint = difflib.get_close_matches(key, list(schema.py_names), n=1)
+        from difflib import get_close_matches
+
+        hint = get_close_matches(key, list(schema.py_names), n=1)
         extra = f" (did you mean {hint[0]!r}?)" if hint else ""
         parts.append(f"{name}() got an unexpected keyword argument {key!r}{extra}.")
     if missing:
@@ -616,23 +620,23 @@ def _check_here(schema: Schema, value: Any, path: str, problems: list[Validation
     add = problems.append
     if kind == LIST:
         if not isinstance(value, (list, tuple)):
-            add(ValidationProblem(path, f"expected list, got {_tname(value)}"))
+            add(_problem(path, f"expected list, got {_tname(value)}"))
             return
         _check_length(schema, len(value), "number of items", path, add)
         if not schema.sparse:
             for i, item in enumerate(value):
                 if item is None:
-                    add(ValidationProblem(f"{path}[{i}]", "None is not allowed in this list"))
+                    add(_problem(f"{path}[{i}]", "None is not allowed in this list"))
     elif kind == MAP:
         if not isinstance(value, dict):
-            add(ValidationProblem(path, f"expected dict, got {_tname(value)}"))
+            add(_problem(path, f"expected dict, got {_tname(value)}"))
             return
         _check_length(schema, len(value), "number of entries", path, add)
         assert schema.key is not None
         for k, v in value.items():
             _validate(schema.key, k, f"{path}[{k!r}] (key)", problems)
             if v is None and not schema.sparse:
-                add(ValidationProblem(f"{path}[{k!r}]", "None is not allowed as a map value"))
+                add(_problem(f"{path}[{k!r}]", "None is not allowed as a map value"))
     elif kind not in STRUCTURED_TYPES:
         _validate(schema, value, path, problems)
 
@@ -643,23 +647,23 @@ def _validate(schema: Schema, value: Any, path: str, problems: list[ValidationPr
     if kind in STRUCTURED_TYPES:
         cls = schema.py_type
         if cls is not None and not isinstance(value, cls):
-            add(ValidationProblem(path, f"expected {schema.name}, got {_tname(value)}"))
+            add(_problem(path, f"expected {schema.name}, got {_tname(value)}"))
             return
         set_count = 0
         for m in schema.members:
             v = getattr(value, m.py_name, None)
             if v is None:
                 if m.required:
-                    add(ValidationProblem(_join(path, m.name), "required member is missing"))
+                    add(_problem(_join(path, m.name), "required member is missing"))
                 continue
             set_count += 1
             _validate(m.target, v, _join(path, m.name), problems)
         if kind == UNION and set_count != 1:
-            add(ValidationProblem(path, f"exactly one member must be set, got {set_count}"))
+            add(_problem(path, f"exactly one member must be set, got {set_count}"))
         return
     if kind == STRING:
         if not isinstance(value, str):
-            add(ValidationProblem(path, f"expected str, got {_tname(value)}"))
+            add(_problem(path, f"expected str, got {_tname(value)}"))
             return
         _check_length(schema, len(value), "length", path, add)
     elif kind == BLOB:
@@ -668,28 +672,28 @@ def _validate(schema: Schema, value: Any, path: str, problems: list[ValidationPr
         elif isinstance(value, (bytes, bytearray, memoryview)):
             size = len(value)
         else:
-            add(ValidationProblem(path, f"expected bytes, got {_tname(value)}"))
+            add(_problem(path, f"expected bytes, got {_tname(value)}"))
             return
         _check_length(schema, size, "length in bytes", path, add)
     elif kind in INTEGER_TYPES:
         if not isinstance(value, int) or isinstance(value, bool):
-            add(ValidationProblem(path, f"expected int, got {_tname(value)}"))
+            add(_problem(path, f"expected int, got {_tname(value)}"))
             return
         _check_range(schema, value, path, add)
     elif kind in FLOAT_TYPES:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
-            add(ValidationProblem(path, f"expected float, got {_tname(value)}"))
+            add(_problem(path, f"expected float, got {_tname(value)}"))
             return
         if value == value:  # NaN has no place in a range
             _check_range(schema, value, path, add)
     elif kind == BOOLEAN:
         if not isinstance(value, bool):
-            add(ValidationProblem(path, f"expected bool, got {_tname(value)}"))
+            add(_problem(path, f"expected bool, got {_tname(value)}"))
     elif kind == TIMESTAMP:
         if isinstance(value, _dt.datetime):
             if value.tzinfo is None or value.utcoffset() is None:
                 add(
-                    ValidationProblem(
+                    _problem(
                         path,
                         "expected a timezone-aware datetime, got a naive one "
                         "(give tzinfo, e.g. datetime.timezone.utc)",
@@ -699,15 +703,15 @@ def _validate(schema: Schema, value: Any, path: str, problems: list[ValidationPr
             try:
                 value.astimezone(_UTC)
             except OverflowError:
-                add(ValidationProblem(path, f"{value.isoformat()} is out of range in UTC"))
+                add(_problem(path, f"{value.isoformat()} is out of range in UTC"))
         elif not isinstance(value, (int, float)) or isinstance(value, bool):
-            add(ValidationProblem(path, f"expected datetime, got {_tname(value)}"))
+            add(_problem(path, f"expected datetime, got {_tname(value)}"))
         else:
             try:
                 _EPOCH + _dt.timedelta(seconds=value)
             except (OverflowError, ValueError):
                 add(
-                    ValidationProblem(
+                    _problem(
                         path,
                         f"{value!r} is not a time: epoch seconds must be a finite number "
                         "between years 1 and 9999",
@@ -715,20 +719,20 @@ def _validate(schema: Schema, value: Any, path: str, problems: list[ValidationPr
                 )
     elif kind == LIST:
         if not isinstance(value, (list, tuple)):
-            add(ValidationProblem(path, f"expected list, got {_tname(value)}"))
+            add(_problem(path, f"expected list, got {_tname(value)}"))
             return
         _check_length(schema, len(value), "number of items", path, add)
         member = schema.member
         assert member is not None
         for i, item in enumerate(value):
             if item is None and not schema.sparse:
-                add(ValidationProblem(f"{path}[{i}]", "None is not allowed in this list"))
+                add(_problem(f"{path}[{i}]", "None is not allowed in this list"))
                 continue
             if item is not None:
                 _validate(member, item, f"{path}[{i}]", problems)
     elif kind == MAP:
         if not isinstance(value, dict):
-            add(ValidationProblem(path, f"expected dict, got {_tname(value)}"))
+            add(_problem(path, f"expected dict, got {_tname(value)}"))
             return
         _check_length(schema, len(value), "number of entries", path, add)
         key_schema, value_schema = schema.key, schema.value
@@ -739,7 +743,7 @@ def _validate(schema: Schema, value: Any, path: str, problems: list[ValidationPr
             _validate(key_schema, k, f"{item_path} (key)", problems)
             if v is None:
                 if not schema.sparse:
-                    add(ValidationProblem(item_path, "None is not allowed as a map value"))
+                    add(_problem(item_path, "None is not allowed as a map value"))
                 continue
             _validate(value_schema, v, item_path, problems)
     elif kind == DOCUMENT:
@@ -748,13 +752,13 @@ def _validate(schema: Schema, value: Any, path: str, problems: list[ValidationPr
 
 def _check_length(schema: Schema, size: int, what: str, path: str, add: Any) -> None:
     if schema.min is not None and size < schema.min:
-        add(ValidationProblem(path, f"{what} {size} is below the minimum of {int(schema.min)}"))
+        add(_problem(path, f"{what} {size} is below the minimum of {int(schema.min)}"))
     if schema.max is not None and size > schema.max:
-        add(ValidationProblem(path, f"{what} {size} is above the maximum of {int(schema.max)}"))
+        add(_problem(path, f"{what} {size} is above the maximum of {int(schema.max)}"))
 
 
 def _check_range(schema: Schema, value: float, path: str, add: Any) -> None:
     if schema.min is not None and value < schema.min:
-        add(ValidationProblem(path, f"value {value} is below the minimum of {schema.min:g}"))
+        add(_problem(path, f"value {value} is below the minimum of {schema.min:g}"))
     if schema.max is not None and value > schema.max:
-        add(ValidationProblem(path, f"value {value} is above the maximum of {schema.max:g}"))
+        add(_problem(path, f"value {value} is above the maximum of {schema.max:g}"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from kms_mrk.errors import _generated
 from kms_mrk.errors._base import (
     CallTimeoutError,
@@ -21,13 +23,15 @@ from kms_mrk.errors._base import (
     ResponseParseError,
     ServiceException,
     TransportError,
-    ValidationProblem,
 )
 from kms_mrk.errors._common import *  # noqa: F403
 from kms_mrk.errors._common import COMMON_ERRORS
 from kms_mrk.errors._common import __all__ as _common_all
 from kms_mrk.errors._generated import *  # noqa: F403
 from kms_mrk.errors._generated import MODELED_ERRORS
+
+if TYPE_CHECKING:
+    from kms_mrk.errors._problem import ValidationProblem as ValidationProblem
 
 __all__ = [
     "ERRORS_BY_CODE",
@@ -63,11 +67,19 @@ def error_class_for_code(code: str) -> type[KMSServiceException]:
     return ERRORS_BY_CODE.get(code, KMSServiceException)
 
 
+def __getattr__(name: str) -> Any:
+    if name == "ValidationProblem":  # not an exception; its module loads on first use
+        from kms_mrk.errors._problem import ValidationProblem
+
+        return ValidationProblem
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _present_as_public() -> None:
     # Tracebacks and reprs name the public module (kms_mrk.errors.NotFoundException), not the
     # private one that defines the class; pickle finds the classes there too.
     for name in __all__:
-        obj = globals()[name]
+        obj = globals().get(name)
         if isinstance(obj, type) and issubclass(obj, BaseException):
             obj.__module__ = __name__
 

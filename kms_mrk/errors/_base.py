@@ -24,9 +24,12 @@ Service exceptions carry ``code``, ``message``, ``http_status``, ``request_id``,
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import attrs
+
+if TYPE_CHECKING:
+    from kms_mrk.errors._problem import ValidationProblem
 
 __all__ = [
     "CallTimeoutError",
@@ -50,6 +53,14 @@ __all__ = [
 ]
 
 Fault = Literal["client", "server"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ValidationProblem":  # defined apart, imported on first use
+        from kms_mrk.errors._problem import ValidationProblem
+
+        return ValidationProblem
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @attrs.frozen(slots=True)
@@ -86,17 +97,6 @@ def _restore_error(cls: type[KmsMrkError], args: tuple[Any, ...]) -> KmsMrkError
     error = cls.__new__(cls)
     error.args = args
     return error
-
-
-@attrs.frozen(slots=True)
-class ValidationProblem:
-    """One broken rule: ``path`` names the member with wire names (``Tags[2].TagKey``)."""
-
-    path: str
-    rule: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.rule}" if self.path else self.rule
 
 
 class ParamValidationError(KmsMrkError, ValueError):

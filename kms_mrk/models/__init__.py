@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from kms_mrk.models._op_create_key import CreateKeyResponse as CreateKeyResponse
     from kms_mrk.models._enums import CustomKeyStoreType as CustomKeyStoreType
     from kms_mrk.models._op_describe_custom_key_stores import CustomKeyStoresListEntry as CustomKeyStoresListEntry
-    from kms_mrk.models._enums import CustomerMasterKeySpec as CustomerMasterKeySpec
+    from kms_mrk.models._enums_key_metadata import CustomerMasterKeySpec as CustomerMasterKeySpec
     from kms_mrk.models._enums import DataKeyPairSpec as DataKeyPairSpec
     from kms_mrk.models._enums import DataKeySpec as DataKeySpec
     from kms_mrk.models._op_decapsulate import DecapsulateCommand as DecapsulateCommand
@@ -79,12 +79,12 @@ if TYPE_CHECKING:
     from kms_mrk.models._op_encapsulate import EncapsulateCommand as EncapsulateCommand
     from kms_mrk.models._op_encapsulate import EncapsulateRequest as EncapsulateRequest
     from kms_mrk.models._op_encapsulate import EncapsulateResponse as EncapsulateResponse
-    from kms_mrk.models._enums import EncapsulationAlgorithmSpec as EncapsulationAlgorithmSpec
+    from kms_mrk.models._enums_key_metadata import EncapsulationAlgorithmSpec as EncapsulationAlgorithmSpec
     from kms_mrk.models._op_encrypt import EncryptCommand as EncryptCommand
     from kms_mrk.models._op_encrypt import EncryptRequest as EncryptRequest
     from kms_mrk.models._op_encrypt import EncryptResponse as EncryptResponse
-    from kms_mrk.models._enums import EncryptionAlgorithmSpec as EncryptionAlgorithmSpec
-    from kms_mrk.models._enums import ExpirationModelType as ExpirationModelType
+    from kms_mrk.models._enums_key_metadata import EncryptionAlgorithmSpec as EncryptionAlgorithmSpec
+    from kms_mrk.models._enums_key_metadata import ExpirationModelType as ExpirationModelType
     from kms_mrk.models._op_generate_data_key import GenerateDataKeyCommand as GenerateDataKeyCommand
     from kms_mrk.models._op_generate_data_key_pair import GenerateDataKeyPairCommand as GenerateDataKeyPairCommand
     from kms_mrk.models._op_generate_data_key_pair import GenerateDataKeyPairRequest as GenerateDataKeyPairRequest
@@ -118,32 +118,32 @@ if TYPE_CHECKING:
     from kms_mrk.models._op_get_public_key import GetPublicKeyCommand as GetPublicKeyCommand
     from kms_mrk.models._op_get_public_key import GetPublicKeyRequest as GetPublicKeyRequest
     from kms_mrk.models._op_get_public_key import GetPublicKeyResponse as GetPublicKeyResponse
-    from kms_mrk.models._shared import GrantConstraints as GrantConstraints
-    from kms_mrk.models._shared import GrantListEntry as GrantListEntry
-    from kms_mrk.models._enums import GrantOperation as GrantOperation
+    from kms_mrk.models._shared_grant_constraints import GrantConstraints as GrantConstraints
+    from kms_mrk.models._shared_grant_list_entry import GrantListEntry as GrantListEntry
+    from kms_mrk.models._enums_grant_list_entry import GrantOperation as GrantOperation
     from kms_mrk.models._op_import_key_material import ImportKeyMaterialCommand as ImportKeyMaterialCommand
     from kms_mrk.models._op_import_key_material import ImportKeyMaterialRequest as ImportKeyMaterialRequest
     from kms_mrk.models._op_import_key_material import ImportKeyMaterialResponse as ImportKeyMaterialResponse
     from kms_mrk.models._enums import ImportState as ImportState
     from kms_mrk.models._enums import ImportType as ImportType
     from kms_mrk.models._enums import IncludeKeyMaterial as IncludeKeyMaterial
-    from kms_mrk.models._enums import KeyAgreementAlgorithmSpec as KeyAgreementAlgorithmSpec
-    from kms_mrk.models._enums import KeyEncryptionMechanism as KeyEncryptionMechanism
+    from kms_mrk.models._enums_key_metadata import KeyAgreementAlgorithmSpec as KeyAgreementAlgorithmSpec
+    from kms_mrk.models._enums_recipient_info import KeyEncryptionMechanism as KeyEncryptionMechanism
     from kms_mrk.models._op_get_key_last_usage import KeyLastUsageData as KeyLastUsageData
     from kms_mrk.models._enums import KeyLastUsageTrackingOperation as KeyLastUsageTrackingOperation
     from kms_mrk.models._op_list_keys import KeyListEntry as KeyListEntry
-    from kms_mrk.models._enums import KeyManagerType as KeyManagerType
+    from kms_mrk.models._enums_key_metadata import KeyManagerType as KeyManagerType
     from kms_mrk.models._enums import KeyMaterialState as KeyMaterialState
-    from kms_mrk.models._shared import KeyMetadata as KeyMetadata
-    from kms_mrk.models._enums import KeySpec as KeySpec
-    from kms_mrk.models._enums import KeyState as KeyState
-    from kms_mrk.models._enums import KeyUsageType as KeyUsageType
+    from kms_mrk.models._shared_key_metadata import KeyMetadata as KeyMetadata
+    from kms_mrk.models._enums_key_metadata import KeySpec as KeySpec
+    from kms_mrk.models._enums_key_metadata import KeyState as KeyState
+    from kms_mrk.models._enums_key_metadata import KeyUsageType as KeyUsageType
     from kms_mrk.models._op_list_aliases import ListAliasesCommand as ListAliasesCommand
     from kms_mrk.models._op_list_aliases import ListAliasesRequest as ListAliasesRequest
     from kms_mrk.models._op_list_aliases import ListAliasesResponse as ListAliasesResponse
     from kms_mrk.models._op_list_grants import ListGrantsCommand as ListGrantsCommand
     from kms_mrk.models._op_list_grants import ListGrantsRequest as ListGrantsRequest
-    from kms_mrk.models._shared import ListGrantsResponse as ListGrantsResponse
+    from kms_mrk.models._shared_grant_list_entry import ListGrantsResponse as ListGrantsResponse
     from kms_mrk.models._op_list_key_policies import ListKeyPoliciesCommand as ListKeyPoliciesCommand
     from kms_mrk.models._op_list_key_policies import ListKeyPoliciesRequest as ListKeyPoliciesRequest
     from kms_mrk.models._op_list_key_policies import ListKeyPoliciesResponse as ListKeyPoliciesResponse
@@ -158,19 +158,19 @@ if TYPE_CHECKING:
     from kms_mrk.models._op_list_resource_tags import ListResourceTagsResponse as ListResourceTagsResponse
     from kms_mrk.models._op_list_retirable_grants import ListRetirableGrantsCommand as ListRetirableGrantsCommand
     from kms_mrk.models._op_list_retirable_grants import ListRetirableGrantsRequest as ListRetirableGrantsRequest
-    from kms_mrk.models._enums import MacAlgorithmSpec as MacAlgorithmSpec
+    from kms_mrk.models._enums_key_metadata import MacAlgorithmSpec as MacAlgorithmSpec
     from kms_mrk.models._enums import MessageType as MessageType
-    from kms_mrk.models._shared import MultiRegionConfiguration as MultiRegionConfiguration
-    from kms_mrk.models._shared import MultiRegionKey as MultiRegionKey
-    from kms_mrk.models._enums import MultiRegionKeyType as MultiRegionKeyType
-    from kms_mrk.models._enums import OriginType as OriginType
+    from kms_mrk.models._shared_key_metadata import MultiRegionConfiguration as MultiRegionConfiguration
+    from kms_mrk.models._shared_key_metadata import MultiRegionKey as MultiRegionKey
+    from kms_mrk.models._enums_key_metadata import MultiRegionKeyType as MultiRegionKeyType
+    from kms_mrk.models._enums_key_metadata import OriginType as OriginType
     from kms_mrk.models._op_put_key_policy import PutKeyPolicyCommand as PutKeyPolicyCommand
     from kms_mrk.models._op_put_key_policy import PutKeyPolicyRequest as PutKeyPolicyRequest
     from kms_mrk.models._op_put_key_policy import PutKeyPolicyResponse as PutKeyPolicyResponse
     from kms_mrk.models._op_re_encrypt import ReEncryptCommand as ReEncryptCommand
     from kms_mrk.models._op_re_encrypt import ReEncryptRequest as ReEncryptRequest
     from kms_mrk.models._op_re_encrypt import ReEncryptResponse as ReEncryptResponse
-    from kms_mrk.models._shared import RecipientInfo as RecipientInfo
+    from kms_mrk.models._shared_recipient_info import RecipientInfo as RecipientInfo
     from kms_mrk.models._op_replicate_key import ReplicateKeyCommand as ReplicateKeyCommand
     from kms_mrk.models._op_replicate_key import ReplicateKeyRequest as ReplicateKeyRequest
     from kms_mrk.models._op_replicate_key import ReplicateKeyResponse as ReplicateKeyResponse
@@ -192,8 +192,8 @@ if TYPE_CHECKING:
     from kms_mrk.models._op_sign import SignCommand as SignCommand
     from kms_mrk.models._op_sign import SignRequest as SignRequest
     from kms_mrk.models._op_sign import SignResponse as SignResponse
-    from kms_mrk.models._enums import SigningAlgorithmSpec as SigningAlgorithmSpec
-    from kms_mrk.models._shared import Tag as Tag
+    from kms_mrk.models._enums_key_metadata import SigningAlgorithmSpec as SigningAlgorithmSpec
+    from kms_mrk.models._shared_tag import Tag as Tag
     from kms_mrk.models._op_tag_resource import TagResourceCommand as TagResourceCommand
     from kms_mrk.models._op_tag_resource import TagResourceRequest as TagResourceRequest
     from kms_mrk.models._op_tag_resource import TagResourceResponse as TagResourceResponse
@@ -219,8 +219,8 @@ if TYPE_CHECKING:
     from kms_mrk.models._op_verify import VerifyRequest as VerifyRequest
     from kms_mrk.models._op_verify import VerifyResponse as VerifyResponse
     from kms_mrk.models._enums import WrappingKeySpec as WrappingKeySpec
-    from kms_mrk.models._shared import XksKeyConfigurationType as XksKeyConfigurationType
-    from kms_mrk.models._shared import XksProxyAuthenticationCredentialType as XksProxyAuthenticationCredentialType
+    from kms_mrk.models._shared_key_metadata import XksKeyConfigurationType as XksKeyConfigurationType
+    from kms_mrk.models._shared_xks_proxy_authentication_credential_type import XksProxyAuthenticationCredentialType as XksProxyAuthenticationCredentialType
     from kms_mrk.models._op_describe_custom_key_stores import XksProxyConfigurationType as XksProxyConfigurationType
     from kms_mrk.models._enums import XksProxyConnectivityType as XksProxyConnectivityType
 
@@ -467,7 +467,7 @@ _MODULES: dict[str, str] = {
     'CreateKeyResponse': 'kms_mrk.models._op_create_key',
     'CustomKeyStoreType': 'kms_mrk.models._enums',
     'CustomKeyStoresListEntry': 'kms_mrk.models._op_describe_custom_key_stores',
-    'CustomerMasterKeySpec': 'kms_mrk.models._enums',
+    'CustomerMasterKeySpec': 'kms_mrk.models._enums_key_metadata',
     'DataKeyPairSpec': 'kms_mrk.models._enums',
     'DataKeySpec': 'kms_mrk.models._enums',
     'DecapsulateCommand': 'kms_mrk.models._op_decapsulate',
@@ -513,12 +513,12 @@ _MODULES: dict[str, str] = {
     'EncapsulateCommand': 'kms_mrk.models._op_encapsulate',
     'EncapsulateRequest': 'kms_mrk.models._op_encapsulate',
     'EncapsulateResponse': 'kms_mrk.models._op_encapsulate',
-    'EncapsulationAlgorithmSpec': 'kms_mrk.models._enums',
+    'EncapsulationAlgorithmSpec': 'kms_mrk.models._enums_key_metadata',
     'EncryptCommand': 'kms_mrk.models._op_encrypt',
     'EncryptRequest': 'kms_mrk.models._op_encrypt',
     'EncryptResponse': 'kms_mrk.models._op_encrypt',
-    'EncryptionAlgorithmSpec': 'kms_mrk.models._enums',
-    'ExpirationModelType': 'kms_mrk.models._enums',
+    'EncryptionAlgorithmSpec': 'kms_mrk.models._enums_key_metadata',
+    'ExpirationModelType': 'kms_mrk.models._enums_key_metadata',
     'GenerateDataKeyCommand': 'kms_mrk.models._op_generate_data_key',
     'GenerateDataKeyPairCommand': 'kms_mrk.models._op_generate_data_key_pair',
     'GenerateDataKeyPairRequest': 'kms_mrk.models._op_generate_data_key_pair',
@@ -552,32 +552,32 @@ _MODULES: dict[str, str] = {
     'GetPublicKeyCommand': 'kms_mrk.models._op_get_public_key',
     'GetPublicKeyRequest': 'kms_mrk.models._op_get_public_key',
     'GetPublicKeyResponse': 'kms_mrk.models._op_get_public_key',
-    'GrantConstraints': 'kms_mrk.models._shared',
-    'GrantListEntry': 'kms_mrk.models._shared',
-    'GrantOperation': 'kms_mrk.models._enums',
+    'GrantConstraints': 'kms_mrk.models._shared_grant_constraints',
+    'GrantListEntry': 'kms_mrk.models._shared_grant_list_entry',
+    'GrantOperation': 'kms_mrk.models._enums_grant_list_entry',
     'ImportKeyMaterialCommand': 'kms_mrk.models._op_import_key_material',
     'ImportKeyMaterialRequest': 'kms_mrk.models._op_import_key_material',
     'ImportKeyMaterialResponse': 'kms_mrk.models._op_import_key_material',
     'ImportState': 'kms_mrk.models._enums',
     'ImportType': 'kms_mrk.models._enums',
     'IncludeKeyMaterial': 'kms_mrk.models._enums',
-    'KeyAgreementAlgorithmSpec': 'kms_mrk.models._enums',
-    'KeyEncryptionMechanism': 'kms_mrk.models._enums',
+    'KeyAgreementAlgorithmSpec': 'kms_mrk.models._enums_key_metadata',
+    'KeyEncryptionMechanism': 'kms_mrk.models._enums_recipient_info',
     'KeyLastUsageData': 'kms_mrk.models._op_get_key_last_usage',
     'KeyLastUsageTrackingOperation': 'kms_mrk.models._enums',
     'KeyListEntry': 'kms_mrk.models._op_list_keys',
-    'KeyManagerType': 'kms_mrk.models._enums',
+    'KeyManagerType': 'kms_mrk.models._enums_key_metadata',
     'KeyMaterialState': 'kms_mrk.models._enums',
-    'KeyMetadata': 'kms_mrk.models._shared',
-    'KeySpec': 'kms_mrk.models._enums',
-    'KeyState': 'kms_mrk.models._enums',
-    'KeyUsageType': 'kms_mrk.models._enums',
+    'KeyMetadata': 'kms_mrk.models._shared_key_metadata',
+    'KeySpec': 'kms_mrk.models._enums_key_metadata',
+    'KeyState': 'kms_mrk.models._enums_key_metadata',
+    'KeyUsageType': 'kms_mrk.models._enums_key_metadata',
     'ListAliasesCommand': 'kms_mrk.models._op_list_aliases',
     'ListAliasesRequest': 'kms_mrk.models._op_list_aliases',
     'ListAliasesResponse': 'kms_mrk.models._op_list_aliases',
     'ListGrantsCommand': 'kms_mrk.models._op_list_grants',
     'ListGrantsRequest': 'kms_mrk.models._op_list_grants',
-    'ListGrantsResponse': 'kms_mrk.models._shared',
+    'ListGrantsResponse': 'kms_mrk.models._shared_grant_list_entry',
     'ListKeyPoliciesCommand': 'kms_mrk.models._op_list_key_policies',
     'ListKeyPoliciesRequest': 'kms_mrk.models._op_list_key_policies',
     'ListKeyPoliciesResponse': 'kms_mrk.models._op_list_key_policies',
@@ -592,19 +592,19 @@ _MODULES: dict[str, str] = {
     'ListResourceTagsResponse': 'kms_mrk.models._op_list_resource_tags',
     'ListRetirableGrantsCommand': 'kms_mrk.models._op_list_retirable_grants',
     'ListRetirableGrantsRequest': 'kms_mrk.models._op_list_retirable_grants',
-    'MacAlgorithmSpec': 'kms_mrk.models._enums',
+    'MacAlgorithmSpec': 'kms_mrk.models._enums_key_metadata',
     'MessageType': 'kms_mrk.models._enums',
-    'MultiRegionConfiguration': 'kms_mrk.models._shared',
-    'MultiRegionKey': 'kms_mrk.models._shared',
-    'MultiRegionKeyType': 'kms_mrk.models._enums',
-    'OriginType': 'kms_mrk.models._enums',
+    'MultiRegionConfiguration': 'kms_mrk.models._shared_key_metadata',
+    'MultiRegionKey': 'kms_mrk.models._shared_key_metadata',
+    'MultiRegionKeyType': 'kms_mrk.models._enums_key_metadata',
+    'OriginType': 'kms_mrk.models._enums_key_metadata',
     'PutKeyPolicyCommand': 'kms_mrk.models._op_put_key_policy',
     'PutKeyPolicyRequest': 'kms_mrk.models._op_put_key_policy',
     'PutKeyPolicyResponse': 'kms_mrk.models._op_put_key_policy',
     'ReEncryptCommand': 'kms_mrk.models._op_re_encrypt',
     'ReEncryptRequest': 'kms_mrk.models._op_re_encrypt',
     'ReEncryptResponse': 'kms_mrk.models._op_re_encrypt',
-    'RecipientInfo': 'kms_mrk.models._shared',
+    'RecipientInfo': 'kms_mrk.models._shared_recipient_info',
     'ReplicateKeyCommand': 'kms_mrk.models._op_replicate_key',
     'ReplicateKeyRequest': 'kms_mrk.models._op_replicate_key',
     'ReplicateKeyResponse': 'kms_mrk.models._op_replicate_key',
@@ -626,8 +626,8 @@ _MODULES: dict[str, str] = {
     'SignCommand': 'kms_mrk.models._op_sign',
     'SignRequest': 'kms_mrk.models._op_sign',
     'SignResponse': 'kms_mrk.models._op_sign',
-    'SigningAlgorithmSpec': 'kms_mrk.models._enums',
-    'Tag': 'kms_mrk.models._shared',
+    'SigningAlgorithmSpec': 'kms_mrk.models._enums_key_metadata',
+    'Tag': 'kms_mrk.models._shared_tag',
     'TagResourceCommand': 'kms_mrk.models._op_tag_resource',
     'TagResourceRequest': 'kms_mrk.models._op_tag_resource',
     'TagResourceResponse': 'kms_mrk.models._op_tag_resource',
@@ -653,8 +653,8 @@ _MODULES: dict[str, str] = {
     'VerifyRequest': 'kms_mrk.models._op_verify',
     'VerifyResponse': 'kms_mrk.models._op_verify',
     'WrappingKeySpec': 'kms_mrk.models._enums',
-    'XksKeyConfigurationType': 'kms_mrk.models._shared',
-    'XksProxyAuthenticationCredentialType': 'kms_mrk.models._shared',
+    'XksKeyConfigurationType': 'kms_mrk.models._shared_key_metadata',
+    'XksProxyAuthenticationCredentialType': 'kms_mrk.models._shared_xks_proxy_authentication_credential_type',
     'XksProxyConfigurationType': 'kms_mrk.models._op_describe_custom_key_stores',
     'XksProxyConnectivityType': 'kms_mrk.models._enums',
 }

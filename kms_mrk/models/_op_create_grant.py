@@ -9,9 +9,9 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared as _sh
-from kms_mrk.models._enums import GrantOperation
-from kms_mrk.models._shared import GrantConstraints
+from kms_mrk.models import _scalars as _sc, _shared as _sh, _shared_grant_constraints
+from kms_mrk.models._enums_grant_list_entry import GrantOperation
+from kms_mrk.models._shared_grant_constraints import GrantConstraints
 from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
@@ -115,8 +115,8 @@ S_CreateGrantRequest.set_members(
         Member('KeyId', 'key_id', _sc.S_KeyIdType, required=True),
         Member('GranteePrincipal', 'grantee_principal', _sc.S_PrincipalIdType),
         Member('RetiringPrincipal', 'retiring_principal', _sc.S_PrincipalIdType),
-        Member('Operations', 'operations', _sh.S_GrantOperationList, required=True),
-        Member('Constraints', 'constraints', _sh.S_GrantConstraints),
+        Member('Operations', 'operations', _shared_grant_constraints.S_GrantOperationList, required=True),
+        Member('Constraints', 'constraints', _shared_grant_constraints.S_GrantConstraints),
         Member('GrantTokens', 'grant_tokens', _sh.S_GrantTokenList),
         Member('Name', 'name', _sc.S_GrantNameType),
         Member('DryRun', 'dry_run', _sc.S_NullableBooleanType),

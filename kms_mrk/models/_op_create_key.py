@@ -9,9 +9,10 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared as _sh
-from kms_mrk.models._enums import CustomerMasterKeySpec, KeySpec, KeyUsageType, OriginType
-from kms_mrk.models._shared import KeyMetadata, Tag
+from kms_mrk.models import _enums_key_metadata, _scalars as _sc, _shared_key_metadata, _shared_tag
+from kms_mrk.models._enums_key_metadata import CustomerMasterKeySpec, KeySpec, KeyUsageType, OriginType
+from kms_mrk.models._shared_key_metadata import KeyMetadata
+from kms_mrk.models._shared_tag import Tag
 from kms_mrk.schema import Command, Member, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
@@ -114,20 +115,20 @@ S_CreateKeyRequest.set_members(
     (
         Member('Policy', 'policy', _sc.S_PolicyType),
         Member('Description', 'description', _sc.S_DescriptionType),
-        Member('KeyUsage', 'key_usage', _sc.S_KeyUsageType),
-        Member('CustomerMasterKeySpec', 'customer_master_key_spec', _sc.S_CustomerMasterKeySpec),
-        Member('KeySpec', 'key_spec', _sc.S_KeySpec),
-        Member('Origin', 'origin', _sc.S_OriginType),
+        Member('KeyUsage', 'key_usage', _enums_key_metadata.S_KeyUsageType),
+        Member('CustomerMasterKeySpec', 'customer_master_key_spec', _enums_key_metadata.S_CustomerMasterKeySpec),
+        Member('KeySpec', 'key_spec', _enums_key_metadata.S_KeySpec),
+        Member('Origin', 'origin', _enums_key_metadata.S_OriginType),
         Member('CustomKeyStoreId', 'custom_key_store_id', _sc.S_CustomKeyStoreIdType),
         Member('BypassPolicyLockoutSafetyCheck', 'bypass_policy_lockout_safety_check', _sc.S_BooleanType),
-        Member('Tags', 'tags', _sh.S_TagList),
+        Member('Tags', 'tags', _shared_tag.S_TagList),
         Member('MultiRegion', 'multi_region', _sc.S_NullableBooleanType),
         Member('XksKeyId', 'xks_key_id', _sc.S_XksKeyIdType),
     )
 )
 S_CreateKeyResponse.set_members(
     (
-        Member('KeyMetadata', 'key_metadata', _sh.S_KeyMetadata),
+        Member('KeyMetadata', 'key_metadata', _shared_key_metadata.S_KeyMetadata),
     )
 )
 CreateKeyRequest.__schema__ = S_CreateKeyRequest

@@ -9,8 +9,8 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared as _sh
-from kms_mrk.models._enums import EncapsulationAlgorithmSpec
+from kms_mrk.models import _enums_key_metadata, _scalars as _sc, _shared as _sh
+from kms_mrk.models._enums_key_metadata import EncapsulationAlgorithmSpec
 from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
@@ -101,7 +101,7 @@ S_DecapsulateRequest.set_members(
     (
         Member('KeyId', 'key_id', _sc.S_KeyIdType, required=True),
         Member('SharedSecretCiphertextBlob', 'shared_secret_ciphertext_blob', _sc.S_CiphertextType, required=True),
-        Member('EncapsulationAlgorithm', 'encapsulation_algorithm', _sc.S_EncapsulationAlgorithmSpec, required=True),
+        Member('EncapsulationAlgorithm', 'encapsulation_algorithm', _enums_key_metadata.S_EncapsulationAlgorithmSpec, required=True),
         Member('GrantTokens', 'grant_tokens', _sh.S_GrantTokenList),
         Member('DryRun', 'dry_run', _sc.S_NullableBooleanType),
     )
@@ -110,7 +110,7 @@ S_DecapsulateResponse.set_members(
     (
         Member('KeyId', 'key_id', _sc.S_KeyIdType),
         Member('SharedSecret', 'shared_secret', _sc.S_PlaintextType),
-        Member('EncapsulationAlgorithm', 'encapsulation_algorithm', _sc.S_EncapsulationAlgorithmSpec),
+        Member('EncapsulationAlgorithm', 'encapsulation_algorithm', _enums_key_metadata.S_EncapsulationAlgorithmSpec),
     )
 )
 DecapsulateRequest.__schema__ = S_DecapsulateRequest

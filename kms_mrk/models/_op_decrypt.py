@@ -9,9 +9,10 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared as _sh
-from kms_mrk.models._enums import DryRunModifierType, EncryptionAlgorithmSpec
-from kms_mrk.models._shared import RecipientInfo
+from kms_mrk.models import _enums as _en, _enums_key_metadata, _scalars as _sc, _shared as _sh, _shared_recipient_info
+from kms_mrk.models._enums import DryRunModifierType
+from kms_mrk.models._enums_key_metadata import EncryptionAlgorithmSpec
+from kms_mrk.models._shared_recipient_info import RecipientInfo
 from kms_mrk.schema import Command, Member, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
@@ -119,17 +120,17 @@ S_DecryptRequest.set_members(
         Member('EncryptionContext', 'encryption_context', _sh.S_EncryptionContextType),
         Member('GrantTokens', 'grant_tokens', _sh.S_GrantTokenList),
         Member('KeyId', 'key_id', _sc.S_KeyIdType),
-        Member('EncryptionAlgorithm', 'encryption_algorithm', _sc.S_EncryptionAlgorithmSpec),
-        Member('Recipient', 'recipient', _sh.S_RecipientInfo),
+        Member('EncryptionAlgorithm', 'encryption_algorithm', _enums_key_metadata.S_EncryptionAlgorithmSpec),
+        Member('Recipient', 'recipient', _shared_recipient_info.S_RecipientInfo),
         Member('DryRun', 'dry_run', _sc.S_NullableBooleanType),
-        Member('DryRunModifiers', 'dry_run_modifiers', _sh.S_DryRunModifierList),
+        Member('DryRunModifiers', 'dry_run_modifiers', _en.S_DryRunModifierList),
     )
 )
 S_DecryptResponse.set_members(
     (
         Member('KeyId', 'key_id', _sc.S_KeyIdType),
         Member('Plaintext', 'plaintext', _sc.S_PlaintextType),
-        Member('EncryptionAlgorithm', 'encryption_algorithm', _sc.S_EncryptionAlgorithmSpec),
+        Member('EncryptionAlgorithm', 'encryption_algorithm', _enums_key_metadata.S_EncryptionAlgorithmSpec),
         Member('CiphertextForRecipient', 'ciphertext_for_recipient', _sc.S_CiphertextType),
         Member('KeyMaterialId', 'key_material_id', _sc.S_BackingKeyIdType),
     )

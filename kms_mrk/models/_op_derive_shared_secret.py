@@ -9,9 +9,9 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared as _sh
-from kms_mrk.models._enums import KeyAgreementAlgorithmSpec, OriginType
-from kms_mrk.models._shared import RecipientInfo
+from kms_mrk.models import _enums_key_metadata, _scalars as _sc, _shared as _sh, _shared_recipient_info
+from kms_mrk.models._enums_key_metadata import KeyAgreementAlgorithmSpec, OriginType
+from kms_mrk.models._shared_recipient_info import RecipientInfo
 from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
@@ -110,11 +110,11 @@ S_DeriveSharedSecretResponse = Schema('DeriveSharedSecretResponse', 'structure',
 S_DeriveSharedSecretRequest.set_members(
     (
         Member('KeyId', 'key_id', _sc.S_KeyIdType, required=True),
-        Member('KeyAgreementAlgorithm', 'key_agreement_algorithm', _sc.S_KeyAgreementAlgorithmSpec, required=True),
+        Member('KeyAgreementAlgorithm', 'key_agreement_algorithm', _enums_key_metadata.S_KeyAgreementAlgorithmSpec, required=True),
         Member('PublicKey', 'public_key', _sc.S_PublicKeyType, required=True),
         Member('GrantTokens', 'grant_tokens', _sh.S_GrantTokenList),
         Member('DryRun', 'dry_run', _sc.S_NullableBooleanType),
-        Member('Recipient', 'recipient', _sh.S_RecipientInfo),
+        Member('Recipient', 'recipient', _shared_recipient_info.S_RecipientInfo),
     )
 )
 S_DeriveSharedSecretResponse.set_members(
@@ -122,8 +122,8 @@ S_DeriveSharedSecretResponse.set_members(
         Member('KeyId', 'key_id', _sc.S_KeyIdType),
         Member('SharedSecret', 'shared_secret', _sc.S_PlaintextType),
         Member('CiphertextForRecipient', 'ciphertext_for_recipient', _sc.S_CiphertextType),
-        Member('KeyAgreementAlgorithm', 'key_agreement_algorithm', _sc.S_KeyAgreementAlgorithmSpec),
-        Member('KeyOrigin', 'key_origin', _sc.S_OriginType),
+        Member('KeyAgreementAlgorithm', 'key_agreement_algorithm', _enums_key_metadata.S_KeyAgreementAlgorithmSpec),
+        Member('KeyOrigin', 'key_origin', _enums_key_metadata.S_OriginType),
     )
 )
 DeriveSharedSecretRequest.__schema__ = S_DeriveSharedSecretRequest

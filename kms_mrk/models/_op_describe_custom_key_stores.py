@@ -10,7 +10,7 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc
+from kms_mrk.models import _enums as _en, _scalars as _sc
 from kms_mrk.models._enums import ConnectionErrorCodeType, ConnectionStateType, CustomKeyStoreType, XksProxyConnectivityType
 from kms_mrk.schema import Command, Member, PaginatorInfo, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
@@ -195,10 +195,10 @@ S_CustomKeyStoresListEntry.set_members(
         Member('CustomKeyStoreName', 'custom_key_store_name', _sc.S_CustomKeyStoreNameType),
         Member('CloudHsmClusterId', 'cloud_hsm_cluster_id', _sc.S_CloudHsmClusterIdType),
         Member('TrustAnchorCertificate', 'trust_anchor_certificate', _sc.S_TrustAnchorCertificateType),
-        Member('ConnectionState', 'connection_state', _sc.S_ConnectionStateType),
-        Member('ConnectionErrorCode', 'connection_error_code', _sc.S_ConnectionErrorCodeType),
+        Member('ConnectionState', 'connection_state', _en.S_ConnectionStateType),
+        Member('ConnectionErrorCode', 'connection_error_code', _en.S_ConnectionErrorCodeType),
         Member('CreationDate', 'creation_date', _sc.S_DateType),
-        Member('CustomKeyStoreType', 'custom_key_store_type', _sc.S_CustomKeyStoreType),
+        Member('CustomKeyStoreType', 'custom_key_store_type', _en.S_CustomKeyStoreType),
         Member('XksProxyConfiguration', 'xks_proxy_configuration', S_XksProxyConfigurationType),
     )
 )
@@ -219,7 +219,7 @@ S_DescribeCustomKeyStoresResponse.set_members(
 )
 S_XksProxyConfigurationType.set_members(
     (
-        Member('Connectivity', 'connectivity', _sc.S_XksProxyConnectivityType),
+        Member('Connectivity', 'connectivity', _en.S_XksProxyConnectivityType),
         Member('AccessKeyId', 'access_key_id', _sc.S_XksProxyAuthenticationAccessKeyIdType),
         Member('UriEndpoint', 'uri_endpoint', _sc.S_XksProxyUriEndpointType),
         Member('UriPath', 'uri_path', _sc.S_XksProxyUriPathType),

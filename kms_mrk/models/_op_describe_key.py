@@ -9,8 +9,8 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared as _sh
-from kms_mrk.models._shared import KeyMetadata
+from kms_mrk.models import _scalars as _sc, _shared as _sh, _shared_key_metadata
+from kms_mrk.models._shared_key_metadata import KeyMetadata
 from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
@@ -90,7 +90,7 @@ S_DescribeKeyRequest.set_members(
 )
 S_DescribeKeyResponse.set_members(
     (
-        Member('KeyMetadata', 'key_metadata', _sh.S_KeyMetadata),
+        Member('KeyMetadata', 'key_metadata', _shared_key_metadata.S_KeyMetadata),
     )
 )
 DescribeKeyRequest.__schema__ = S_DescribeKeyRequest

@@ -9,8 +9,8 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared as _sh
-from kms_mrk.models._enums import EncryptionAlgorithmSpec
+from kms_mrk.models import _enums_key_metadata, _scalars as _sc, _shared as _sh
+from kms_mrk.models._enums_key_metadata import EncryptionAlgorithmSpec
 from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
@@ -106,7 +106,7 @@ S_EncryptRequest.set_members(
         Member('Plaintext', 'plaintext', _sc.S_PlaintextType, required=True),
         Member('EncryptionContext', 'encryption_context', _sh.S_EncryptionContextType),
         Member('GrantTokens', 'grant_tokens', _sh.S_GrantTokenList),
-        Member('EncryptionAlgorithm', 'encryption_algorithm', _sc.S_EncryptionAlgorithmSpec),
+        Member('EncryptionAlgorithm', 'encryption_algorithm', _enums_key_metadata.S_EncryptionAlgorithmSpec),
         Member('DryRun', 'dry_run', _sc.S_NullableBooleanType),
     )
 )
@@ -114,7 +114,7 @@ S_EncryptResponse.set_members(
     (
         Member('CiphertextBlob', 'ciphertext_blob', _sc.S_CiphertextType),
         Member('KeyId', 'key_id', _sc.S_KeyIdType),
-        Member('EncryptionAlgorithm', 'encryption_algorithm', _sc.S_EncryptionAlgorithmSpec),
+        Member('EncryptionAlgorithm', 'encryption_algorithm', _enums_key_metadata.S_EncryptionAlgorithmSpec),
     )
 )
 EncryptRequest.__schema__ = S_EncryptRequest

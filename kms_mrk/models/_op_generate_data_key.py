@@ -9,9 +9,9 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared as _sh
+from kms_mrk.models import _enums as _en, _scalars as _sc, _shared as _sh, _shared_recipient_info
 from kms_mrk.models._enums import DataKeySpec
-from kms_mrk.models._shared import RecipientInfo
+from kms_mrk.models._shared_recipient_info import RecipientInfo
 from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
@@ -115,9 +115,9 @@ S_GenerateDataKeyRequest.set_members(
         Member('KeyId', 'key_id', _sc.S_KeyIdType, required=True),
         Member('EncryptionContext', 'encryption_context', _sh.S_EncryptionContextType),
         Member('NumberOfBytes', 'number_of_bytes', _sc.S_NumberOfBytesType),
-        Member('KeySpec', 'key_spec', _sc.S_DataKeySpec),
+        Member('KeySpec', 'key_spec', _en.S_DataKeySpec),
         Member('GrantTokens', 'grant_tokens', _sh.S_GrantTokenList),
-        Member('Recipient', 'recipient', _sh.S_RecipientInfo),
+        Member('Recipient', 'recipient', _shared_recipient_info.S_RecipientInfo),
         Member('DryRun', 'dry_run', _sc.S_NullableBooleanType),
     )
 )

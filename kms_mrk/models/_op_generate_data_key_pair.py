@@ -9,9 +9,9 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared as _sh
+from kms_mrk.models import _enums as _en, _scalars as _sc, _shared as _sh, _shared_recipient_info
 from kms_mrk.models._enums import DataKeyPairSpec
-from kms_mrk.models._shared import RecipientInfo
+from kms_mrk.models._shared_recipient_info import RecipientInfo
 from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
@@ -117,9 +117,9 @@ S_GenerateDataKeyPairRequest.set_members(
     (
         Member('EncryptionContext', 'encryption_context', _sh.S_EncryptionContextType),
         Member('KeyId', 'key_id', _sc.S_KeyIdType, required=True),
-        Member('KeyPairSpec', 'key_pair_spec', _sc.S_DataKeyPairSpec, required=True),
+        Member('KeyPairSpec', 'key_pair_spec', _en.S_DataKeyPairSpec, required=True),
         Member('GrantTokens', 'grant_tokens', _sh.S_GrantTokenList),
-        Member('Recipient', 'recipient', _sh.S_RecipientInfo),
+        Member('Recipient', 'recipient', _shared_recipient_info.S_RecipientInfo),
         Member('DryRun', 'dry_run', _sc.S_NullableBooleanType),
     )
 )
@@ -129,7 +129,7 @@ S_GenerateDataKeyPairResponse.set_members(
         Member('PrivateKeyPlaintext', 'private_key_plaintext', _sc.S_PlaintextType),
         Member('PublicKey', 'public_key', _sc.S_PublicKeyType),
         Member('KeyId', 'key_id', _sc.S_KeyIdType),
-        Member('KeyPairSpec', 'key_pair_spec', _sc.S_DataKeyPairSpec),
+        Member('KeyPairSpec', 'key_pair_spec', _en.S_DataKeyPairSpec),
         Member('CiphertextForRecipient', 'ciphertext_for_recipient', _sc.S_CiphertextType),
         Member('KeyMaterialId', 'key_material_id', _sc.S_BackingKeyIdType),
     )

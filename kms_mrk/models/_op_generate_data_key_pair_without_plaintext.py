@@ -9,7 +9,7 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared as _sh
+from kms_mrk.models import _enums as _en, _scalars as _sc, _shared as _sh
 from kms_mrk.models._enums import DataKeyPairSpec
 from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
@@ -107,7 +107,7 @@ S_GenerateDataKeyPairWithoutPlaintextRequest.set_members(
     (
         Member('EncryptionContext', 'encryption_context', _sh.S_EncryptionContextType),
         Member('KeyId', 'key_id', _sc.S_KeyIdType, required=True),
-        Member('KeyPairSpec', 'key_pair_spec', _sc.S_DataKeyPairSpec, required=True),
+        Member('KeyPairSpec', 'key_pair_spec', _en.S_DataKeyPairSpec, required=True),
         Member('GrantTokens', 'grant_tokens', _sh.S_GrantTokenList),
         Member('DryRun', 'dry_run', _sc.S_NullableBooleanType),
     )
@@ -117,7 +117,7 @@ S_GenerateDataKeyPairWithoutPlaintextResponse.set_members(
         Member('PrivateKeyCiphertextBlob', 'private_key_ciphertext_blob', _sc.S_CiphertextType),
         Member('PublicKey', 'public_key', _sc.S_PublicKeyType),
         Member('KeyId', 'key_id', _sc.S_KeyIdType),
-        Member('KeyPairSpec', 'key_pair_spec', _sc.S_DataKeyPairSpec),
+        Member('KeyPairSpec', 'key_pair_spec', _en.S_DataKeyPairSpec),
         Member('KeyMaterialId', 'key_material_id', _sc.S_BackingKeyIdType),
     )
 )

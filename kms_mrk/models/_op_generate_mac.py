@@ -9,8 +9,8 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared as _sh
-from kms_mrk.models._enums import MacAlgorithmSpec
+from kms_mrk.models import _enums_key_metadata, _scalars as _sc, _shared as _sh
+from kms_mrk.models._enums_key_metadata import MacAlgorithmSpec
 from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
@@ -101,7 +101,7 @@ S_GenerateMacRequest.set_members(
     (
         Member('Message', 'message', _sc.S_PlaintextType, required=True),
         Member('KeyId', 'key_id', _sc.S_KeyIdType, required=True),
-        Member('MacAlgorithm', 'mac_algorithm', _sc.S_MacAlgorithmSpec, required=True),
+        Member('MacAlgorithm', 'mac_algorithm', _enums_key_metadata.S_MacAlgorithmSpec, required=True),
         Member('GrantTokens', 'grant_tokens', _sh.S_GrantTokenList),
         Member('DryRun', 'dry_run', _sc.S_NullableBooleanType),
     )
@@ -109,7 +109,7 @@ S_GenerateMacRequest.set_members(
 S_GenerateMacResponse.set_members(
     (
         Member('Mac', 'mac', _sc.S_CiphertextType),
-        Member('MacAlgorithm', 'mac_algorithm', _sc.S_MacAlgorithmSpec),
+        Member('MacAlgorithm', 'mac_algorithm', _enums_key_metadata.S_MacAlgorithmSpec),
         Member('KeyId', 'key_id', _sc.S_KeyIdType),
     )
 )

@@ -9,8 +9,8 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared as _sh
-from kms_mrk.models._shared import RecipientInfo
+from kms_mrk.models import _scalars as _sc, _shared_recipient_info
+from kms_mrk.models._shared_recipient_info import RecipientInfo
 from kms_mrk.schema import Command, Member, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
@@ -92,7 +92,7 @@ S_GenerateRandomRequest.set_members(
     (
         Member('NumberOfBytes', 'number_of_bytes', _sc.S_NumberOfBytesType),
         Member('CustomKeyStoreId', 'custom_key_store_id', _sc.S_CustomKeyStoreIdType),
-        Member('Recipient', 'recipient', _sh.S_RecipientInfo),
+        Member('Recipient', 'recipient', _shared_recipient_info.S_RecipientInfo),
     )
 )
 S_GenerateRandomResponse.set_members(

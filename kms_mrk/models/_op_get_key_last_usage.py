@@ -10,7 +10,7 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc
+from kms_mrk.models import _enums as _en, _scalars as _sc
 from kms_mrk.models._enums import KeyLastUsageTrackingOperation
 from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
@@ -140,7 +140,7 @@ S_GetKeyLastUsageResponse.set_members(
 )
 S_KeyLastUsageData.set_members(
     (
-        Member('Operation', 'operation', _sc.S_KeyLastUsageTrackingOperation),
+        Member('Operation', 'operation', _en.S_KeyLastUsageTrackingOperation),
         Member('Timestamp', 'timestamp', _sc.S_DateType),
         Member('CloudTrailEventId', 'cloud_trail_event_id', _sc.S_CloudTrailEventIdType),
         Member('KmsRequestId', 'kms_request_id', _sc.S_KmsRequestIdType),

@@ -10,7 +10,7 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc
+from kms_mrk.models import _enums as _en, _scalars as _sc
 from kms_mrk.models._enums import AlgorithmSpec, WrappingKeySpec
 from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
@@ -98,8 +98,8 @@ S_GetParametersForImportResponse = Schema('GetParametersForImportResponse', 'str
 S_GetParametersForImportRequest.set_members(
     (
         Member('KeyId', 'key_id', _sc.S_KeyIdType, required=True),
-        Member('WrappingAlgorithm', 'wrapping_algorithm', _sc.S_AlgorithmSpec, required=True),
-        Member('WrappingKeySpec', 'wrapping_key_spec', _sc.S_WrappingKeySpec, required=True),
+        Member('WrappingAlgorithm', 'wrapping_algorithm', _en.S_AlgorithmSpec, required=True),
+        Member('WrappingKeySpec', 'wrapping_key_spec', _en.S_WrappingKeySpec, required=True),
     )
 )
 S_GetParametersForImportResponse.set_members(

@@ -9,8 +9,8 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared as _sh
-from kms_mrk.models._enums import CustomerMasterKeySpec, EncapsulationAlgorithmSpec, EncryptionAlgorithmSpec, KeyAgreementAlgorithmSpec, KeySpec, KeyUsageType, SigningAlgorithmSpec
+from kms_mrk.models import _enums_key_metadata, _scalars as _sc, _shared as _sh
+from kms_mrk.models._enums_key_metadata import CustomerMasterKeySpec, EncapsulationAlgorithmSpec, EncryptionAlgorithmSpec, KeyAgreementAlgorithmSpec, KeySpec, KeyUsageType, SigningAlgorithmSpec
 from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
@@ -116,13 +116,13 @@ S_GetPublicKeyResponse.set_members(
     (
         Member('KeyId', 'key_id', _sc.S_KeyIdType),
         Member('PublicKey', 'public_key', _sc.S_PublicKeyType),
-        Member('CustomerMasterKeySpec', 'customer_master_key_spec', _sc.S_CustomerMasterKeySpec),
-        Member('KeySpec', 'key_spec', _sc.S_KeySpec),
-        Member('KeyUsage', 'key_usage', _sc.S_KeyUsageType),
-        Member('EncryptionAlgorithms', 'encryption_algorithms', _sh.S_EncryptionAlgorithmSpecList),
-        Member('SigningAlgorithms', 'signing_algorithms', _sh.S_SigningAlgorithmSpecList),
-        Member('KeyAgreementAlgorithms', 'key_agreement_algorithms', _sh.S_KeyAgreementAlgorithmSpecList),
-        Member('EncapsulationAlgorithms', 'encapsulation_algorithms', _sh.S_EncapsulationAlgorithmSpecList),
+        Member('CustomerMasterKeySpec', 'customer_master_key_spec', _enums_key_metadata.S_CustomerMasterKeySpec),
+        Member('KeySpec', 'key_spec', _enums_key_metadata.S_KeySpec),
+        Member('KeyUsage', 'key_usage', _enums_key_metadata.S_KeyUsageType),
+        Member('EncryptionAlgorithms', 'encryption_algorithms', _enums_key_metadata.S_EncryptionAlgorithmSpecList),
+        Member('SigningAlgorithms', 'signing_algorithms', _enums_key_metadata.S_SigningAlgorithmSpecList),
+        Member('KeyAgreementAlgorithms', 'key_agreement_algorithms', _enums_key_metadata.S_KeyAgreementAlgorithmSpecList),
+        Member('EncapsulationAlgorithms', 'encapsulation_algorithms', _enums_key_metadata.S_EncapsulationAlgorithmSpecList),
     )
 )
 GetPublicKeyRequest.__schema__ = S_GetPublicKeyRequest

@@ -10,8 +10,9 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc
-from kms_mrk.models._enums import ExpirationModelType, ImportType
+from kms_mrk.models import _enums as _en, _enums_key_metadata, _scalars as _sc
+from kms_mrk.models._enums import ImportType
+from kms_mrk.models._enums_key_metadata import ExpirationModelType
 from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
@@ -110,8 +111,8 @@ S_ImportKeyMaterialRequest.set_members(
         Member('ImportToken', 'import_token', _sc.S_CiphertextType, required=True),
         Member('EncryptedKeyMaterial', 'encrypted_key_material', _sc.S_CiphertextType, required=True),
         Member('ValidTo', 'valid_to', _sc.S_DateType),
-        Member('ExpirationModel', 'expiration_model', _sc.S_ExpirationModelType),
-        Member('ImportType', 'import_type', _sc.S_ImportType),
+        Member('ExpirationModel', 'expiration_model', _enums_key_metadata.S_ExpirationModelType),
+        Member('ImportType', 'import_type', _en.S_ImportType),
         Member('KeyMaterialDescription', 'key_material_description', _sc.S_KeyMaterialDescriptionType),
         Member('KeyMaterialId', 'key_material_id', _sc.S_BackingKeyIdType),
     )

@@ -10,7 +10,7 @@ from typing import ClassVar, TYPE_CHECKING
 import attrs
 
 from kms_mrk.models import _scalars as _sc
-from kms_mrk.models._shared import ListGrantsResponse
+from kms_mrk.models._shared_grant_list_entry import ListGrantsResponse
 from kms_mrk.schema import Command, Member, PaginatorInfo, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 

@@ -10,8 +10,9 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc
-from kms_mrk.models._enums import ExpirationModelType, ImportState, IncludeKeyMaterial, KeyMaterialState, RotationType
+from kms_mrk.models import _enums as _en, _enums_key_metadata, _scalars as _sc
+from kms_mrk.models._enums import ImportState, IncludeKeyMaterial, KeyMaterialState, RotationType
+from kms_mrk.models._enums_key_metadata import ExpirationModelType
 from kms_mrk.schema import Command, Member, PaginatorInfo, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
@@ -150,7 +151,7 @@ S_RotationsList = Schema('RotationsList', 'list', member=S_RotationsListEntry)
 S_ListKeyRotationsRequest.set_members(
     (
         Member('KeyId', 'key_id', _sc.S_KeyIdType, required=True),
-        Member('IncludeKeyMaterial', 'include_key_material', _sc.S_IncludeKeyMaterial),
+        Member('IncludeKeyMaterial', 'include_key_material', _en.S_IncludeKeyMaterial),
         Member('Limit', 'limit', _sc.S_LimitType),
         Member('Marker', 'marker', _sc.S_MarkerType),
     )
@@ -167,12 +168,12 @@ S_RotationsListEntry.set_members(
         Member('KeyId', 'key_id', _sc.S_KeyIdType),
         Member('KeyMaterialId', 'key_material_id', _sc.S_BackingKeyIdType),
         Member('KeyMaterialDescription', 'key_material_description', _sc.S_KeyMaterialDescriptionType),
-        Member('ImportState', 'import_state', _sc.S_ImportState),
-        Member('KeyMaterialState', 'key_material_state', _sc.S_KeyMaterialState),
-        Member('ExpirationModel', 'expiration_model', _sc.S_ExpirationModelType),
+        Member('ImportState', 'import_state', _en.S_ImportState),
+        Member('KeyMaterialState', 'key_material_state', _en.S_KeyMaterialState),
+        Member('ExpirationModel', 'expiration_model', _enums_key_metadata.S_ExpirationModelType),
         Member('ValidTo', 'valid_to', _sc.S_DateType),
         Member('RotationDate', 'rotation_date', _sc.S_DateType),
-        Member('RotationType', 'rotation_type', _sc.S_RotationType),
+        Member('RotationType', 'rotation_type', _en.S_RotationType),
     )
 )
 ListKeyRotationsRequest.__schema__ = S_ListKeyRotationsRequest

@@ -9,7 +9,7 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc
+from kms_mrk.models import _enums as _en, _scalars as _sc
 from kms_mrk.models._enums import ResourceOwnerType
 from kms_mrk.schema import Command, Member, PaginatorInfo, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
@@ -122,7 +122,7 @@ S_KeyListEntry = Schema('KeyListEntry', 'structure', py_type=KeyListEntry)
 S_ListKeysRequest = Schema('ListKeysRequest', 'structure', py_type=ListKeysRequest)
 S_ListKeysResponse = Schema('ListKeysResponse', 'structure', py_type=ListKeysResponse)
 S_KeyList = Schema('KeyList', 'list', member=S_KeyListEntry)
-S_ResourceOwnersList = Schema('ResourceOwnersList', 'list', member=_sc.S_ResourceOwnerType, min=1, max=2)
+S_ResourceOwnersList = Schema('ResourceOwnersList', 'list', member=_en.S_ResourceOwnerType, min=1, max=2)
 S_KeyListEntry.set_members(
     (
         Member('KeyId', 'key_id', _sc.S_KeyIdType),

@@ -9,8 +9,8 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared as _sh
-from kms_mrk.models._shared import Tag
+from kms_mrk.models import _scalars as _sc, _shared_tag
+from kms_mrk.models._shared_tag import Tag
 from kms_mrk.schema import Command, Member, PaginatorInfo, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
@@ -100,7 +100,7 @@ S_ListResourceTagsRequest.set_members(
 )
 S_ListResourceTagsResponse.set_members(
     (
-        Member('Tags', 'tags', _sh.S_TagList),
+        Member('Tags', 'tags', _shared_tag.S_TagList),
         Member('NextMarker', 'next_marker', _sc.S_MarkerType),
         Member('Truncated', 'truncated', _sc.S_BooleanType),
     )

@@ -9,8 +9,9 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared as _sh
-from kms_mrk.models._enums import DryRunModifierType, EncryptionAlgorithmSpec
+from kms_mrk.models import _enums as _en, _enums_key_metadata, _scalars as _sc, _shared as _sh
+from kms_mrk.models._enums import DryRunModifierType
+from kms_mrk.models._enums_key_metadata import EncryptionAlgorithmSpec
 from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
@@ -131,11 +132,11 @@ S_ReEncryptRequest.set_members(
         Member('SourceKeyId', 'source_key_id', _sc.S_KeyIdType),
         Member('DestinationKeyId', 'destination_key_id', _sc.S_KeyIdType, required=True),
         Member('DestinationEncryptionContext', 'destination_encryption_context', _sh.S_EncryptionContextType),
-        Member('SourceEncryptionAlgorithm', 'source_encryption_algorithm', _sc.S_EncryptionAlgorithmSpec),
-        Member('DestinationEncryptionAlgorithm', 'destination_encryption_algorithm', _sc.S_EncryptionAlgorithmSpec),
+        Member('SourceEncryptionAlgorithm', 'source_encryption_algorithm', _enums_key_metadata.S_EncryptionAlgorithmSpec),
+        Member('DestinationEncryptionAlgorithm', 'destination_encryption_algorithm', _enums_key_metadata.S_EncryptionAlgorithmSpec),
         Member('GrantTokens', 'grant_tokens', _sh.S_GrantTokenList),
         Member('DryRun', 'dry_run', _sc.S_NullableBooleanType),
-        Member('DryRunModifiers', 'dry_run_modifiers', _sh.S_DryRunModifierList),
+        Member('DryRunModifiers', 'dry_run_modifiers', _en.S_DryRunModifierList),
     )
 )
 S_ReEncryptResponse.set_members(
@@ -143,8 +144,8 @@ S_ReEncryptResponse.set_members(
         Member('CiphertextBlob', 'ciphertext_blob', _sc.S_CiphertextType),
         Member('SourceKeyId', 'source_key_id', _sc.S_KeyIdType),
         Member('KeyId', 'key_id', _sc.S_KeyIdType),
-        Member('SourceEncryptionAlgorithm', 'source_encryption_algorithm', _sc.S_EncryptionAlgorithmSpec),
-        Member('DestinationEncryptionAlgorithm', 'destination_encryption_algorithm', _sc.S_EncryptionAlgorithmSpec),
+        Member('SourceEncryptionAlgorithm', 'source_encryption_algorithm', _enums_key_metadata.S_EncryptionAlgorithmSpec),
+        Member('DestinationEncryptionAlgorithm', 'destination_encryption_algorithm', _enums_key_metadata.S_EncryptionAlgorithmSpec),
         Member('SourceKeyMaterialId', 'source_key_material_id', _sc.S_BackingKeyIdType),
         Member('DestinationKeyMaterialId', 'destination_key_material_id', _sc.S_BackingKeyIdType),
     )

@@ -9,8 +9,9 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared as _sh
-from kms_mrk.models._shared import KeyMetadata, Tag
+from kms_mrk.models import _scalars as _sc, _shared_key_metadata, _shared_tag
+from kms_mrk.models._shared_key_metadata import KeyMetadata
+from kms_mrk.models._shared_tag import Tag
 from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
@@ -107,14 +108,14 @@ S_ReplicateKeyRequest.set_members(
         Member('Policy', 'policy', _sc.S_PolicyType),
         Member('BypassPolicyLockoutSafetyCheck', 'bypass_policy_lockout_safety_check', _sc.S_BooleanType),
         Member('Description', 'description', _sc.S_DescriptionType),
-        Member('Tags', 'tags', _sh.S_TagList),
+        Member('Tags', 'tags', _shared_tag.S_TagList),
     )
 )
 S_ReplicateKeyResponse.set_members(
     (
-        Member('ReplicaKeyMetadata', 'replica_key_metadata', _sh.S_KeyMetadata),
+        Member('ReplicaKeyMetadata', 'replica_key_metadata', _shared_key_metadata.S_KeyMetadata),
         Member('ReplicaPolicy', 'replica_policy', _sc.S_PolicyType),
-        Member('ReplicaTags', 'replica_tags', _sh.S_TagList),
+        Member('ReplicaTags', 'replica_tags', _shared_tag.S_TagList),
     )
 )
 ReplicateKeyRequest.__schema__ = S_ReplicateKeyRequest

@@ -10,8 +10,8 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc
-from kms_mrk.models._enums import KeyState
+from kms_mrk.models import _enums_key_metadata, _scalars as _sc
+from kms_mrk.models._enums_key_metadata import KeyState
 from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
@@ -102,7 +102,7 @@ S_ScheduleKeyDeletionResponse.set_members(
     (
         Member('KeyId', 'key_id', _sc.S_KeyIdType),
         Member('DeletionDate', 'deletion_date', _sc.S_DateType),
-        Member('KeyState', 'key_state', _sc.S_KeyState),
+        Member('KeyState', 'key_state', _enums_key_metadata.S_KeyState),
         Member('PendingWindowInDays', 'pending_window_in_days', _sc.S_PendingWindowInDaysType),
     )
 )

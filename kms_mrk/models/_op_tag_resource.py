@@ -9,8 +9,8 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared as _sh
-from kms_mrk.models._shared import Tag
+from kms_mrk.models import _scalars as _sc, _shared_tag
+from kms_mrk.models._shared_tag import Tag
 from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
@@ -78,7 +78,7 @@ S_TagResourceResponse = Schema('TagResourceResponse', 'structure', py_type=TagRe
 S_TagResourceRequest.set_members(
     (
         Member('KeyId', 'key_id', _sc.S_KeyIdType, required=True),
-        Member('Tags', 'tags', _sh.S_TagList, required=True),
+        Member('Tags', 'tags', _shared_tag.S_TagList, required=True),
     )
 )
 TagResourceRequest.__schema__ = S_TagResourceRequest

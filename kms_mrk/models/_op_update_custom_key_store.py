@@ -9,9 +9,9 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared as _sh
+from kms_mrk.models import _enums as _en, _scalars as _sc, _shared_xks_proxy_authentication_credential_type
 from kms_mrk.models._enums import XksProxyConnectivityType
-from kms_mrk.models._shared import XksProxyAuthenticationCredentialType
+from kms_mrk.models._shared_xks_proxy_authentication_credential_type import XksProxyAuthenticationCredentialType
 from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
@@ -110,8 +110,8 @@ S_UpdateCustomKeyStoreRequest.set_members(
         Member('XksProxyUriPath', 'xks_proxy_uri_path', _sc.S_XksProxyUriPathType),
         Member('XksProxyVpcEndpointServiceName', 'xks_proxy_vpc_endpoint_service_name', _sc.S_XksProxyVpcEndpointServiceNameType),
         Member('XksProxyVpcEndpointServiceOwner', 'xks_proxy_vpc_endpoint_service_owner', _sc.S_AccountIdType),
-        Member('XksProxyAuthenticationCredential', 'xks_proxy_authentication_credential', _sh.S_XksProxyAuthenticationCredentialType),
-        Member('XksProxyConnectivity', 'xks_proxy_connectivity', _sc.S_XksProxyConnectivityType),
+        Member('XksProxyAuthenticationCredential', 'xks_proxy_authentication_credential', _shared_xks_proxy_authentication_credential_type.S_XksProxyAuthenticationCredentialType),
+        Member('XksProxyConnectivity', 'xks_proxy_connectivity', _en.S_XksProxyConnectivityType),
     )
 )
 UpdateCustomKeyStoreRequest.__schema__ = S_UpdateCustomKeyStoreRequest

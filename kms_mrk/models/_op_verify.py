@@ -9,8 +9,9 @@ from typing import ClassVar, TYPE_CHECKING
 
 import attrs
 
-from kms_mrk.models import _scalars as _sc, _shared as _sh
-from kms_mrk.models._enums import MessageType, SigningAlgorithmSpec
+from kms_mrk.models import _enums as _en, _enums_key_metadata, _scalars as _sc, _shared as _sh
+from kms_mrk.models._enums import MessageType
+from kms_mrk.models._enums_key_metadata import SigningAlgorithmSpec
 from kms_mrk.schema import Command, Member, REQUIRED, Response, Schema, Shape, init_error
 from kms_mrk.errors import _generated as _er
 
@@ -107,9 +108,9 @@ S_VerifyRequest.set_members(
     (
         Member('KeyId', 'key_id', _sc.S_KeyIdType, required=True),
         Member('Message', 'message', _sc.S_PlaintextType, required=True),
-        Member('MessageType', 'message_type', _sc.S_MessageType),
+        Member('MessageType', 'message_type', _en.S_MessageType),
         Member('Signature', 'signature', _sc.S_CiphertextType, required=True),
-        Member('SigningAlgorithm', 'signing_algorithm', _sc.S_SigningAlgorithmSpec, required=True),
+        Member('SigningAlgorithm', 'signing_algorithm', _enums_key_metadata.S_SigningAlgorithmSpec, required=True),
         Member('GrantTokens', 'grant_tokens', _sh.S_GrantTokenList),
         Member('DryRun', 'dry_run', _sc.S_NullableBooleanType),
     )
@@ -118,7 +119,7 @@ S_VerifyResponse.set_members(
     (
         Member('KeyId', 'key_id', _sc.S_KeyIdType),
         Member('SignatureValid', 'signature_valid', _sc.S_BooleanType),
-        Member('SigningAlgorithm', 'signing_algorithm', _sc.S_SigningAlgorithmSpec),
+        Member('SigningAlgorithm', 'signing_algorithm', _enums_key_metadata.S_SigningAlgorithmSpec),
     )
 )
 VerifyRequest.__schema__ = S_VerifyRequest

@@ -19,8 +19,6 @@ responses with it).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as _dt
 import json
 import math
@@ -162,8 +160,9 @@ def _out_of_range(value: Any) -> _Bad:
 # numeric offset) and RFC 822 / IMF-fixdate with a 4-digit year. The standard library is
 # only asked about other forms; it would read year 0001 as 2001 (the two-digit-year rule of
 # email.utils) and, before Python 3.11, reject "Z" and fractions that are not 3 or 6 digits.
-_EPOCH_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_ISO_TEXT = re.compile(
+# Compiled on first use (KMS sends epoch numbers; text is for other servers and tests).
+_EPOCH_TEXT = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_ISO_TEXT = (
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
     r"(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?"
 )
@@ -187,18 +186,30 @@ _ZONES = {
     "pst": -8,
     "pdt": -7,
 }
-_RFC822_TEXT = re.compile(
+_RFC822_TEXT = (
     r"(?:(?:mon|tue|wed|thu|fri|sat|sun),?\s*)?(\d{1,2})[ -]"
     r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[ -](\d{4})\s+"
-    r"(\d{2}):(\d{2})(?::(\d{2}))?(?:\s*(?:([+-])(\d{2})(\d{2})|([a-z]{1,3})))?",
-    re.IGNORECASE,
+    r"(\d{2}):(\d{2})(?::(\d{2}))?(?:\s*(?:([+-])(\d{2})(\d{2})|([a-z]{1,3})))?"
 )
+_text_forms: tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]] | None = None
+
+
+def _forms() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The epoch, ISO 8601 and RFC 822 patterns (a race compiles them twice, harmlessly)."""
+    global _text_forms
+    if _text_forms is None:
+        _text_forms = (
+            re.compile(_EPOCH_TEXT),
+            re.compile(_ISO_TEXT),
+            re.compile(_RFC822_TEXT, re.IGNORECASE),
+        )
+    return _text_forms
 
 
 def _parse_timestamp_text(value: str) -> _dt.datetime:
     text = value.strip()
     try:
-        if _EPOCH_TEXT.fullmatch(text):
+        if _forms()[0].fullmatch(text):
             return _dt.datetime.fromtimestamp(float(text), _UTC)
         moment = _strict_iso(text) or _strict_rfc822(text) or _stdlib_timestamp(text)
         if moment is not None:
@@ -220,7 +231,7 @@ def _offset(sign: str | None, hours: str | None, minutes: str | None) -> _dt.tzi
 
 
 def _strict_iso(text: str) -> _dt.datetime | None:
-    match = _ISO_TEXT.fullmatch(text)
+    match = _forms()[1].fullmatch(text)
     if match is None:
         return None
     year, month, day, hour, minute, second, fraction, _z, sign, oh, om = match.groups()
@@ -238,7 +249,7 @@ def _strict_iso(text: str) -> _dt.datetime | None:
 
 
 def _strict_rfc822(text: str) -> _dt.datetime | None:
-    match = _RFC822_TEXT.fullmatch(text)
+    match = _forms()[2].fullmatch(text)
     if match is None:
         return None
     day, month, year, hour, minute, second, sign, oh, om, zone = match.groups()
@@ -278,9 +289,11 @@ def _stdlib_timestamp(text: str) -> _dt.datetime | None:
 
 
 def _encode_blob(value: Any) -> str:
+    from base64 import b64encode  # imported by the first blob: many calls carry none
+
     if isinstance(value, str):
         value = value.encode("utf-8")
-    return base64.b64encode(value).decode("ascii")
+    return b64encode(value).decode("ascii")
 
 
 def _encode_float(value: Any) -> Any:
@@ -485,9 +498,11 @@ def _decode_float(value: Any) -> Any:
 def _decode_blob(value: Any) -> bytes:
     if type(value) is not str:
         raise _Bad(f"expected a base64 string, got {_jtype(value)}")
+    from base64 import b64decode
+
     try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError) as exc:
+        return b64decode(value, validate=True)
+    except ValueError as exc:  # binascii.Error included
         raise _Bad("is not valid base64") from exc
 
 

@@ -466,3 +466,19 @@ def test_max_skew_is_configurable() -> None:
     later = WHEN + timedelta(minutes=14)
     verify(signed(), SECRETS.get, now=later, max_skew=timedelta(minutes=15))
     assert failure_of(signed(), now=later).failure is VerificationFailure.SIGNATURE_EXPIRED
+
+
+def test_the_server_side_names_are_still_given_by_auth_and_sigv4() -> None:
+    import kms_mrk.auth
+    import kms_mrk.auth._sigv4 as sigv4
+    from kms_mrk.auth import _sigv4_verify
+
+    for name in _sigv4_verify.__all__:
+        assert getattr(kms_mrk.auth, name) is getattr(_sigv4_verify, name)
+        assert getattr(sigv4, name) is getattr(_sigv4_verify, name)
+        assert name in dir(kms_mrk.auth)
+        assert name in dir(sigv4)
+    with pytest.raises(AttributeError, match="nothing_here"):
+        sigv4.nothing_here  # noqa: B018
+    with pytest.raises(AttributeError, match="nothing_here"):
+        kms_mrk.auth.nothing_here  # noqa: B018
