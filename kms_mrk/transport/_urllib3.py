@@ -51,15 +51,43 @@ __all__ = ["Urllib3Transport"]
 _ROUTE_CACHE_LIMIT: Final = 512
 
 
-class _Route(NamedTuple):
-    pool: Any  # urllib3.HTTPConnectionPool (typed loosely: urllib3 is imported lazily)
-    target: str  # what goes on the request line: "/" or, through a forward proxy, the URL
-    host: str  # host[:port] for error messages
-    proxied: bool  # through a proxy: errors while connecting say so
-    insecure: bool  # https without certificate verification: warn on each new connection
-    host_header: str = ""  # the Host header: host[:port], the port only when not the default
-    tunnel: bool = False  # https through a proxy: a new connection opens a CONNECT tunnel
-    extra_headers: Mapping[str, str] | None = None  # a forward proxy's Proxy-Authorization
+class _Route:
+    """How one request URL is sent (built once per URL, then cached).
+
+    A plain class: a ``typing.NamedTuple`` evaluates its annotations when the module loads.
+    """
+
+    __slots__ = (
+        "extra_headers",
+        "host",
+        "host_header",
+        "insecure",
+        "pool",
+        "proxied",
+        "target",
+        "tunnel",
+    )
+
+    def __init__(
+        self,
+        pool: Any,  # a _pool.Pool, or a urllib3 pool through a proxy (urllib3 loads lazily)
+        target: str,  # what goes on the request line: "/" or, through a forward proxy, the URL
+        host: str,  # host[:port] for error messages
+        *,
+        proxied: bool,  # through a proxy: errors while connecting say so
+        insecure: bool,  # https without certificate verification: warn on each new connection
+        host_header: str,  # the Host header: host[:port], the port only when not the default
+        tunnel: bool,  # https through a proxy: a new connection opens a CONNECT tunnel
+        extra_headers: Mapping[str, str] | None,  # a forward proxy's Proxy-Authorization
+    ) -> None:
+        self.pool = pool
+        self.target = target
+        self.host = host
+        self.proxied = proxied
+        self.insecure = insecure
+        self.host_header = host_header
+        self.tunnel = tunnel
+        self.extra_headers = extra_headers
 
 
 # The fast path writes the request and reads the response itself (kms_mrk.transport._http11)
@@ -625,10 +653,10 @@ class Urllib3Transport:
         return pool
 
     def _new_route(self, url: str) -> _Route:
-        from urllib.parse import urlsplit
+        from kms_mrk._url import split_url
 
         try:
-            parts = urlsplit(url)
+            parts = split_url(url)
             port = parts.port
         except ValueError as exc:
             raise ConfigurationError(f"Request URL {url!r} is not valid: {exc}") from None
