@@ -12,6 +12,9 @@ The TLS settings are urllib3's defaults (see :func:`tls_context`): TLS 1.2 or ne
 compression or session tickets, ALPN ``http/1.1``, certificate and host name verified unless
 the transport was built with ``verify=False``, ``SSLKEYLOGFILE`` honoured.
 
+After ``os.fork()`` the child starts with empty pools: connections kept by the parent are
+closed in the child (the parent's stay open), so two processes never read one socket.
+
 The pool mirrors urllib3's: the most recently used idle connection is taken first (LIFO);
 an idle connection the server has closed (or that has unexpected bytes waiting) is dropped
 and a new one opened; at most ``maxsize`` idle connections are kept; with ``block`` at most
@@ -148,6 +151,24 @@ def _close_all(connections: list[Connection]) -> None:
     connections.clear()
 
 
+_POOLS: weakref.WeakSet[Pool] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """The child of a fork must not use the parent's connections, nor a lock another thread
+    of the parent held at the fork: every pool starts over."""
+    for pool in list(_POOLS):
+        pool._lock = threading.Lock()
+        pool._cond = threading.Condition(pool._lock)
+        pool._out = 0
+        pool._waiting = 0
+        _close_all(pool._idle)
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class Pool:
     """Idle connections to one origin (``scheme://host:port``), shared between threads."""
 
@@ -192,6 +213,7 @@ class Pool:
         # A pool dropped without close() (a client nobody closed) closes its idle connections
         # when it is collected, as urllib3's pools do, instead of leaking open sockets.
         weakref.finalize(self, _close_all, self._idle)
+        _POOLS.add(self)
 
     def _get_conn(self, timeout: float | None = None) -> Connection:
         """A connection to send on: an idle one still open, else a new, unconnected one.

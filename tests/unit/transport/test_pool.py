@@ -7,6 +7,9 @@ import os
 import select
 import socket
 import ssl
+import subprocess
+import sys
+import textwrap
 import threading
 from collections.abc import Iterator
 
@@ -216,3 +219,39 @@ def test_a_pool_collected_without_close_closes_its_idle_connections(
         assert conn.sock is None  # closed by the finalizer: no ResourceWarning, no leaked fd
     finally:
         peer.close()
+
+
+FORK_SCRIPT = textwrap.dedent(
+    """
+    import os, socket
+    from kms_mrk.transport._pool import Pool
+
+    server = socket.create_server(("127.0.0.1", 0))
+    pool = Pool("127.0.0.1", server.getsockname()[1], maxsize=2, block=True,
+                connect_timeout=5, ssl_context=None)
+    conn, held = pool._get_conn(), pool._get_conn()
+    peers = []  # kept open: the server side of both connections
+    for c in (conn, held):
+        c.connect()
+        peers.append(server.accept()[0])
+    pool._put_conn(conn)  # one connection idle at the fork, one out
+    pid = os.fork()
+    if pid == 0:  # the child: nothing of the parent's pool is used
+        ok = pool.idle_count == 0 and conn.sock is None and pool._out == 0
+        fresh = pool._get_conn(timeout=0)
+        os._exit(0 if ok and fresh.sock is None else 1)
+    _, status = os.waitpid(pid, 0)
+    print("child", os.waitstatus_to_exitcode(status))
+    pool._put_conn(held)
+    print("parent", pool.idle_count, conn.sock is not None and not conn.dropped())
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX only")
+def test_after_fork_the_child_starts_with_empty_pools() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", FORK_SCRIPT], capture_output=True, text=True, check=True, timeout=60
+    )
+    # The child saw empty pools; the parent's connection was not closed by the child's exit.
+    assert result.stdout.splitlines() == ["child 0", "parent 2 True"]
