@@ -407,7 +407,9 @@ def _ssl_context(verify: bool | str, client_cert: tuple[str, str | None] | None)
 
 
 class Urllib3Transport:
-    """Send requests through urllib3 keep-alive pools (the default transport).
+    """Send requests over keep-alive connection pools (the default transport).
+
+    Direct connections are pooled by kms-mrk itself; routes through a proxy by urllib3.
 
     :param max_pool_connections: connections kept alive per host.
     :param connect_timeout: seconds to wait for a connection (TCP and TLS).
