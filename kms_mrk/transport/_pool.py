@@ -46,6 +46,77 @@ class PoolTimeoutError(Exception):
     """``block`` is set and no connection became free within the timeout."""
 
 
+class ResolveTimeoutError(TimeoutError):
+    """The host name was not resolved within the time given for connecting."""
+
+
+def _is_ip_literal(host: str) -> bool:
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+        except (OSError, ValueError):
+            continue
+        return True
+    return False
+
+
+def resolve(host: Any, port: int, timeout: float) -> list[Any]:
+    """``getaddrinfo`` for a TCP connection, within ``timeout`` seconds.
+
+    A DNS lookup is not bound by any socket timeout: a resolver that does not answer holds
+    ``getaddrinfo`` for as long as its own configuration says (often 10 s or more), past
+    any deadline the caller set. A name is therefore resolved on a short-lived daemon
+    thread and waited for at most ``timeout``; on :class:`ResolveTimeoutError` the thread
+    finishes on its own, bounded by the resolver. IP addresses resolve without a thread.
+    """
+    text = host.decode("ascii") if isinstance(host, bytes) else host
+    if _is_ip_literal(text):
+        return socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+    outcome: list[Any] = []
+    done = threading.Event()
+
+    def lookup() -> None:
+        try:
+            outcome.append(socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM))
+        except BaseException as exc:  # handed to the caller
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=lookup, name="kms-mrk-resolve", daemon=True).start()
+    if not done.wait(timeout):
+        raise ResolveTimeoutError(f"the DNS lookup of {text!r} took longer than {timeout:.3g} s")
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return list(result)
+
+
+def open_socket(host: Any, port: int, timeout: float) -> socket.socket:
+    """A connected TCP socket, trying each address in turn, all within ``timeout`` seconds
+    (resolving included), as ``socket.create_connection`` does without the overall bound."""
+    deadline = time.monotonic() + timeout
+    error: BaseException | None = None
+    for family, kind, proto, _name, address in resolve(host, port, timeout):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"no connection within {timeout:.3g} s")
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(left)
+            sock.connect(address)
+        except BaseException as exc:
+            sock.close()
+            if not isinstance(exc, OSError):
+                raise
+            error = exc
+            continue
+        return sock
+    if error is not None:
+        raise error
+    raise OSError("getaddrinfo returned no address")  # pragma: no cover - it raises instead
+
+
 def tls_context(*, verify: bool) -> ssl.SSLContext:
     """A client TLS context with urllib3's defaults (CA certificates are loaded by the caller)."""
     import ssl
@@ -102,8 +173,9 @@ class Connection:
         # stringprep and unicodedata); an ASCII name given as bytes is taken as it is.
         host = self.host
         address: Any = host.encode("ascii") if host.isascii() else host
-        sock = socket.create_connection((address, self.port), timeout=self.timeout)
+        sock = open_socket(address, self.port, self.timeout)
         try:
+            sock.settimeout(self.timeout)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self.ssl_context is not None:
                 left = deadline - time.monotonic()

@@ -40,7 +40,7 @@ from kms_mrk.errors._base import (
     ReadTimeoutError,
     TransportError,
 )
-from kms_mrk.transport._pool import Pool, PoolClosedError, PoolTimeoutError
+from kms_mrk.transport._pool import Pool, PoolClosedError, PoolTimeoutError, ResolveTimeoutError
 from kms_mrk.transport._types import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
@@ -588,9 +588,10 @@ class Urllib3Transport:
                 isinstance(exc, _TotalTimeout) or time.monotonic() >= deadline - 0.005
             ):
                 if phase == "connect":
+                    dns = " (the DNS lookup did not finish)" if _is_dns_timeout(exc) else ""
                     raise ConnectTimeoutError(
                         route.host,
-                        f"no connection within {bound:.3g} s "
+                        f"no connection within {bound:.3g} s{dns} "
                         f"({_bound_reason(self._total_timeout, request)})",
                     ) from exc
                 raise total_timeout_error(route.host, self._total_timeout, request) from exc
@@ -791,8 +792,9 @@ class Urllib3Transport:
             return self._translate(exc, host)  # urllib3's own, raised while connecting
         if phase == "connect":  # nothing was sent
             if isinstance(exc, TimeoutError):
+                dns = " (the DNS lookup did not finish)" if _is_dns_timeout(exc) else ""
                 return ConnectTimeoutError(
-                    host, f"no connection within {self._connect_timeout:g} s"
+                    host, f"no connection within {self._connect_timeout:g} s{dns}"
                 )
             if _find_ssl_error(exc) is not None:
                 return ConnectError(host, _describe_tls(exc))
@@ -842,6 +844,10 @@ class Urllib3Transport:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _is_dns_timeout(exc: BaseException) -> bool:
+    return isinstance(exc, ResolveTimeoutError)
 
 
 def _closed_error(where: str) -> ClosedError:

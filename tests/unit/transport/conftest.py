@@ -102,3 +102,24 @@ def https_server_other_name(tls_files: TlsFiles) -> Iterator[RecordingServer]:
 def mtls_server(tls_files: TlsFiles) -> Iterator[RecordingServer]:
     """HTTPS that requires a client certificate: the "other" self-signed one."""
     yield from serve_https(tls_files.cert, tls_files.key, client_ca=tls_files.other_cert)
+
+
+@pytest.fixture
+def stuck_resolver(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
+    """getaddrinfo that never answers for names (as a resolver behind a dead DNS server)
+    until the test ends; IP literals answer at once. Yields the names asked for."""
+    real = socket.getaddrinfo
+    release = threading.Event()
+    asked: list[object] = []
+
+    def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+        asked.append(host)
+        text = host.decode() if isinstance(host, bytes) else str(host)
+        if not text.replace(".", "").isdigit():
+            release.wait(30)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield asked
+    release.set()

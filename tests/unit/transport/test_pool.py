@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -20,7 +21,10 @@ from kms_mrk.transport._pool import (
     Pool,
     PoolClosedError,
     PoolTimeoutError,
+    ResolveTimeoutError,
     _server_hostname,
+    open_socket,
+    resolve,
     tls_context,
 )
 
@@ -255,3 +259,57 @@ def test_after_fork_the_child_starts_with_empty_pools() -> None:
     )
     # The child saw empty pools; the parent's connection was not closed by the child's exit.
     assert result.stdout.splitlines() == ["child 0", "parent 2 True"]
+
+
+# --------------------------------------------------------------------------------------------
+# Resolving within the connect bound
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_dns_lookup_that_never_ends_is_cut_at_the_connect_bound(
+    stuck_resolver: list[object],
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(ResolveTimeoutError, match=r"kms\.example\.test.*0\.2 s"):
+        resolve(b"kms.example.test", 443, 0.2)
+    assert time.monotonic() - started < 5
+    assert stuck_resolver == [b"kms.example.test"]
+
+
+def test_ip_addresses_resolve_without_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[str] = []
+    real = socket.getaddrinfo
+
+    def getaddrinfo(*args: object, **kwargs: object) -> object:
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    assert resolve(b"127.0.0.1", 80, 5)[0][4] == ("127.0.0.1", 80)
+    assert resolve("::1", 80, 5)[0][4][:2] == ("::1", 80)
+    assert threads == [threading.current_thread().name] * 2
+    resolve(b"localhost", 80, 5)
+    assert threads[-1] == "kms-mrk-resolve"
+
+
+def test_the_next_address_is_tried_when_one_refuses(
+    listener: socket.socket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed = socket.create_server(("127.0.0.1", 0))
+    refused_port = closed.getsockname()[1]
+    closed.close()
+    good = listener.getsockname()
+
+    def getaddrinfo(host: object, port: object, *args: object, **kwargs: object) -> object:
+        stream = socket.SOCK_STREAM
+        return [
+            (socket.AF_INET, stream, 6, "", ("127.0.0.1", refused_port)),
+            (socket.AF_INET, stream, 6, "", good),
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    sock = open_socket(b"twoaddresses.test", 0, 5)
+    try:
+        assert sock.getpeername() == good
+    finally:
+        sock.close()

@@ -7,6 +7,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -691,3 +692,28 @@ def test_construction_does_no_io_and_repr_is_safe() -> None:
     assert "secret" not in text
     assert "max_pool_connections=10" in text
     assert not transport._started and not transport._pools  # nothing built until the first send
+
+
+@pytest.mark.parametrize(
+    ("options", "bound"),
+    [({"connect_timeout": 0.3}, r"0\.3 s"), ({"total_timeout": 0.3}, r"0\.3 s")],
+    ids=["connect_timeout", "total_timeout"],
+)
+def test_a_dns_lookup_that_never_ends_is_a_connect_timeout(
+    stuck_resolver: list[object], options: dict[str, float], bound: str
+) -> None:
+    # No socket timeout bounds getaddrinfo; the transport waits for it on a thread, within
+    # the time left for connecting, so a dead DNS server cannot stretch a call.
+    started = time.monotonic()
+    with (
+        Urllib3Transport(**options) as transport,  # type: ignore[arg-type]
+        pytest.raises(
+            ConnectTimeoutError,
+            match=bound + r".*DNS lookup did not finish|"
+            r"DNS lookup did not finish.*" + bound,
+        ) as info,
+    ):
+        transport.send(post("https://kms.example.test/"))
+    assert time.monotonic() - started < 5
+    assert info.value.request_sent is False
+    assert stuck_resolver == [b"kms.example.test"]
