@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from kms_mrk._async_operations import AsyncOperationsMixin
 from kms_mrk._client_base import ClientBase
 from kms_mrk._family import Family, Options, resolve_options
-from kms_mrk._overrides import ClientArgs, current_override
 from kms_mrk._pipeline import send_async
 
 if TYPE_CHECKING:
@@ -126,7 +125,7 @@ class AsyncKMSClient(ClientBase, AsyncOperationsMixin):
     ``await client.aclose()`` to close the transport it made.
     """
 
-    __slots__ = ("_closed", "_family", "_pipeline", "_root", "region")
+    __slots__ = ()
     _family: AsyncFamily
 
     def __init__(
@@ -154,18 +153,6 @@ class AsyncKMSClient(ClientBase, AsyncOperationsMixin):
         call_timeout: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if transport is None and (override := current_override()) is not None:
-            args = ClientArgs(
-                is_async=True,
-                region=region,
-                credentials=credentials,
-                sleep=None if sleep is asyncio.sleep else sleep,
-                environ=environ,
-                interceptors=interceptors,
-            )
-            override.apply(args)
-            region, credentials, environ = args.region, args.credentials, args.environ
-            transport, interceptors, sleep = args.transport, args.interceptors, args.sleep or sleep
         options = resolve_options(
             region=region,
             credentials=credentials,
@@ -187,17 +174,11 @@ class AsyncKMSClient(ClientBase, AsyncOperationsMixin):
             clock=clock,
             call_timeout=call_timeout,
             environ=environ,
+            transport=transport,
+            default_sleep=asyncio.sleep,
             async_client=True,
         )
-        family = AsyncFamily(options, transport)
-        self._init(family, options.config.region)
-
-    def _init(self, family: AsyncFamily, region: str, *, root: bool = True) -> None:
-        self._family = family
-        self._closed = False
-        self._root = root
-        self._pipeline = family.pipeline(region)
-        self.region = self._pipeline.region
+        self._init(AsyncFamily(options, options.transport), options.config.region)
 
     # -- the API -------------------------------------------------------------------------
     async def send(

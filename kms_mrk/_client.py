@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 from kms_mrk._client_base import ClientBase
 from kms_mrk._operations import OperationsMixin
-from kms_mrk._overrides import ClientArgs, current_override
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -54,7 +53,7 @@ class KMSClient(ClientBase, OperationsMixin):
     Thread-safe: one client may serve many threads.
     """
 
-    __slots__ = ("_closed", "_family", "_pipeline", "_root", "region")
+    __slots__ = ()
     _family: SyncFamily
 
     def __init__(
@@ -84,18 +83,6 @@ class KMSClient(ClientBase, OperationsMixin):
     ) -> None:
         from kms_mrk._family import SyncFamily, resolve_options
 
-        if transport is None and (override := current_override()) is not None:
-            args = ClientArgs(
-                is_async=False,
-                region=region,
-                credentials=credentials,
-                sleep=None if sleep is time.sleep else sleep,
-                environ=environ,
-                interceptors=interceptors,
-            )
-            override.apply(args)
-            region, credentials, environ = args.region, args.credentials, args.environ
-            transport, interceptors, sleep = args.transport, args.interceptors, args.sleep or sleep
         options = resolve_options(
             region=region,
             credentials=credentials,
@@ -117,16 +104,10 @@ class KMSClient(ClientBase, OperationsMixin):
             clock=clock,
             call_timeout=call_timeout,
             environ=environ,
+            transport=transport,
+            default_sleep=time.sleep,
         )
-        family = SyncFamily(options, transport)
-        self._init(family, options.config.region)
-
-    def _init(self, family: SyncFamily, region: str, *, root: bool = True) -> None:
-        self._family = family
-        self._closed = False
-        self._root = root
-        self._pipeline = family.pipeline(region)
-        self.region = self._pipeline.region
+        self._init(SyncFamily(options, options.transport), options.config.region)
 
     # -- the API -------------------------------------------------------------------------
     def send(

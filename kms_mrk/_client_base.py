@@ -21,13 +21,20 @@ __all__ = ["ClientBase"]
 class ClientBase:
     """The accessors and ``for_region`` of both clients (their families differ)."""
 
-    __slots__ = ()
+    __slots__ = ("_closed", "_family", "_pipeline", "_root", "region")
 
     _family: Family
     _pipeline: Pipeline
+    region: str
 
     def _init(self, family: Any, region: str, *, root: bool = True) -> None:
-        raise NotImplementedError
+        """Attach to ``family`` for ``region``; ``root``: this client made the family (and
+        closes what it owns), rather than ``for_region``."""
+        self._family = family
+        self._closed = False
+        self._root = root
+        self._pipeline = family.pipeline(region)
+        self.region = self._pipeline.region
 
     def for_region(self, region: str) -> Self:
         """A client for ``region`` sharing credentials, configuration and connection pools."""

@@ -42,6 +42,7 @@ class Options:
         "interceptors",
         "retry",
         "sleep",
+        "transport",
         "transport_options",
         "user_agent_extra",
     )
@@ -59,6 +60,7 @@ class Options:
         call_timeout: float | None,
         user_agent_extra: str | None,
         environ: Mapping[str, str] | None,
+        transport: Any,
     ) -> None:
         self.config = config
         self.credentials = credentials
@@ -70,6 +72,7 @@ class Options:
         self.call_timeout = call_timeout
         self.user_agent_extra = user_agent_extra
         self.environ = environ
+        self.transport = transport  # given, set by a context override, or None (the default)
 
 
 def resolve_options(
@@ -94,11 +97,33 @@ def resolve_options(
     clock: Callable[[], float],
     call_timeout: float | None,
     environ: Mapping[str, str] | None,
+    transport: Any,
+    default_sleep: Callable[[float], object],
     async_client: bool = False,
 ) -> Options:
-    """Check the constructor arguments and resolve the configuration (no I/O)."""
+    """Check the constructor arguments and resolve the configuration (no I/O).
+
+    Without a ``transport``, a context override (``KmsMock.patch_clients``, ``KmsLocal``,
+    moto's ``mock_aws``) may fill in the transport, Region, credentials, environment,
+    interceptors and sleep first; ``default_sleep`` is the client's own default, which an
+    override may replace.
+    """
     from kms_mrk._config import resolve_config
+    from kms_mrk._overrides import ClientArgs, current_override
     from kms_mrk.interceptors import Interceptor
+
+    if transport is None and (override := current_override()) is not None:
+        args = ClientArgs(
+            is_async=async_client,
+            region=region,
+            credentials=credentials,
+            sleep=None if sleep is default_sleep else sleep,
+            environ=environ,
+            interceptors=interceptors,
+        )
+        override.apply(args)
+        region, credentials, environ = args.region, args.credentials, args.environ
+        transport, interceptors, sleep = args.transport, args.interceptors, args.sleep or sleep
 
     config = resolve_config(
         region=region,
@@ -162,6 +187,7 @@ def resolve_options(
         sleep=sleep,
         clock=clock,
         call_timeout=call_timeout,
+        transport=transport,
     )
 
 

@@ -38,16 +38,10 @@ from kms_mrk.transport._http11 import MAX_BODY_BYTES, MAX_HEADERS, ResponseTooLa
 from kms_mrk.transport._types import HttpRequest, HttpResponse
 from kms_mrk.transport._urllib3 import (
     ProxySettings,
+    TransportOptions,
     _ssl_context,
     attempt_bound,
-    check_client_cert,
-    check_pool,
-    check_proxies,
-    check_timeout,
-    check_total_timeout,
-    check_verify,
     deadline_passed_error,
-    mask_url,
     total_timeout_error,
 )
 
@@ -69,7 +63,7 @@ def too_large(seen: int, *, announced: bool) -> ResponseTooLarge:
     return ResponseTooLarge(MAX_BODY_BYTES, seen, announced=announced)
 
 
-class AsyncTransportBase:
+class AsyncTransportBase(TransportOptions):
     """The shared part of the asyncio transports (see the module docstring)."""
 
     _library = ""  # the distribution to install, for the error when it is missing
@@ -86,36 +80,22 @@ class AsyncTransportBase:
         proxies: Mapping[str, str] | None = None,
         pool_block: bool = False,
     ) -> None:
-        check_pool(max_pool_connections, pool_block)
-        self._max_pool_connections = max_pool_connections
-        self._connect_timeout = check_timeout("connect_timeout", connect_timeout)
-        self._read_timeout = check_timeout("read_timeout", read_timeout)
-        self._total_timeout = check_total_timeout(
-            total_timeout, self._connect_timeout, self._read_timeout
+        super().__init__(
+            max_pool_connections=max_pool_connections,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            total_timeout=total_timeout,
+            verify=verify,
+            client_cert=client_cert,
+            proxies=proxies,
+            pool_block=pool_block,
         )
-        self._verify = check_verify(verify)
-        self._client_cert = check_client_cert(client_cert)
-        self._proxy_arg = check_proxies(proxies)
-        self._pool_block = pool_block
         self._proxies: ProxySettings | None = None
         self._routes: dict[str, AsyncRoute] = {}
         self._loop: asyncio.AbstractEventLoop | None = None  # set once the session exists
         self._owner: asyncio.AbstractEventLoop | None = None  # the loop of the first send
         self._start_lock: asyncio.Lock | None = None
         self._closed = False
-
-    def __repr__(self) -> str:
-        if self._proxy_arg is None:
-            proxies = "environment"
-        else:
-            shown = (("http", self._proxy_arg.http), ("https", self._proxy_arg.https))
-            proxies = repr({k: mask_url(v) for k, v in shown if v})
-        return (
-            f"{type(self).__name__}(max_pool_connections={self._max_pool_connections}, "
-            f"connect_timeout={self._connect_timeout:g}, read_timeout={self._read_timeout:g}, "
-            f"total_timeout={self._total_timeout:g}, verify={self._verify!r}, "
-            f"proxies={proxies}, closed={self._closed})"
-        )
 
     # -- the hot path -----------------------------------------------------------------------
 

@@ -60,7 +60,7 @@ def _is_ip_literal(host: str) -> bool:
     return False
 
 
-def resolve(host: Any, port: int, timeout: float) -> list[Any]:
+def resolve(host: str, port: int, timeout: float) -> list[Any]:
     """``getaddrinfo`` for a TCP connection, within ``timeout`` seconds.
 
     A DNS lookup is not bound by any socket timeout: a resolver that does not answer holds
@@ -68,16 +68,19 @@ def resolve(host: Any, port: int, timeout: float) -> list[Any]:
     any deadline the caller set. A name is therefore resolved on a short-lived daemon
     thread and waited for at most ``timeout``; on :class:`ResolveTimeoutError` the thread
     finishes on its own, bounded by the resolver. IP addresses resolve without a thread.
+
+    getaddrinfo runs a str name through the idna codec (importing it, with stringprep and
+    unicodedata); an ASCII name is given as bytes, taken as it is.
     """
-    text = host.decode("ascii") if isinstance(host, bytes) else host
-    if _is_ip_literal(text):
-        return socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+    name: Any = host.encode("ascii") if host.isascii() else host
+    if _is_ip_literal(host):
+        return socket.getaddrinfo(name, port, 0, socket.SOCK_STREAM)
     outcome: list[Any] = []
     done = threading.Event()
 
     def lookup() -> None:
         try:
-            outcome.append(socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM))
+            outcome.append(socket.getaddrinfo(name, port, 0, socket.SOCK_STREAM))
         except BaseException as exc:  # handed to the caller
             outcome.append(exc)
         finally:
@@ -85,14 +88,14 @@ def resolve(host: Any, port: int, timeout: float) -> list[Any]:
 
     threading.Thread(target=lookup, name="kms-mrk-resolve", daemon=True).start()
     if not done.wait(timeout):
-        raise ResolveTimeoutError(f"the DNS lookup of {text!r} took longer than {timeout:.3g} s")
+        raise ResolveTimeoutError(f"the DNS lookup of {host!r} took longer than {timeout:.3g} s")
     result = outcome[0]
     if isinstance(result, BaseException):
         raise result
     return list(result)
 
 
-def open_socket(host: Any, port: int, timeout: float) -> socket.socket:
+def open_socket(host: str, port: int, timeout: float) -> socket.socket:
     """A connected TCP socket, trying each address in turn, all within ``timeout`` seconds
     (resolving included), as ``socket.create_connection`` does without the overall bound."""
     deadline = time.monotonic() + timeout
@@ -169,11 +172,8 @@ class Connection:
 
     def connect(self) -> None:
         deadline = time.monotonic() + self.timeout
-        # getaddrinfo and ssl run a str name through the idna codec (importing it, with
-        # stringprep and unicodedata); an ASCII name given as bytes is taken as it is.
         host = self.host
-        address: Any = host.encode("ascii") if host.isascii() else host
-        sock = open_socket(address, self.port, self.timeout)
+        sock = open_socket(host, self.port, self.timeout)
         try:
             sock.settimeout(self.timeout)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -183,6 +183,7 @@ class Connection:
                     raise TimeoutError("no time left for the TLS handshake")
                 sock.settimeout(left)
                 name = _server_hostname(host)
+                # ssl runs a str name through the idna codec too (see resolve).
                 sni: str | bytes = name.encode("ascii") if name.isascii() else name
                 sock = self.ssl_context.wrap_socket(sock, server_hostname=sni)
         except BaseException:

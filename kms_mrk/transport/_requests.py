@@ -76,6 +76,9 @@ class RequestsTransport:
     ) -> None:
         import requests
 
+        from kms_mrk.transport._bounded_http import deadline_scope
+
+        self._deadline_scope = deadline_scope
         if session is not None and not isinstance(session, requests.Session):
             raise ConfigurationError(
                 f"session must be a requests.Session, got {type(session).__name__}"
@@ -146,10 +149,8 @@ class RequestsTransport:
             raise deadline_passed_error(host, self._total_timeout, request)
         deadline = time.monotonic() + bound
         response: Any = None
-        from kms_mrk.transport._bounded_http import deadline_scope
-
         try:
-            with deadline_scope(deadline):
+            with self._deadline_scope(deadline):
                 response = self._session.request(
                     request.method,
                     request.url,

@@ -406,7 +406,62 @@ def _ssl_context(verify: bool | str, client_cert: tuple[str, str | None] | None)
 # --------------------------------------------------------------------------------------------
 
 
-class Urllib3Transport:
+class TransportOptions:
+    """The options the default transports take (sync here, asyncio in ``_async_base``),
+    checked once, and the repr they share (proxy credentials masked)."""
+
+    __slots__ = (
+        "_client_cert",
+        "_connect_timeout",
+        "_max_pool_connections",
+        "_pool_block",
+        "_proxy_arg",
+        "_read_timeout",
+        "_total_timeout",
+        "_verify",
+    )
+
+    _closed: bool
+
+    def __init__(
+        self,
+        *,
+        max_pool_connections: int,
+        connect_timeout: float,
+        read_timeout: float,
+        total_timeout: float | None,
+        verify: bool | str,
+        client_cert: str | tuple[str, str] | None,
+        proxies: Mapping[str, str] | None,
+        pool_block: bool,
+    ) -> None:
+        check_pool(max_pool_connections, pool_block)
+        self._max_pool_connections = max_pool_connections
+        self._connect_timeout = check_timeout("connect_timeout", connect_timeout)
+        self._read_timeout = check_timeout("read_timeout", read_timeout)
+        self._total_timeout = check_total_timeout(
+            total_timeout, self._connect_timeout, self._read_timeout
+        )
+        self._verify = check_verify(verify)
+        self._client_cert = check_client_cert(client_cert)
+        self._proxy_arg = check_proxies(proxies)
+        self._pool_block = pool_block
+
+    def __repr__(self) -> str:
+        if self._proxy_arg is None:
+            proxies = "environment"
+        else:
+            shown = (("http", self._proxy_arg.http), ("https", self._proxy_arg.https))
+            proxies = repr({k: mask_url(v) for k, v in shown if v})
+        return (
+            f"{type(self).__name__}(max_pool_connections={self._max_pool_connections}, "
+            f"connect_timeout={self._connect_timeout:g}, read_timeout={self._read_timeout:g}, "
+            f"total_timeout={self._total_timeout:g}, verify={self._verify!r}, "
+            f"proxies={proxies}, closed={self._closed})"
+        )
+
+
+class Urllib3Transport(TransportOptions):
     """Send requests over keep-alive connection pools (the default transport).
 
     Direct connections are pooled by kms-mrk itself; routes through a proxy by urllib3.
@@ -434,24 +489,16 @@ class Urllib3Transport:
     """
 
     __slots__ = (
-        "_client_cert",
         "_closed",
-        "_connect_timeout",
         "_errors",
         "_lock",
-        "_max_pool_connections",
-        "_pool_block",
         "_pool_settings",
         "_pool_timeout",
         "_pools",
         "_proxies",
-        "_proxy_arg",
         "_proxy_managers",
-        "_read_timeout",
         "_routes",
         "_started",
-        "_total_timeout",
-        "_verify",
     )
 
     def __init__(
@@ -466,17 +513,16 @@ class Urllib3Transport:
         proxies: Mapping[str, str] | None = None,
         pool_block: bool = False,
     ) -> None:
-        check_pool(max_pool_connections, pool_block)
-        self._max_pool_connections = max_pool_connections
-        self._connect_timeout = check_timeout("connect_timeout", connect_timeout)
-        self._read_timeout = check_timeout("read_timeout", read_timeout)
-        self._total_timeout = check_total_timeout(
-            total_timeout, self._connect_timeout, self._read_timeout
+        super().__init__(
+            max_pool_connections=max_pool_connections,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            total_timeout=total_timeout,
+            verify=verify,
+            client_cert=client_cert,
+            proxies=proxies,
+            pool_block=pool_block,
         )
-        self._verify = check_verify(verify)
-        self._client_cert = check_client_cert(client_cert)
-        self._proxy_arg = check_proxies(proxies)
-        self._pool_block = pool_block
         self._pool_timeout = self._connect_timeout if pool_block else None
         self._lock = threading.Lock()
         self._routes: dict[str, _Route] = {}
@@ -487,24 +533,6 @@ class Urllib3Transport:
         self._proxies: ProxySettings | None = None
         self._errors: Any = None  # urllib3.exceptions, once a proxy route imported urllib3
         self._closed = False
-
-    def __repr__(self) -> str:
-        if self._proxy_arg is None:
-            proxies = "environment"
-        else:
-            proxies = repr(
-                {
-                    k: mask_url(v)
-                    for k, v in (("http", self._proxy_arg.http), ("https", self._proxy_arg.https))
-                    if v
-                }
-            )
-        return (
-            f"Urllib3Transport(max_pool_connections={self._max_pool_connections}, "
-            f"connect_timeout={self._connect_timeout:g}, read_timeout={self._read_timeout:g}, "
-            f"total_timeout={self._total_timeout:g}, verify={self._verify!r}, proxies={proxies}, "
-            f"closed={self._closed})"
-        )
 
     # -- hot path ---------------------------------------------------------------------------
 
@@ -588,10 +616,9 @@ class Urllib3Transport:
                 isinstance(exc, _TotalTimeout) or time.monotonic() >= deadline - 0.005
             ):
                 if phase == "connect":
-                    dns = " (the DNS lookup did not finish)" if _is_dns_timeout(exc) else ""
                     raise ConnectTimeoutError(
                         route.host,
-                        f"no connection within {bound:.3g} s{dns} "
+                        f"no connection within {bound:.3g} s{_dns_note(exc)} "
                         f"({_bound_reason(self._total_timeout, request)})",
                     ) from exc
                 raise total_timeout_error(route.host, self._total_timeout, request) from exc
@@ -792,9 +819,8 @@ class Urllib3Transport:
             return self._translate(exc, host)  # urllib3's own, raised while connecting
         if phase == "connect":  # nothing was sent
             if isinstance(exc, TimeoutError):
-                dns = " (the DNS lookup did not finish)" if _is_dns_timeout(exc) else ""
                 return ConnectTimeoutError(
-                    host, f"no connection within {self._connect_timeout:g} s{dns}"
+                    host, f"no connection within {self._connect_timeout:g} s{_dns_note(exc)}"
                 )
             if _find_ssl_error(exc) is not None:
                 return ConnectError(host, _describe_tls(exc))
@@ -846,8 +872,9 @@ class Urllib3Transport:
         self.close()
 
 
-def _is_dns_timeout(exc: BaseException) -> bool:
-    return isinstance(exc, ResolveTimeoutError)
+def _dns_note(exc: BaseException) -> str:
+    """What a connect timeout's message adds when the DNS lookup was what ran out of time."""
+    return " (the DNS lookup did not finish)" if isinstance(exc, ResolveTimeoutError) else ""
 
 
 def _closed_error(where: str) -> ClosedError:

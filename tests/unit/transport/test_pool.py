@@ -271,7 +271,7 @@ def test_a_dns_lookup_that_never_ends_is_cut_at_the_connect_bound(
 ) -> None:
     started = time.monotonic()
     with pytest.raises(ResolveTimeoutError, match=r"kms\.example\.test.*0\.2 s"):
-        resolve(b"kms.example.test", 443, 0.2)
+        resolve("kms.example.test", 443, 0.2)
     assert time.monotonic() - started < 5
     assert stuck_resolver == [b"kms.example.test"]
 
@@ -285,10 +285,10 @@ def test_ip_addresses_resolve_without_a_thread(monkeypatch: pytest.MonkeyPatch) 
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    assert resolve(b"127.0.0.1", 80, 5)[0][4] == ("127.0.0.1", 80)
+    assert resolve("127.0.0.1", 80, 5)[0][4] == ("127.0.0.1", 80)
     assert resolve("::1", 80, 5)[0][4][:2] == ("::1", 80)
     assert threads == [threading.current_thread().name] * 2
-    resolve(b"localhost", 80, 5)
+    resolve("localhost", 80, 5)
     assert threads[-1] == "kms-mrk-resolve"
 
 
@@ -308,7 +308,7 @@ def test_the_next_address_is_tried_when_one_refuses(
         ]
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    sock = open_socket(b"twoaddresses.test", 0, 5)
+    sock = open_socket("twoaddresses.test", 0, 5)
     try:
         assert sock.getpeername() == good
     finally:
